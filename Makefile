@@ -1,0 +1,60 @@
+# meetbridge build. Run every target from the repository root.
+#
+#   make run    build what is needed, start the server with the demo (embedded SQLite)
+#   make test   install what is missing, then run every check and test
+#
+# The Pexip plugin targets (release, all, bump, build, deploy, package, clean) follow
+# seed 000 exactly: `make` = `make release` bumps the minor version; build/deploy/package
+# use the current version from external-chat/package.json.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := release
+
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+CARGO ?= cargo
+PLUGIN_DIR := external-chat
+DEPLOY_DIR := webapp3/branding/plugins/external-chat
+VERSION = $(shell node -p "require('./$(PLUGIN_DIR)/package.json').version")
+ZIP = external-chat-v$(VERSION).zip
+
+.PHONY: all release bump build deploy package clean run test tools wasm \
+        rust-check rust-test web-deps web-build web-test
+
+# ---- seed 000: the external-chat plugin -------------------------------------------
+all: release
+
+release: bump package
+
+bump:
+	cd $(PLUGIN_DIR) && npm version minor --no-git-tag-version
+
+build:
+	cd $(PLUGIN_DIR) && npm run build
+
+deploy: build
+	rm -rf $(DEPLOY_DIR)
+	mkdir -p $(DEPLOY_DIR)
+	cp -R $(PLUGIN_DIR)/dist/. $(DEPLOY_DIR)/
+
+package: deploy
+	rm -f $(ZIP)
+	zip -qr $(ZIP) webapp3
+	@echo "packaged $(ZIP)"
+
+clean:
+	rm -rf $(PLUGIN_DIR)/dist $(DEPLOY_DIR)
+
+# ---- toolchain ---------------------------------------------------------------------
+tools:
+	bash scripts/install-tools.sh $(WASM_BINDGEN_VERSION)
+
+# ---- everything else -----------------------------------------------------------------
+test: tools
+	bash scripts/test.sh
+
+run: tools
+	bash scripts/run.sh
+
+# ---- generated TypeScript / JSON Schema from the protocol crate -------------------------
+bindings:
+	$(CARGO) run -q -p meetbridge-protocol --features codegen --bin protocol-codegen

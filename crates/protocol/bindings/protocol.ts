@@ -1,0 +1,307 @@
+// Generated from crates/protocol by `make bindings`. Do not edit by hand.
+// The single definition of meetbridge's wire contracts; see crates/protocol.
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+// ---- Parse outcomes ----
+
+export type Ignored = { reason: string, };
+
+export type Invalid = { 
+/**
+ * The action or event name, when it could be read.
+ */
+name?: string, 
+/**
+ * Dotted path of the offending field (`""` for the message as a whole).
+ */
+field: string, 
+/**
+ * What was wrong, in words.
+ */
+error: string, };
+
+// ---- Seed 000: Pexip Web App 3 external-chat plugin ----
+
+export type PluginToTop = { "action": "pexip:plugin:external-chat/ready" } | { "action": "pexip:plugin:external-chat/connected" } | { "action": "pexip:plugin:external-chat/disconnected" } & Disconnected | { "action": "pexip:plugin:external-chat/toggle-chat" } & ToggleChat | { "action": "pexip:plugin:external-chat/dial-out-success" } & DialOutSuccess | { "action": "pexip:plugin:external-chat/dial-out-error" } & DialOutError;
+
+export type TopToPlugin = { "action": "pexip:plugin:external-chat/toggle-chat-button-state" } & ToggleChatButtonState | { "action": "pexip:plugin:external-chat/toggle-chat-badge" } & ToggleChatBadge | { "action": "pexip:plugin:external-chat/dial-out" } & DialOut;
+
+export type Disconnected = { 
+/**
+ * True when the user clicked Leave; false for an involuntary drop.
+ */
+userInitiated: boolean, 
+/**
+ * Set on an involuntary drop.
+ */
+error?: string, 
+/**
+ * Set on an involuntary drop.
+ */
+errorCode?: string, };
+
+export type ToggleChat = { 
+/**
+ * The requested state: the opposite of the button's current one.
+ */
+active: boolean, };
+
+export type DialOutSuccess = { uuid: string, displayName?: string, 
+/**
+ * Echo of the `requestId` of the `dial-out` (extension).
+ */
+requestId?: string, };
+
+export type DialOutError = { message: string, 
+/**
+ * Echo of the `requestId` of the `dial-out` (extension).
+ */
+requestId?: string, 
+/**
+ * The dial parameter that was refused, when the error is a validation error (extension).
+ */
+field?: string, };
+
+export type ToggleChatButtonState = { active: boolean, };
+
+export type ToggleChatBadge = { visible: boolean, };
+
+export type DialOut = { 
+/**
+ * Correlates the reply with this request (extension).
+ */
+requestId?: string, 
+/**
+ * Milliseconds after which an unanswered dial-out is reported as failed (extension).
+ */
+timeoutMs?: number, 
+/**
+ * Privilege level of the dialed participant.
+ */
+role: Role, 
+/**
+ * The target address to call.
+ */
+destination: string, 
+/**
+ * Protocol used to place the call.
+ */
+protocol: DialProtocol, 
+/**
+ * Limits the media content of the call.
+ */
+call_type?: CallType, 
+/**
+ * For RTMP calls, sends presentation to a separate destination.
+ */
+presentation_url?: string, 
+/**
+ * Marks the participant as a streaming/recording device.
+ */
+streaming?: Streaming, 
+/**
+ * DTMF tones to send once the call connects.
+ */
+dtmf_sequence?: string, 
+/**
+ * Source URI (must be valid for the conference).
+ */
+source?: string, 
+/**
+ * Calling display name.
+ */
+source_display_name?: string, 
+/**
+ * Friendly name shown in participant lists / overlays.
+ */
+remote_display_name?: string, 
+/**
+ * Overlay text used instead of `remote_display_name`.
+ */
+text?: string, 
+/**
+ * Whether the conference continues after others leave.
+ */
+keep_conference_alive?: KeepConferenceAlive, };
+
+export type DialOutParams = { 
+/**
+ * Privilege level of the dialed participant.
+ */
+role: Role, 
+/**
+ * The target address to call.
+ */
+destination: string, 
+/**
+ * Protocol used to place the call.
+ */
+protocol: DialProtocol, 
+/**
+ * Limits the media content of the call.
+ */
+call_type?: CallType, 
+/**
+ * For RTMP calls, sends presentation to a separate destination.
+ */
+presentation_url?: string, 
+/**
+ * Marks the participant as a streaming/recording device.
+ */
+streaming?: Streaming, 
+/**
+ * DTMF tones to send once the call connects.
+ */
+dtmf_sequence?: string, 
+/**
+ * Source URI (must be valid for the conference).
+ */
+source?: string, 
+/**
+ * Calling display name.
+ */
+source_display_name?: string, 
+/**
+ * Friendly name shown in participant lists / overlays.
+ */
+remote_display_name?: string, 
+/**
+ * Overlay text used instead of `remote_display_name`.
+ */
+text?: string, 
+/**
+ * Whether the conference continues after others leave.
+ */
+keep_conference_alive?: KeepConferenceAlive, };
+
+export type Role = "HOST" | "GUEST";
+
+export type DialProtocol = "sip" | "h323" | "rtmp" | "mssip" | "auto";
+
+export type CallType = "video" | "video-only" | "audio";
+
+export type Streaming = "yes" | "no";
+
+export type KeepConferenceAlive = "keep_conference_alive" | "keep_conference_alive_if_multiple" | "keep_conference_alive_never";
+
+// ---- Seed 003: oVice custom plugins ----
+
+export type PluginToPlatform = { "type": "ovice_get_participants" } | { "type": "ovice_broadcast_message", "payload": OutgoingMessage } | { "type": "ovice_emit_message", "payload": OutgoingMessage } | { "type": "ovice_get_data" } | { "type": "ovice_save_and_emit_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_ready" } | { "type": "ovice_ready_confirmed" };
+
+export type PlatformToPlugin = { "type": "ovice_participants", "payload": Array<Participant> } | { "type": "ovice_participant_subscribed", "payload": Participant } | { "type": "ovice_participant_unsubscribed", "payload": Participant } | { "type": "ovice_participant_joined", "payload": Participant } | { "type": "ovice_participant_left", "payload": Participant } | { "type": "ovice_message", "payload": RelayedMessage } | { "type": "ovice_saved_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_shared_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_data_saved_success", "payload": SavedSuccess } | { "type": "ovice_confirmation" } | { "type": "meetbridge_error", "payload": PluginError };
+
+export type Participant = { 
+/**
+ * Unique identifier of the user (string or integer).
+ */
+id: UserId, 
+/**
+ * Given only when the organisation's owner allows it.
+ */
+email?: string, name: string, objectId: string, objectType: ObjectType, avatarUrl: string, 
+/**
+ * Workspace of the user (the seed's examples use a string and a number).
+ */
+workspaceId: StringOrNumber, isHost?: boolean, isSelf?: boolean, isVisitor: boolean, status?: PresenceStatus, language?: string, };
+
+export type UserId = string | number;
+
+export type StringOrNumber = string | number;
+
+export type ObjectType = "static" | "dynamic";
+
+export type PresenceStatus = "subscribed" | "joined" | "left" | "unsubscribed";
+
+export type OutgoingMessage = { 
+/**
+ * The sender's user id; filled in by the platform, refused if it is not the sender.
+ */
+source?: string, 
+/**
+ * The plugin's own event name.
+ */
+event: string, 
+/**
+ * The object; filled in by the platform, refused if it is another object.
+ */
+objectId?: string, 
+/**
+ * Any JSON value, at most [`MAX_MESSAGE_BYTES`] encoded.
+ */
+message: JsonValue, 
+/**
+ * The recipient's user id: required for emit, absent for broadcast.
+ */
+to?: string, };
+
+export type RelayedMessage = { source: string, event: string, objectId: string, message: JsonValue, 
+/**
+ * Set when the message was an emit to one user.
+ */
+to?: string, };
+
+export type SavedSuccess = { 
+/**
+ * Seconds since the Unix epoch.
+ */
+updated_at?: number, } & ({ [key in string]: number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null });
+
+export type PluginError = { 
+/**
+ * A stable machine-readable code (see `bridge::ErrorCode`).
+ */
+code: string, 
+/**
+ * Human-readable explanation.
+ */
+message: string, 
+/**
+ * The type of the refused message, when known.
+ */
+refused?: string, };
+
+// ---- Bridge: host runtime <-> server WebSocket frames ----
+
+export type ClientFrame = { "op": "presence" } & PresenceFrame | { "op": "plugin" } & PluginFrame | { "op": "history" } & HistoryFrame | { "op": "ping" } & PingFrame;
+
+export type PresenceFrame = { req?: number, object: string, status: PresenceStatus, since?: number, };
+
+export type PluginFrame = { req?: number, object: string, message: PluginToPlatform, };
+
+export type HistoryFrame = { req?: number, object: string, since?: number, limit?: number, };
+
+export type PingFrame = { req?: number, };
+
+export type ServerFrame = { "op": "welcome" } & Welcome | { "op": "ack" } & Ack | { "op": "plugin" } & ServerPluginFrame | { "op": "missed" } & Missed | { "op": "error" } & ErrorFrame | { "op": "pong" } & PingFrame;
+
+export type Welcome = { participant: Identity, limits: Limits, };
+
+export type Identity = { id: UserId, name: string, avatarUrl: string, workspaceId: StringOrNumber, language?: string, email?: string, isVisitor: boolean, };
+
+export type Limits = { maxMessageBytes: number, maxDataBytes: number, 
+/**
+ * Frames per second allowed on one connection before `rate_limited`.
+ */
+maxFramesPerSecond: number, };
+
+export type Ack = { req: number, seq?: number, };
+
+export type ServerPluginFrame = { object: string, seq?: number, message: PlatformToPlugin, };
+
+export type Missed = { object: string, from: number, to: number, };
+
+export type ErrorFrame = { req?: number, object?: string, code: ErrorCode, message: string, 
+/**
+ * The offending field, for `bad_frame` / `invalid_message` / `too_large`.
+ */
+field?: string, };
+
+export type ErrorCode = "bad_frame" | "invalid_message" | "too_large" | "unknown_object" | "not_member" | "recipient_not_member" | "spoofed_source" | "rate_limited" | "unauthorized" | "internal";
+
+// ---- Limits ----
+
+export const MAX_MESSAGE_BYTES = 2097152;
+export const MAX_DATA_BYTES = 512000;
+export const PEXIP_ACTION_PREFIX = "pexip:plugin:external-chat/";
+export const PEXIP_PLUGIN_ID = "external-chat";

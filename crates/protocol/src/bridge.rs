@@ -1,0 +1,357 @@
+//! The WebSocket frames between the browser host runtime and the meetbridge server.
+//!
+//! One socket per page carries many objects. Each text frame is one JSON object tagged by
+//! `op`. The oVice messages travel inside, unchanged, wrapped with the object id and an
+//! optional request id (`req`) that the server echoes in `ack` / `error`.
+//! The server, never the client, decides who the sender is.
+//!
+//! ```text
+//! client → server                          server → client
+//! {op:"presence", req, object, status,     {op:"welcome", participant, limits, ...}
+//!   since?}                                {op:"ack", req, seq?}
+//! {op:"plugin", req, object, message}      {op:"plugin", object, seq?, message}
+//! {op:"history", req, object, since?,      {op:"missed", object, from, to}
+//!   limit?}                                {op:"error", req?, object?, code, message, field?}
+//! {op:"ping", req?}                        {op:"pong", req?}
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ovice::{PlatformToPlugin, PluginToPlatform, PresenceStatus, StringOrNumber, UserId};
+use crate::parsed::{decode, ignored, invalid, Invalid, Parsed};
+
+/// Browser → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Moves this user's presence on an object: approaching subscribes, linking joins,
+    /// unlinking leaves, moving away unsubscribes. With `since`, the server first replays
+    /// what this user missed on the object after that sequence number.
+    Presence(PresenceFrame),
+    /// A message from the object's plugin, to be acted on by the server.
+    Plugin(PluginFrame),
+    /// Asks for the object's relayed messages after `since` (history extension).
+    History(HistoryFrame),
+    /// Keep-alive.
+    Ping(PingFrame),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct PresenceFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub req: Option<u64>,
+    pub object: String,
+    pub status: PresenceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub since: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct PluginFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub req: Option<u64>,
+    pub object: String,
+    pub message: PluginToPlatform,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct HistoryFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub req: Option<u64>,
+    pub object: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub since: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct PingFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub req: Option<u64>,
+}
+
+/// Server → browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame on a socket: who the server says this user is.
+    Welcome(Welcome),
+    /// A request succeeded. `seq` is the sequence number given to a relayed message.
+    Ack(Ack),
+    /// A message for the object's plugin. `seq` is set on relayed messages, which the
+    /// history keeps; a client remembers the highest it saw to resume after a drop.
+    Plugin(ServerPluginFrame),
+    /// Messages `from..=to` of the object are past the history window and cannot be replayed.
+    Missed(Missed),
+    /// A request or frame was refused.
+    Error(ErrorFrame),
+    Pong(PingFrame),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Welcome {
+    pub participant: Identity,
+    pub limits: Limits,
+}
+
+/// A user as the server knows them from their signed token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub id: UserId,
+    pub name: String,
+    pub avatar_url: String,
+    pub workspace_id: StringOrNumber,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
+    pub email: Option<String>,
+    pub is_visitor: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub max_message_bytes: u32,
+    pub max_data_bytes: u32,
+    /// Frames per second allowed on one connection before `rate_limited`.
+    pub max_frames_per_second: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct Ack {
+    #[cfg_attr(feature = "codegen", ts(type = "number"))]
+    pub req: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub seq: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct ServerPluginFrame {
+    pub object: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub seq: Option<u64>,
+    pub message: PlatformToPlugin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct Missed {
+    pub object: String,
+    #[cfg_attr(feature = "codegen", ts(type = "number"))]
+    pub from: u64,
+    #[cfg_attr(feature = "codegen", ts(type = "number"))]
+    pub to: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct ErrorFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub req: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
+    pub object: Option<String>,
+    pub code: ErrorCode,
+    pub message: String,
+    /// The offending field, for `bad_frame` / `invalid_message` / `too_large`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
+    pub field: Option<String>,
+}
+
+/// Why the server refused something. Stable strings: clients switch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON or not a known `op`.
+    BadFrame,
+    /// The wrapped oVice message is malformed.
+    InvalidMessage,
+    /// A message or data document over the limit.
+    TooLarge,
+    /// No such object.
+    UnknownObject,
+    /// The sender is not subscribed to or joined to the object.
+    NotMember,
+    /// `to` names a user who is not a member of the object.
+    RecipientNotMember,
+    /// `source` names somebody other than the sender, or `objectId` another object.
+    SpoofedSource,
+    /// Too many frames on this connection.
+    RateLimited,
+    /// Missing or bad token.
+    Unauthorized,
+    /// The server failed; the request may be retried.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnknownObject => "unknown_object",
+            ErrorCode::NotMember => "not_member",
+            ErrorCode::RecipientNotMember => "recipient_not_member",
+            ErrorCode::SpoofedSource => "spoofed_source",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The code for an invalid message: `too_large` when a limit was crossed.
+    pub fn for_invalid(invalid: &Invalid) -> Self {
+        if invalid.error.contains("the limit is") {
+            ErrorCode::TooLarge
+        } else {
+            ErrorCode::InvalidMessage
+        }
+    }
+}
+
+impl ClientFrame {
+    /// Reads one text frame. The wrapped oVice message goes through the oVice parser, so
+    /// the limits apply and an unknown `type` is invalid here (the host forwards only
+    /// messages it understood).
+    pub fn parse(text: &str) -> Parsed<Self> {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Parsed::Invalid(invalid("frame", "", format!("not JSON: {e}")));
+            }
+        };
+        Self::parse_value(&value)
+    }
+
+    /// [`ClientFrame::parse`] for an already decoded value.
+    pub fn parse_value(value: &Value) -> Parsed<Self> {
+        let op = match value.get("op") {
+            Some(Value::String(op)) => op.as_str(),
+            _ => return ignored("no string `op` field"),
+        };
+        let result = match op {
+            "presence" => decode(op, "", value).map(ClientFrame::Presence),
+            "history" => decode(op, "", value).map(ClientFrame::History),
+            "ping" => decode(op, "", value).map(ClientFrame::Ping),
+            "plugin" => parse_plugin_frame(value).map(ClientFrame::Plugin),
+            other => return ignored(format!("unknown op `{other}`")),
+        };
+        match result {
+            Ok(frame) => Parsed::Message(frame),
+            Err(e) => Parsed::Invalid(e),
+        }
+    }
+
+    /// The request id, when the frame has one.
+    pub fn req(&self) -> Option<u64> {
+        match self {
+            ClientFrame::Presence(f) => f.req,
+            ClientFrame::Plugin(f) => f.req,
+            ClientFrame::History(f) => f.req,
+            ClientFrame::Ping(f) => f.req,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PluginFrameHead {
+    #[serde(default)]
+    req: Option<u64>,
+    object: String,
+}
+
+fn parse_plugin_frame(value: &Value) -> Result<PluginFrame, Invalid> {
+    let head: PluginFrameHead = decode("plugin", "", value)?;
+    let message = value.get("message").unwrap_or(&Value::Null);
+    match PluginToPlatform::parse(message) {
+        Parsed::Message(message) => Ok(PluginFrame {
+            req: head.req,
+            object: head.object,
+            message,
+        }),
+        Parsed::Invalid(mut e) => {
+            e.field = if e.field.is_empty() {
+                "message".into()
+            } else {
+                format!("message.{}", e.field)
+            };
+            Err(e)
+        }
+        Parsed::Ignored(i) => Err(invalid("plugin", "message", i.reason)),
+    }
+}
+
+impl ServerFrame {
+    /// Encodes the frame as the text sent on the socket.
+    pub fn to_text(&self) -> String {
+        // Every frame type is plain data; encoding cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn plugin_frame_errors_name_the_nested_field() {
+        let text = json!({"op": "plugin", "req": 4, "object": "o1", "message": {"type": "ovice_emit_message", "payload": {"event": "e", "message": 1}}}).to_string();
+        let Parsed::Invalid(e) = ClientFrame::parse(&text) else {
+            panic!()
+        };
+        assert_eq!(e.field, "message.payload.to");
+    }
+
+    #[test]
+    fn garbage_is_invalid_not_a_panic() {
+        assert!(matches!(ClientFrame::parse("{"), Parsed::Invalid(_)));
+        assert!(matches!(ClientFrame::parse("[]"), Parsed::Ignored(_)));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"op":"presence","object":"o","status":"dancing"}"#),
+            Parsed::Invalid(Invalid { ref field, .. }) if field == "status"
+        ));
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let frame = ClientFrame::Presence(PresenceFrame {
+            req: Some(1),
+            object: "o".into(),
+            status: PresenceStatus::Joined,
+            since: Some(7),
+        });
+        let text = serde_json::to_string(&frame).unwrap();
+        assert_eq!(ClientFrame::parse(&text), Parsed::Message(frame));
+    }
+}

@@ -1,0 +1,108 @@
+//! Generates the TypeScript definitions and JSON Schemas of every message from the Rust
+//! types, so no browser code copies a type by hand. `cargo run -p meetbridge-protocol
+//! --features codegen --bin protocol-codegen` writes them; the `bindings` test fails when
+//! the committed files differ from what the types generate.
+
+use std::collections::BTreeMap;
+
+use ts_rs::{Config, TS};
+
+use crate::{bridge, ovice, pexip, Ignored, Invalid};
+
+/// Relative path (under `bindings/`) → file content.
+pub fn files() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    out.insert("protocol.ts".into(), typescript());
+    for (name, schema) in schemas() {
+        let text = serde_json::to_string_pretty(&schema).expect("schema is JSON") + "\n";
+        out.insert(format!("schema/{name}.schema.json"), text);
+    }
+    out
+}
+
+macro_rules! decls {
+    ($cfg:expr; $($t:ty),* $(,)?) => {
+        vec![$(<$t as TS>::decl($cfg)),*]
+    };
+}
+
+fn typescript() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let cfg = &cfg;
+    let mut out = String::from(
+        "// Generated from crates/protocol by `make bindings`. Do not edit by hand.\n\
+         // The single definition of meetbridge's wire contracts; see crates/protocol.\n\n\
+         export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;\n\n",
+    );
+    let sections: [(&str, Vec<String>); 5] = [
+        (
+            "Parse outcomes",
+            decls!(cfg; Ignored, Invalid),
+        ),
+        (
+            "Seed 000: Pexip Web App 3 external-chat plugin",
+            decls!(cfg; pexip::PluginToTop, pexip::TopToPlugin, pexip::Disconnected, pexip::ToggleChat,
+                pexip::DialOutSuccess, pexip::DialOutError, pexip::ToggleChatButtonState,
+                pexip::ToggleChatBadge, pexip::DialOut, pexip::DialOutParams, pexip::Role,
+                pexip::DialProtocol, pexip::CallType, pexip::Streaming, pexip::KeepConferenceAlive),
+        ),
+        (
+            "Seed 003: oVice custom plugins",
+            decls!(cfg; ovice::PluginToPlatform, ovice::PlatformToPlugin, ovice::Participant,
+                ovice::UserId, ovice::StringOrNumber, ovice::ObjectType, ovice::PresenceStatus,
+                ovice::OutgoingMessage, ovice::RelayedMessage, ovice::SavedSuccess, ovice::PluginError),
+        ),
+        (
+            "Bridge: host runtime <-> server WebSocket frames",
+            decls!(cfg; bridge::ClientFrame, bridge::PresenceFrame, bridge::PluginFrame,
+                bridge::HistoryFrame, bridge::PingFrame, bridge::ServerFrame, bridge::Welcome,
+                bridge::Identity, bridge::Limits, bridge::Ack, bridge::ServerPluginFrame,
+                bridge::Missed, bridge::ErrorFrame, bridge::ErrorCode),
+        ),
+        (
+            "Limits",
+            vec![format!(
+                "export const MAX_MESSAGE_BYTES = {};\nexport const MAX_DATA_BYTES = {};\nexport const PEXIP_ACTION_PREFIX = {:?};\nexport const PEXIP_PLUGIN_ID = {:?};",
+                crate::limits::MAX_MESSAGE_BYTES,
+                crate::limits::MAX_DATA_BYTES,
+                pexip::ACTION_PREFIX,
+                pexip::PLUGIN_ID
+            )],
+        ),
+    ];
+    for (title, decls) in sections {
+        out.push_str(&format!("// ---- {title} ----\n\n"));
+        for decl in decls {
+            let decl = decl.trim();
+            if decl.starts_with("export ") {
+                out.push_str(decl);
+            } else {
+                out.push_str("export ");
+                out.push_str(decl);
+            }
+            out.push_str("\n\n");
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+fn schemas() -> Vec<(&'static str, serde_json::Value)> {
+    use schemars::schema_for;
+    let v = |s: schemars::Schema| serde_json::to_value(s).expect("schema is JSON");
+    vec![
+        ("pexip-plugin-to-top", v(schema_for!(pexip::PluginToTop))),
+        ("pexip-top-to-plugin", v(schema_for!(pexip::TopToPlugin))),
+        (
+            "ovice-plugin-to-platform",
+            v(schema_for!(ovice::PluginToPlatform)),
+        ),
+        (
+            "ovice-platform-to-plugin",
+            v(schema_for!(ovice::PlatformToPlugin)),
+        ),
+        ("bridge-client-frame", v(schema_for!(bridge::ClientFrame))),
+        ("bridge-server-frame", v(schema_for!(bridge::ServerFrame))),
+    ]
+}

@@ -1,0 +1,24 @@
+//! # meetbridge-protocol
+//!
+//! The single definition of the two `window.postMessage` contracts meetbridge speaks, and
+//! of the frames its browser host runtime exchanges with its server:
+//!
+//! - [`pexip`]: seed 000, the Pexip Web App 3 external-chat plugin
+//!   (`{ action: "pexip:plugin:external-chat/<name>", ...fields }`).
+//! - [`ovice`]: seed 003, oVice custom plugins (`{ type: "ovice_<event>", payload }`).
+//! - [`bridge`]: host runtime ↔ server WebSocket frames (ours).
+//! - [`limits`]: 2 MB messages, 500 KB saved data, measured on the JSON encoding.
+//!
+//! Every parser returns a [`Parsed`]: *ignored* (not ours, with the reason), *invalid*
+//! (ours but malformed, naming the field), or the typed message. Parsers never panic and
+//! accept unknown extra fields, as the real platforms do.
+
+pub mod bridge;
+#[cfg(feature = "codegen")]
+pub mod codegen;
+pub mod limits;
+pub mod ovice;
+mod parsed;
+pub mod pexip;
+
+pub use parsed::{Ignored, Invalid, Parsed};

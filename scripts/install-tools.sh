@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, from the project's own files, and only
+# what is missing, so a second run costs a few seconds. Usage: install-tools.sh <wasm-bindgen version>
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WB_VERSION="${1:?wasm-bindgen version}"
+
+say() { printf '[tools] %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Rust: the wasm target and the wasm-bindgen CLI matching the crate's pinned version.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+if ! command -v rustfmt >/dev/null || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WB_VERSION (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --locked \
+    || cargo install wasm-bindgen-cli --version "$WB_VERSION"
+fi
+
+# Debian packages: Chromium for the browser tests, zip for `make package`,
+# binaryen (wasm-opt) to shrink the wasm.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v zip >/dev/null || missing+=(zip)
+command -v unzip >/dev/null || missing+=(unzip)
+command -v wasm-opt >/dev/null || missing+=(binaryen)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "apt-get install ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# npm: each package folder is installed from its lock file when the lock changed.
+for dir in external-chat web; do
+  [ -f "$dir/package-lock.json" ] || continue
+  stamp="$dir/node_modules/.lock-stamp"
+  sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+    say "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$sum" > "$stamp"
+  fi
+done
+say "ready"
