@@ -47,6 +47,8 @@ pub enum PluginToTop {
 }
 
 /// Top window → plugin.
+// A message lives only while it is handled; boxing `DialOut` would only cost clarity.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
 #[serde(tag = "action")]
