@@ -23,13 +23,17 @@ ZIP = external-chat-v$(VERSION).zip
 # ---- seed 000: the external-chat plugin -------------------------------------------
 all: release
 
-release: bump package
+# `bump` first, then `package` in a second make, so `make -j` cannot zip the old version.
+release: bump
+	@$(MAKE) --no-print-directory package
 
 bump:
 	cd $(PLUGIN_DIR) && npm version minor --no-git-tag-version
 
+# npm ci when the plugin's dependencies are missing; `npm run build` compiles
+# crates/external-chat-wasm (wasm-release profile, wasm-bindgen, wasm-opt) then runs vite.
 build:
-	cd $(PLUGIN_DIR) && npm run build
+	cd $(PLUGIN_DIR) && { test -x node_modules/.bin/vite || npm ci --no-audit --no-fund --loglevel=error; } && npm run build
 
 deploy: build
 	rm -rf $(DEPLOY_DIR)
@@ -37,6 +41,7 @@ deploy: build
 	cp -R $(PLUGIN_DIR)/dist/. $(DEPLOY_DIR)/
 
 package: deploy
+	node $(PLUGIN_DIR)/scripts/check-plugin-id.mjs
 	rm -f $(ZIP)
 	zip -qr $(ZIP) webapp3
 	@echo "packaged $(ZIP)"
