@@ -22,13 +22,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
     || cargo install wasm-bindgen-cli --version "$WB_VERSION"
 fi
 
-# Debian packages: Chromium for the browser tests, zip for `make package`,
-# binaryen (wasm-opt) to shrink the wasm.
+# Debian packages: Chromium for the browser tests, zip/unzip for `make package`.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v zip >/dev/null || missing+=(zip)
 command -v unzip >/dev/null || missing+=(unzip)
-command -v wasm-opt >/dev/null || missing+=(binaryen)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   as_root apt-get update -qq
@@ -36,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm: each package folder is installed from its lock file when the lock changed.
-for dir in external-chat web; do
+for dir in tools external-chat web; do
   [ -f "$dir/package-lock.json" ] || continue
   stamp="$dir/node_modules/.lock-stamp"
   sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
