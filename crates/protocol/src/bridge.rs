@@ -290,6 +290,37 @@ struct PluginFrameHead {
     object: String,
 }
 
+#[derive(Deserialize)]
+struct ServerPluginFrameHead {
+    object: String,
+    #[serde(default)]
+    seq: Option<u64>,
+}
+
+fn parse_server_plugin_frame(value: &Value) -> Result<ServerPluginFrame, Invalid> {
+    let head: ServerPluginFrameHead = decode("plugin", "", value)?;
+    let message = value.get("message").unwrap_or(&Value::Null);
+    match PlatformToPlugin::parse(message) {
+        Parsed::Message(message) => Ok(ServerPluginFrame {
+            object: head.object,
+            seq: head.seq,
+            message,
+        }),
+        Parsed::Invalid(e) => Err(nested(e)),
+        Parsed::Ignored(i) => Err(invalid("plugin", "message", i.reason)),
+    }
+}
+
+/// Re-roots an error of the wrapped message under `message`.
+fn nested(mut e: Invalid) -> Invalid {
+    e.field = if e.field.is_empty() {
+        "message".into()
+    } else {
+        format!("message.{}", e.field)
+    };
+    e
+}
+
 fn parse_plugin_frame(value: &Value) -> Result<PluginFrame, Invalid> {
     let head: PluginFrameHead = decode("plugin", "", value)?;
     let message = value.get("message").unwrap_or(&Value::Null);
@@ -299,19 +330,40 @@ fn parse_plugin_frame(value: &Value) -> Result<PluginFrame, Invalid> {
             object: head.object,
             message,
         }),
-        Parsed::Invalid(mut e) => {
-            e.field = if e.field.is_empty() {
-                "message".into()
-            } else {
-                format!("message.{}", e.field)
-            };
-            Err(e)
-        }
+        Parsed::Invalid(e) => Err(nested(e)),
         Parsed::Ignored(i) => Err(invalid("plugin", "message", i.reason)),
     }
 }
 
 impl ServerFrame {
+    /// Reads one server frame, as the host runtime does. The wrapped platform message goes
+    /// through the oVice parser, so an unknown `type` inside is reported, not swallowed.
+    pub fn parse(text: &str) -> Parsed<Self> {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Parsed::Invalid(invalid("frame", "", format!("not JSON: {e}")));
+            }
+        };
+        let op = match value.get("op") {
+            Some(Value::String(op)) => op.as_str(),
+            _ => return ignored("no string `op` field"),
+        };
+        let result = match op {
+            "welcome" => decode(op, "", &value).map(ServerFrame::Welcome),
+            "ack" => decode(op, "", &value).map(ServerFrame::Ack),
+            "missed" => decode(op, "", &value).map(ServerFrame::Missed),
+            "error" => decode(op, "", &value).map(ServerFrame::Error),
+            "pong" => decode(op, "", &value).map(ServerFrame::Pong),
+            "plugin" => parse_server_plugin_frame(&value).map(ServerFrame::Plugin),
+            other => return ignored(format!("unknown op `{other}`")),
+        };
+        match result {
+            Ok(frame) => Parsed::Message(frame),
+            Err(e) => Parsed::Invalid(e),
+        }
+    }
+
     /// Encodes the frame as the text sent on the socket.
     pub fn to_text(&self) -> String {
         // Every frame type is plain data; encoding cannot fail.
@@ -341,6 +393,28 @@ mod tests {
             ClientFrame::parse(r#"{"op":"presence","object":"o","status":"dancing"}"#),
             Parsed::Invalid(Invalid { ref field, .. }) if field == "status"
         ));
+    }
+
+    #[test]
+    fn server_frames_parse_back() {
+        let frame = ServerFrame::Error(ErrorFrame {
+            req: Some(3),
+            object: Some("o".into()),
+            code: ErrorCode::NotMember,
+            message: "join first".into(),
+            field: None,
+        });
+        assert_eq!(ServerFrame::parse(&frame.to_text()), Parsed::Message(frame));
+        let plugin = r#"{"op":"plugin","object":"o","seq":4,"message":{"type":"ovice_shared_data","payload":{"a":1}}}"#;
+        assert!(matches!(
+            ServerFrame::parse(plugin),
+            Parsed::Message(ServerFrame::Plugin(_))
+        ));
+        let bad =
+            r#"{"op":"plugin","object":"o","message":{"type":"ovice_shared_data","payload":3}}"#;
+        assert!(
+            matches!(ServerFrame::parse(bad), Parsed::Invalid(Invalid { ref field, .. }) if field == "message.payload")
+        );
     }
 
     #[test]

@@ -121,7 +121,9 @@ pub struct Participant {
 }
 
 /// A user id: the seed allows a string or an integer; what was sent is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Deserialize is written by hand below: serde's derived `untagged` buffers the input and
+// costs more code in the browser builds than the whole of this file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum UserId {
@@ -146,12 +148,63 @@ impl UserId {
 }
 
 /// A string or a number, kept as sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum StringOrNumber {
     Text(String),
     Number(#[cfg_attr(feature = "codegen", ts(type = "number"))] serde_json::Number),
+}
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = UserId;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<UserId, E> {
+                Ok(UserId::Text(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<UserId, E> {
+                Ok(UserId::Integer(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<UserId, E> {
+                i64::try_from(v)
+                    .map(UserId::Integer)
+                    .map_err(|_| E::custom("integer id out of range"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for StringOrNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = StringOrNumber;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StringOrNumber, E> {
+                Ok(StringOrNumber::Text(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<StringOrNumber, E> {
+                Ok(StringOrNumber::Number(v.into()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<StringOrNumber, E> {
+                Ok(StringOrNumber::Number(v.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<StringOrNumber, E> {
+                serde_json::Number::from_f64(v)
+                    .map(StringOrNumber::Number)
+                    .ok_or_else(|| E::custom("not a finite number"))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `static` or `dynamic` object.

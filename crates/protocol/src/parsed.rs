@@ -87,30 +87,44 @@ pub(crate) fn invalid(name: &str, field: &str, error: impl Into<String>) -> Inva
 
 /// Deserialises `value` as `T`, turning a serde error into an [`Invalid`] that names the
 /// field. `prefix` is prepended to the path (e.g. `payload`).
+///
+/// serde's own errors do not say which field failed. Rather than wrap every deserializer
+/// (serde_path_to_error doubled the browser build), the rare error path finds the field
+/// itself: a top-level key is the culprit when taking it away makes the value parse or
+/// turns the error into "missing field" for that key.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     name: &str,
     prefix: &str,
     value: &Value,
 ) -> Result<T, Invalid> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let mut path = err.path().to_string();
-        if path == "." {
-            path.clear();
-        }
-        let inner = err.into_inner().to_string();
-        // serde reports a missing field on the parent; name the field itself.
-        if path.is_empty() {
-            if let Some(rest) = inner.strip_prefix("missing field `") {
-                if let Some(field) = rest.strip_suffix('`') {
-                    path = field.to_owned();
+    let error = match T::deserialize(value) {
+        Ok(v) => return Ok(v),
+        Err(e) => e.to_string(),
+    };
+    let mut field = missing_field(&error).map(str::to_owned);
+    if field.is_none() {
+        if let Value::Object(map) = value {
+            field = map.keys().find_map(|key| {
+                let mut without = map.clone();
+                without.remove(key);
+                match T::deserialize(&Value::Object(without)) {
+                    Ok(_) => Some(key.clone()),
+                    Err(e) if missing_field(&e.to_string()) == Some(key) => Some(key.clone()),
+                    Err(_) => None,
                 }
-            }
+            });
         }
-        let field = match (prefix.is_empty(), path.is_empty()) {
-            (true, _) => path,
-            (false, true) => prefix.to_owned(),
-            (false, false) => format!("{prefix}.{path}"),
-        };
-        invalid(name, &field, inner)
-    })
+    }
+    let path = match (prefix.is_empty(), field) {
+        (true, Some(f)) => f,
+        (true, None) => String::new(),
+        (false, Some(f)) => format!("{prefix}.{f}"),
+        (false, None) => prefix.to_owned(),
+    };
+    Err(invalid(name, &path, error))
+}
+
+/// The field of serde's "missing field `x`" error.
+fn missing_field(error: &str) -> Option<&str> {
+    error.strip_prefix("missing field `")?.split('`').next()
 }

@@ -1,0 +1,167 @@
+//! The protocol crate for the browser (wasm-bindgen).
+//!
+//! Values cross the boundary as JSON through the browser's own `JSON` object, so the wasm
+//! carries no second JSON parser for JS objects and stays small. Every `parse*` function
+//! returns a [`ParseOutcome`]-shaped object:
+//! `{kind: "message", message}` | `{kind: "ignored", reason}` | `{kind: "invalid", name?, field, error}`.
+//! Every `build*` function validates a message and returns it as a plain object ready for
+//! `postMessage`, or throws an `Error` naming the field.
+
+use meetbridge_protocol::bridge::{ClientFrame, ServerFrame};
+use meetbridge_protocol::ovice::{PlatformToPlugin, PluginToPlatform};
+use meetbridge_protocol::pexip::{PluginToTop, TopToPlugin};
+use meetbridge_protocol::{Invalid, Parsed};
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+import type { PluginToTop, TopToPlugin, PluginToPlatform, PlatformToPlugin, ClientFrame, ServerFrame, Invalid } from "./protocol";
+export type ParseOutcome<T> =
+  | { kind: "message"; message: T }
+  | { kind: "ignored"; reason: string }
+  | ({ kind: "invalid" } & Invalid);
+"#;
+
+/// `value` as serde_json, through the browser's JSON (undefined for non-JSON values).
+fn to_json(value: &JsValue) -> Result<Value, String> {
+    let text = js_sys::JSON::stringify(value)
+        .map_err(|_| "not JSON-serialisable".to_owned())?
+        .as_string()
+        .ok_or_else(|| "not JSON-serialisable".to_owned())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+    js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL)
+}
+
+/// The JS outcome object. A message is returned as the caller's own object: it was
+/// validated, and re-encoding it from Rust would ship every type's serializer to the browser.
+fn outcome<T>(parsed: Parsed<T>, original: &JsValue) -> JsValue {
+    let value = match parsed {
+        Parsed::Message(_) => {
+            let out = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&out, &"kind".into(), &"message".into());
+            let _ = js_sys::Reflect::set(&out, &"message".into(), original);
+            return out.into();
+        }
+        Parsed::Ignored(i) => serde_json::json!({"kind": "ignored", "reason": i.reason}),
+        Parsed::Invalid(i) => {
+            let mut v = serde_json::json!({"kind": "invalid", "field": i.field, "error": i.error});
+            if let Some(name) = i.name {
+                v["name"] = name.into();
+            }
+            v
+        }
+    };
+    to_js(&value)
+}
+
+fn parse_with<T>(data: &JsValue, parse: impl Fn(&Value) -> Parsed<T>) -> JsValue {
+    match to_json(data) {
+        Ok(value) => outcome(parse(&value), data),
+        Err(reason) => outcome::<T>(
+            Parsed::Ignored(meetbridge_protocol::Ignored { reason }),
+            data,
+        ),
+    }
+}
+
+fn build_with<T>(data: &JsValue, parse: impl Fn(&Value) -> Parsed<T>) -> Result<JsValue, JsError> {
+    let value = to_json(data).map_err(|e| JsError::new(&e))?;
+    match parse(&value) {
+        Parsed::Message(_) => Ok(data.clone()),
+        Parsed::Invalid(i) => Err(invalid_error(&i)),
+        Parsed::Ignored(i) => Err(JsError::new(&format!("not a message: {}", i.reason))),
+    }
+}
+
+fn invalid_error(invalid: &Invalid) -> JsError {
+    JsError::new(&invalid.to_string())
+}
+
+/// Seed 000: reads what the top window posted to the plugin.
+#[wasm_bindgen(js_name = parsePexipFromTop, unchecked_return_type = "ParseOutcome<TopToPlugin>")]
+pub fn parse_pexip_from_top(data: &JsValue) -> JsValue {
+    parse_with(data, TopToPlugin::parse)
+}
+
+/// Seed 000: reads what the plugin posted to the top window.
+#[wasm_bindgen(js_name = parsePexipFromPlugin, unchecked_return_type = "ParseOutcome<PluginToTop>")]
+pub fn parse_pexip_from_plugin(data: &JsValue) -> JsValue {
+    parse_with(data, PluginToTop::parse)
+}
+
+/// Seed 000: validates a plugin → top message and returns it ready to post.
+#[wasm_bindgen(js_name = buildPexipToTop, unchecked_return_type = "PluginToTop")]
+pub fn build_pexip_to_top(
+    #[wasm_bindgen(unchecked_param_type = "PluginToTop")] message: &JsValue,
+) -> Result<JsValue, JsError> {
+    build_with(message, PluginToTop::parse)
+}
+
+/// Seed 000: validates a top → plugin message and returns it ready to post.
+#[wasm_bindgen(js_name = buildPexipToPlugin, unchecked_return_type = "TopToPlugin")]
+pub fn build_pexip_to_plugin(
+    #[wasm_bindgen(unchecked_param_type = "TopToPlugin")] message: &JsValue,
+) -> Result<JsValue, JsError> {
+    build_with(message, TopToPlugin::parse)
+}
+
+/// Seed 003: reads what a plugin posted to the platform (limits included).
+#[wasm_bindgen(js_name = parseOviceFromPlugin, unchecked_return_type = "ParseOutcome<PluginToPlatform>")]
+pub fn parse_ovice_from_plugin(data: &JsValue) -> JsValue {
+    parse_with(data, PluginToPlatform::parse)
+}
+
+/// Seed 003: reads what the platform posted to a plugin.
+#[wasm_bindgen(js_name = parseOviceFromPlatform, unchecked_return_type = "ParseOutcome<PlatformToPlugin>")]
+pub fn parse_ovice_from_platform(data: &JsValue) -> JsValue {
+    parse_with(data, PlatformToPlugin::parse)
+}
+
+/// Seed 003: validates a plugin → platform message and returns it ready to post.
+#[wasm_bindgen(js_name = buildOviceToPlatform, unchecked_return_type = "PluginToPlatform")]
+pub fn build_ovice_to_platform(
+    #[wasm_bindgen(unchecked_param_type = "PluginToPlatform")] message: &JsValue,
+) -> Result<JsValue, JsError> {
+    build_with(message, PluginToPlatform::parse)
+}
+
+/// Seed 003: validates a platform → plugin message and returns it ready to post.
+#[wasm_bindgen(js_name = buildOviceToPlugin, unchecked_return_type = "PlatformToPlugin")]
+pub fn build_ovice_to_plugin(
+    #[wasm_bindgen(unchecked_param_type = "PlatformToPlugin")] message: &JsValue,
+) -> Result<JsValue, JsError> {
+    build_with(message, PlatformToPlugin::parse)
+}
+
+/// Bridge: reads a client frame (as text), as the server does.
+#[wasm_bindgen(js_name = parseClientFrame, unchecked_return_type = "ParseOutcome<ClientFrame>")]
+pub fn parse_client_frame(text: &str) -> JsValue {
+    frame_outcome(text, ClientFrame::parse(text))
+}
+
+/// Bridge: reads a server frame (as text).
+#[wasm_bindgen(js_name = parseServerFrame, unchecked_return_type = "ParseOutcome<ServerFrame>")]
+pub fn parse_server_frame(text: &str) -> JsValue {
+    frame_outcome(text, ServerFrame::parse(text))
+}
+
+/// A frame's outcome: the message is the frame decoded by the browser's JSON.
+fn frame_outcome<T>(text: &str, parsed: Parsed<T>) -> JsValue {
+    let original = js_sys::JSON::parse(text).unwrap_or(JsValue::NULL);
+    outcome(parsed, &original)
+}
+
+/// The limits, for display: `{maxMessageBytes, maxDataBytes}`.
+#[wasm_bindgen(js_name = limits, unchecked_return_type = "{ maxMessageBytes: number; maxDataBytes: number }")]
+pub fn limits() -> JsValue {
+    to_js(&serde_json::json!({
+        "maxMessageBytes": meetbridge_protocol::limits::MAX_MESSAGE_BYTES,
+        "maxDataBytes": meetbridge_protocol::limits::MAX_DATA_BYTES,
+    }))
+}
