@@ -1,0 +1,185 @@
+//! Offline commands on a data dir: `meetbridge token`, `meetbridge space`, `meetbridge
+//! object`. They do what the admin API does, without a running server (SQLite lets them
+//! write while a server runs; the server finds objects added this way on first use).
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use meetbridge_protocol::ovice::ObjectType;
+
+use crate::config::DataConfig;
+use crate::server::secret_in;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{ObjectDef, ObjectSettings, SpaceDef, Store};
+use crate::token::{now_secs, TokenKey, TokenRequest};
+
+#[derive(Debug, Args)]
+pub struct TokenCmd {
+    #[command(flatten)]
+    pub data: DataConfig,
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Prints a signed participant token (just the token, for scripts; `--json` for more).
+    Issue {
+        #[command(flatten)]
+        request: TokenRequest,
+        /// Print `{token, claims}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks a token and prints its claims.
+    Verify { token: String },
+}
+
+#[derive(Debug, Args)]
+pub struct SpaceCmd {
+    #[command(flatten)]
+    pub data: DataConfig,
+    #[command(subcommand)]
+    pub action: SpaceAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpaceAction {
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ObjectCmd {
+    #[command(flatten)]
+    pub data: DataConfig,
+    #[command(subcommand)]
+    pub action: ObjectAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ObjectAction {
+    Create {
+        #[arg(long)]
+        space: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// `static` or `dynamic`.
+        #[arg(long = "type", default_value = "static", value_parser = parse_type)]
+        object_type: ObjectType,
+        #[arg(long)]
+        plugin_url: String,
+        /// Give participants' e-mail addresses to the plugin.
+        #[arg(long)]
+        share_email: bool,
+        /// Creator (host) of a dynamic object: a user id.
+        #[arg(long)]
+        creator: Option<String>,
+    },
+    /// Lists objects (of one space with `--space`) as JSON lines.
+    List {
+        #[arg(long)]
+        space: Option<String>,
+    },
+}
+
+fn parse_type(s: &str) -> Result<ObjectType, String> {
+    match s {
+        "static" => Ok(ObjectType::Static),
+        "dynamic" => Ok(ObjectType::Dynamic),
+        _ => Err("`static` or `dynamic`".into()),
+    }
+}
+
+fn key(data: &DataConfig) -> anyhow::Result<TokenKey> {
+    Ok(TokenKey::new(secret_in(
+        &data.data_dir,
+        "token-secret",
+        data.token_secret.as_deref(),
+    )?))
+}
+
+fn store(data: &DataConfig) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(&data.data_dir, data.sqlite_sync)
+        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+}
+
+pub fn token(cmd: TokenCmd) -> anyhow::Result<()> {
+    let key = key(&cmd.data)?;
+    match cmd.action {
+        TokenAction::Issue { request, json } => {
+            let issued = request.issue(&key).map_err(anyhow::Error::msg)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&issued)?);
+            } else {
+                println!("{}", issued.token);
+            }
+        }
+        TokenAction::Verify { token } => {
+            let claims = key.verify(&token, now_secs())?;
+            println!("{}", serde_json::to_string_pretty(&claims)?);
+        }
+    }
+    Ok(())
+}
+
+pub fn space(cmd: SpaceCmd) -> anyhow::Result<()> {
+    let store = store(&cmd.data)?;
+    match cmd.action {
+        SpaceAction::Create { id, name } => {
+            let space = SpaceDef {
+                id,
+                name,
+                created_at: now_secs(),
+            };
+            store.create_space(&space)?;
+            println!("{}", serde_json::to_string(&space)?);
+        }
+        SpaceAction::List => {
+            for space in store.spaces()? {
+                println!("{}", serde_json::to_string(&space)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn object(cmd: ObjectCmd) -> anyhow::Result<()> {
+    let store = store(&cmd.data)?;
+    match cmd.action {
+        ObjectAction::Create {
+            space,
+            id,
+            name,
+            object_type,
+            plugin_url,
+            share_email,
+            creator,
+        } => {
+            let def = ObjectDef {
+                name: name.unwrap_or_else(|| id.clone()),
+                id,
+                space_id: space,
+                object_type,
+                plugin_url,
+                settings: ObjectSettings { share_email },
+                creator,
+                created_at: now_secs(),
+            };
+            store.create_object(&def)?;
+            println!("{}", serde_json::to_string(&def)?);
+        }
+        ObjectAction::List { space } => {
+            for def in store.objects(space.as_deref())? {
+                println!("{}", serde_json::to_string(&def)?);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,516 @@
+//! One WebSocket connection: authentication, the read/write loop, rate limiting, and the
+//! dispatch of client frames to rooms.
+//!
+//! A single task per connection both reads and writes (less memory than a task per
+//! direction): queued frames are fed to the socket in batches and flushed once, so a
+//! busy connection costs one write per batch, not per frame.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
+use meetbridge_protocol::bridge::{
+    Ack, ClientFrame, ErrorCode, ErrorFrame, HistoryFrame, Identity, Limits, Missed, PingFrame,
+    PluginFrame, PresenceFrame, ServerFrame, Welcome,
+};
+use meetbridge_protocol::limits::{MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
+use meetbridge_protocol::ovice::{
+    DataDocument, PlatformToPlugin, PluginToPlatform, RelayedMessage, SavedSuccess,
+};
+use meetbridge_protocol::Parsed;
+use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
+
+use crate::hub::Hub;
+use crate::outbox::Outbox;
+use crate::relay::Refusal;
+use crate::room::Room;
+use crate::store::SavedDoc;
+use crate::token::{now_secs, Claims};
+
+/// Frames written per flush at most.
+const WRITE_BATCH: usize = 256;
+/// A client that does not take a batch within this time is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most frames `history` returns at once.
+const MAX_HISTORY_LIMIT: u32 = 1000;
+/// Refused frames in a row after which a flooding connection is closed.
+const MAX_REFUSED_IN_A_ROW: u32 = 1000;
+
+/// Close code for "policy violation": bad token, flood.
+const CLOSE_POLICY: u16 = 1008;
+/// Close code for "try again later": too slow to take its frames.
+const CLOSE_TRY_AGAIN: u16 = 1013;
+/// Close code for "going away": the server stops.
+const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code sent after an `unauthorized` error (4000-4999 are the application's).
+pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+
+/// Token bucket of one connection's incoming frames.
+struct RateLimit {
+    tokens: f64,
+    last: Instant,
+    rate: f64,
+    burst: f64,
+    refused_in_a_row: u32,
+}
+
+impl RateLimit {
+    fn new(rate: u32, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        RateLimit {
+            tokens: burst,
+            last: Instant::now(),
+            rate: f64::from(rate),
+            burst,
+            refused_in_a_row: 0,
+        }
+    }
+
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.refused_in_a_row = 0;
+            true
+        } else {
+            self.refused_in_a_row += 1;
+            false
+        }
+    }
+}
+
+/// What the connection is and where it is present.
+struct Session {
+    hub: Arc<Hub>,
+    out: Outbox,
+    user: Arc<str>,
+    identity: Arc<Identity>,
+    space: Option<String>,
+    present: Vec<Arc<Room>>,
+}
+
+/// The `req` and `object` of a frame that could not be read as a whole, best effort.
+#[derive(Deserialize, Default)]
+struct Head {
+    #[serde(default)]
+    req: Option<u64>,
+    #[serde(default)]
+    object: Option<String>,
+}
+
+fn head(text: &str) -> Head {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+pub fn limits(hub: &Hub) -> Limits {
+    Limits {
+        max_message_bytes: MAX_MESSAGE_BYTES as u32,
+        max_data_bytes: MAX_DATA_BYTES as u32,
+        max_frames_per_second: hub.limits.max_frames_per_second,
+    }
+}
+
+/// Tells an unauthenticated client why, then closes.
+pub async fn refuse(mut socket: WebSocket, why: String) {
+    let frame = ServerFrame::Error(ErrorFrame {
+        req: None,
+        object: None,
+        code: ErrorCode::Unauthorized,
+        message: why,
+        field: None,
+    });
+    let _ = socket.send(Message::Text(frame.to_text().into())).await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: CLOSE_UNAUTHORIZED,
+            reason: Utf8Bytes::from_static("unauthorized"),
+        })))
+        .await;
+}
+
+/// Serves one authenticated connection until it closes.
+pub async fn run(
+    mut socket: WebSocket,
+    hub: Arc<Hub>,
+    claims: Claims,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let metrics = hub.metrics.clone();
+    metrics
+        .connections_total
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    metrics
+        .connections_open
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (out, mut rx) = Outbox::new(hub.next_conn_id(), hub.limits.send_queue, metrics.clone());
+    let mut rate = RateLimit::new(hub.limits.max_frames_per_second, hub.limits.rate_burst);
+    let mut session = Session {
+        user: claims.user.id.as_source().into(),
+        identity: Arc::new(claims.user),
+        space: claims.space,
+        present: Vec::new(),
+        out: out.clone(),
+        hub,
+    };
+    out.send(&ServerFrame::Welcome(Welcome {
+        participant: (*session.identity).clone(),
+        limits: limits(&session.hub),
+    }));
+    tracing::debug!(conn = out.id(), user = %session.user, "connected");
+
+    let close = loop {
+        if out.too_slow() {
+            break Some((CLOSE_TRY_AGAIN, "too slow: send queue full"));
+        }
+        tokio::select! {
+            _ = shutdown.changed() => break Some((CLOSE_GOING_AWAY, "server stopping")),
+            queued = rx.recv() => {
+                let Some(first) = queued else { break None };
+                match tokio::time::timeout(WRITE_TIMEOUT, write_batch(&mut socket, first, &mut rx)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break None,
+                    Err(_) => break Some((CLOSE_TRY_AGAIN, "too slow: write timed out")),
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    metrics.frames_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if !rate.allow() {
+                        if rate.refused_in_a_row > MAX_REFUSED_IN_A_ROW {
+                            break Some((CLOSE_POLICY, "flood"));
+                        }
+                        let h = head(&text);
+                        session.error(h.req, h.object, Refusal::new(
+                            ErrorCode::RateLimited,
+                            format!("more than {} frames per second on this connection; frame dropped", session.hub.limits.max_frames_per_second),
+                        ), None);
+                        continue;
+                    }
+                    session.on_text(&text);
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    session.error(None, None, Refusal::new(ErrorCode::BadFrame, "binary frames are not used; send JSON text frames"), None);
+                }
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!(conn = out.id(), error = %e, "socket error");
+                    break None;
+                }
+            },
+        }
+    };
+    if let Some((code, reason)) = close {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            socket.send(Message::Close(Some(CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            }))),
+        )
+        .await;
+    }
+    for room in std::mem::take(&mut session.present) {
+        room.remove_conn(&session.user, out.id());
+    }
+    metrics
+        .connections_open
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(conn = out.id(), user = %session.user, ?close, "disconnected");
+}
+
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: Message,
+    rx: &mut mpsc::Receiver<Message>,
+) -> Result<(), axum::Error> {
+    socket.feed(first).await?;
+    for _ in 1..WRITE_BATCH {
+        match rx.try_recv() {
+            Ok(next) => socket.feed(next).await?,
+            Err(_) => break,
+        }
+    }
+    socket.flush().await
+}
+
+impl Session {
+    fn error(&self, req: Option<u64>, object: Option<String>, refusal: Refusal, field: Option<String>) {
+        self.hub.metrics.error(refusal.code);
+        self.out.send(&ServerFrame::Error(ErrorFrame {
+            req,
+            object,
+            code: refusal.code,
+            message: refusal.message,
+            field,
+        }));
+    }
+
+    fn ack(&self, req: Option<u64>, seq: Option<u64>) {
+        if let Some(req) = req {
+            self.out.send(&ServerFrame::Ack(Ack { req, seq }));
+        }
+    }
+
+    fn on_text(&mut self, text: &str) {
+        match ClientFrame::parse(text) {
+            Parsed::Message(frame) => {
+                let req = frame.req();
+                let object = match &frame {
+                    ClientFrame::Presence(f) => Some(f.object.clone()),
+                    ClientFrame::Plugin(f) => Some(f.object.clone()),
+                    ClientFrame::History(f) => Some(f.object.clone()),
+                    ClientFrame::Ping(_) => None,
+                };
+                if let Err(refusal) = self.dispatch(frame) {
+                    self.error(req, object, refusal, None);
+                }
+            }
+            Parsed::Ignored(ignored) => {
+                let h = head(text);
+                self.error(
+                    h.req,
+                    h.object,
+                    Refusal::new(ErrorCode::BadFrame, format!("not a meetbridge frame: {}", ignored.reason)),
+                    None,
+                );
+            }
+            Parsed::Invalid(invalid) => {
+                let h = head(text);
+                let in_message = invalid.field == "message" || invalid.field.starts_with("message.");
+                let code = if in_message || invalid.error.contains("the limit is") {
+                    ErrorCode::for_invalid(&invalid)
+                } else {
+                    ErrorCode::BadFrame
+                };
+                self.error(
+                    h.req,
+                    h.object,
+                    Refusal::new(code, invalid.to_string()),
+                    Some(invalid.field),
+                );
+            }
+        }
+    }
+
+    fn dispatch(&mut self, frame: ClientFrame) -> Result<(), Refusal> {
+        match frame {
+            ClientFrame::Ping(PingFrame { req }) => {
+                self.out.send(&ServerFrame::Pong(PingFrame { req }));
+                Ok(())
+            }
+            ClientFrame::Presence(f) => self.presence(f),
+            ClientFrame::Plugin(f) => self.plugin(f),
+            ClientFrame::History(f) => self.history(f),
+        }
+    }
+
+    /// The object, if it exists and this token may open it.
+    fn room(&self, object: &str) -> Result<Arc<Room>, Refusal> {
+        let unknown = || Refusal::new(ErrorCode::UnknownObject, format!("no object `{object}`"));
+        let room = self.hub.room(object).ok_or_else(unknown)?;
+        if self.space.as_deref().is_some_and(|s| s != room.def.space_id) {
+            return Err(unknown());
+        }
+        Ok(room)
+    }
+
+    fn present_room(&self, object: &str) -> Result<Arc<Room>, Refusal> {
+        let room = self.room(object)?;
+        if !room.is_present(&self.user, self.out.id()) {
+            return Err(Refusal::not_member(object));
+        }
+        Ok(room)
+    }
+
+    fn presence(&mut self, f: PresenceFrame) -> Result<(), Refusal> {
+        let room = self.room(&f.object)?;
+        let present = room.presence(&self.out, &self.user, &self.identity, f.status, f.since);
+        let known = self.present.iter().position(|r| Arc::ptr_eq(r, &room));
+        match (present, known) {
+            (true, None) => self.present.push(room),
+            (false, Some(i)) => {
+                self.present.swap_remove(i);
+            }
+            _ => {}
+        }
+        self.ack(f.req, None);
+        Ok(())
+    }
+
+    fn history(&mut self, f: HistoryFrame) -> Result<(), Refusal> {
+        let room = self.present_room(&f.object)?;
+        let limit = f.limit.unwrap_or(MAX_HISTORY_LIMIT).min(MAX_HISTORY_LIMIT) as usize;
+        let replay = room.lock().history.replay(f.since.unwrap_or(0), &self.user, limit);
+        if let Some((from, to)) = replay.missed {
+            self.out.send(&ServerFrame::Missed(Missed {
+                object: f.object.clone(),
+                from,
+                to,
+            }));
+        }
+        for frame in replay.frames {
+            self.out.send_text(frame);
+        }
+        self.ack(f.req, None);
+        Ok(())
+    }
+
+    fn plugin(&mut self, f: PluginFrame) -> Result<(), Refusal> {
+        let room = self.room(&f.object)?;
+        match f.message {
+            PluginToPlatform::GetParticipants => {
+                if !room.is_present(&self.user, self.out.id()) {
+                    return Err(Refusal::not_member(&f.object));
+                }
+                let list = room.participants(&self.user);
+                self.out
+                    .send_text(room.plugin_frame(None, PlatformToPlugin::Participants(list)));
+                self.ack(f.req, None);
+            }
+            PluginToPlatform::BroadcastMessage(m) | PluginToPlatform::EmitMessage(m)
+                if m.source.as_deref().is_some_and(|s| s != &*self.user) =>
+            {
+                return Err(Refusal::new(
+                    ErrorCode::SpoofedSource,
+                    format!("`source` must be your own id ({}) or absent", self.user),
+                ));
+            }
+            PluginToPlatform::BroadcastMessage(m) | PluginToPlatform::EmitMessage(m)
+                if m.object_id.as_deref().is_some_and(|o| o != f.object) =>
+            {
+                return Err(Refusal::new(
+                    ErrorCode::SpoofedSource,
+                    format!("`objectId` must be this object ({}) or absent", f.object),
+                ));
+            }
+            PluginToPlatform::BroadcastMessage(m) => {
+                let seq = self.relay(&room, None, m.event, m.message)?;
+                self.ack(f.req, Some(seq));
+            }
+            PluginToPlatform::EmitMessage(m) => {
+                let to = m.to.unwrap_or_default();
+                let seq = self.relay(&room, Some(to), m.event, m.message)?;
+                self.ack(f.req, Some(seq));
+            }
+            PluginToPlatform::GetData => self.get_data(room, f.req)?,
+            PluginToPlatform::SaveAndEmitData(doc) => self.save(room, f.req, doc)?,
+            // The host runtime answers the legacy handshake itself.
+            PluginToPlatform::Ready | PluginToPlatform::ReadyConfirmed => self.ack(f.req, None),
+        }
+        Ok(())
+    }
+
+    fn relay(
+        &self,
+        room: &Room,
+        to: Option<String>,
+        event: String,
+        message: serde_json::Value,
+    ) -> Result<u64, Refusal> {
+        // Encoded once, outside the room lock, for every recipient.
+        let relayed = PlatformToPlugin::Message(RelayedMessage {
+            source: self.user.to_string(),
+            event,
+            object_id: room.def.id.clone(),
+            message,
+            to: to.clone(),
+        });
+        let json = serde_json::to_string(&relayed)
+            .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?;
+        room.relay(&self.out, &self.user, to.as_deref(), &json)
+    }
+
+    fn get_data(&self, room: Arc<Room>, req: Option<u64>) -> Result<(), Refusal> {
+        if !room.is_present(&self.user, self.out.id()) {
+            return Err(Refusal::not_member(&room.def.id));
+        }
+        let reply = move |room: &Room, out: &Outbox, doc: &DataDocument| {
+            out.send_text(room.plugin_frame(None, PlatformToPlugin::SavedData(doc.clone())));
+            if let Some(req) = req {
+                out.send(&ServerFrame::Ack(Ack { req, seq: None }));
+            }
+        };
+        if let Some(doc) = room.cached_data() {
+            reply(&room, &self.out, &doc);
+            return Ok(());
+        }
+        // First read of this object since start: load it off the async threads.
+        let store = self.hub.store.clone();
+        let out = self.out.clone();
+        let metrics = self.hub.metrics.clone();
+        tokio::spawn(async move {
+            let id = room.def.id.clone();
+            let loaded = tokio::task::spawn_blocking(move || store.load_data(&id)).await;
+            let doc = match loaded {
+                Ok(Ok(Some(saved))) => serde_json::from_str::<DataDocument>(&saved.json).map_err(|e| e.to_string()),
+                Ok(Ok(None)) => Ok(DataDocument::new()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match doc {
+                Ok(doc) => {
+                    let doc = room.fill_data(doc);
+                    reply(&room, &out, &doc);
+                }
+                Err(e) => {
+                    tracing::error!(object = %room.def.id, error = %e, "loading saved data failed");
+                    metrics.error(ErrorCode::Internal);
+                    out.send(&ServerFrame::Error(ErrorFrame {
+                        req,
+                        object: Some(room.def.id.clone()),
+                        code: ErrorCode::Internal,
+                        message: "could not load the saved data; retry".into(),
+                        field: None,
+                    }));
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn save(&self, room: Arc<Room>, req: Option<u64>, doc: DataDocument) -> Result<(), Refusal> {
+        let version = room.begin_save(&self.out, &self.user)?;
+        let updated_at = now_secs();
+        let json = serde_json::to_string(&doc)
+            .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?;
+        let doc = Arc::new(doc);
+        let out = self.out.clone();
+        let user = self.user.clone();
+        let metrics = self.hub.metrics.clone();
+        let id = room.def.id.clone();
+        // Runs on the store's writer thread, in submission order, after the commit.
+        let done = Box::new(move |result: crate::store::StoreResult<()>| match result {
+            Ok(()) => {
+                room.finish_save(version, &user, doc.clone());
+                let success = PlatformToPlugin::DataSavedSuccess(SavedSuccess {
+                    updated_at: Some(updated_at),
+                    data: (*doc).clone(),
+                });
+                out.send_text(room.plugin_frame(None, success));
+                if let Some(req) = req {
+                    out.send(&ServerFrame::Ack(Ack { req, seq: None }));
+                }
+                metrics.saves.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(object = %room.def.id, error = %e, "save failed");
+                metrics.error(ErrorCode::Internal);
+                out.send(&ServerFrame::Error(ErrorFrame {
+                    req,
+                    object: Some(room.def.id.clone()),
+                    code: ErrorCode::Internal,
+                    message: "the data could not be saved; retry".into(),
+                    field: None,
+                }));
+            }
+        });
+        self.hub.store.save_data(&id, SavedDoc { json, updated_at }, done);
+        Ok(())
+    }
+}

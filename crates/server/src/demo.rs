@@ -1,0 +1,89 @@
+//! The demo space of `serve --demo` (`make run`): a space and a few objects whose plugin
+//! URLs point at the demo plugins the browser side builds into `web/dist/plugins/`.
+//! The built-in seed is `crates/server/demo-seed.json`; `--demo-seed FILE` replaces it.
+//! Seeding is idempotent: what exists is left as it is.
+
+use std::path::Path;
+
+use anyhow::Context;
+use meetbridge_protocol::ovice::ObjectType;
+use serde::Deserialize;
+
+use crate::store::{ObjectDef, ObjectSettings, SpaceDef, Store, StoreError};
+use crate::token::now_secs;
+
+pub const BUILTIN_SEED: &str = include_str!("../demo-seed.json");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Seed {
+    pub space: SeedSpace,
+    pub objects: Vec<SeedObject>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SeedSpace {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedObject {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub object_type: ObjectType,
+    pub plugin_url: String,
+    #[serde(default)]
+    pub settings: ObjectSettings,
+    #[serde(default)]
+    pub creator: Option<String>,
+}
+
+pub fn load_seed(path: Option<&Path>) -> anyhow::Result<Seed> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None => BUILTIN_SEED.to_owned(),
+    };
+    serde_json::from_str(&text).context("parsing the demo seed")
+}
+
+/// Creates what the seed describes and is missing.
+pub fn apply(store: &dyn Store, seed: &Seed) -> anyhow::Result<()> {
+    let now = now_secs();
+    match store.create_space(&SpaceDef {
+        id: seed.space.id.clone(),
+        name: seed.space.name.clone(),
+        created_at: now,
+    }) {
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    for o in &seed.objects {
+        let def = ObjectDef {
+            id: o.id.clone(),
+            space_id: seed.space.id.clone(),
+            name: o.name.clone(),
+            object_type: o.object_type,
+            plugin_url: o.plugin_url.clone(),
+            settings: o.settings.clone(),
+            creator: o.creator.clone(),
+            created_at: now,
+        };
+        match store.create_object(&def) {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn builtin_seed_parses() {
+        let seed = super::load_seed(None).unwrap();
+        assert_eq!(seed.space.id, "demo");
+        assert!(seed.objects.iter().any(|o| o.plugin_url == "/plugins/notes/"));
+    }
+}

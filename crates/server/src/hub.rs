@@ -1,0 +1,81 @@
+//! The object registry: every known object's [`Room`], created from the store at startup
+//! and when the admin API (or a participant, for dynamic objects) adds one. Objects added
+//! offline by the CLI while the server runs are found on first use.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::config::LimitsConfig;
+use crate::history::Window;
+use crate::metrics::Metrics;
+use crate::room::Room;
+use crate::store::{ObjectDef, Store, StoreResult};
+
+pub struct Hub {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub limits: LimitsConfig,
+    rooms: RwLock<HashMap<String, Arc<Room>>>,
+    next_conn: AtomicU64,
+}
+
+impl Hub {
+    /// Loads every object of the store.
+    pub fn new(
+        store: Arc<dyn Store>,
+        limits: LimitsConfig,
+        metrics: Arc<Metrics>,
+    ) -> StoreResult<Self> {
+        let hub = Hub {
+            store,
+            metrics,
+            limits,
+            rooms: RwLock::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+        };
+        for def in hub.store.objects(None)? {
+            hub.insert(def);
+        }
+        Ok(hub)
+    }
+
+    fn window(&self) -> Window {
+        Window {
+            max_count: self.limits.history_size,
+            max_age: Duration::from_secs(self.limits.history_age_secs),
+            max_bytes: self.limits.history_bytes,
+        }
+    }
+
+    /// Makes an object (already stored) live.
+    pub fn insert(&self, def: ObjectDef) -> Arc<Room> {
+        let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+        rooms
+            .entry(def.id.clone())
+            .or_insert_with(|| Arc::new(Room::new(def, self.window(), self.metrics.clone())))
+            .clone()
+    }
+
+    /// The live object `id`, looking in the store for one added offline.
+    pub fn room(&self, id: &str) -> Option<Arc<Room>> {
+        if let Some(room) = self
+            .rooms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            return Some(room.clone());
+        }
+        // A primary-key read on the local file: quick enough to do inline.
+        match self.store.object(id) {
+            Ok(Some(def)) => Some(self.insert(def)),
+            _ => None,
+        }
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,36 @@
+use clap::Parser;
+use meetbridge::config::{Cli, Command};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "meetbridge=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(config) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async move {
+                let print = config.print_addr;
+                let demo = config.demo;
+                let server = meetbridge::start(config).await?;
+                tracing::info!(addr = %server.addr, demo, "listening");
+                if demo {
+                    tracing::warn!("demo mode: the DEV-ONLY login POST /api/dev/login is ON; never expose this server");
+                }
+                if print {
+                    println!("listening on {}", server.addr);
+                }
+                server.run_until_signal().await;
+                anyhow::Ok(())
+            })
+        }
+        Command::Token(cmd) => meetbridge::cli::token(cmd),
+        Command::Space(cmd) => meetbridge::cli::space(cmd),
+        Command::Object(cmd) => meetbridge::cli::object(cmd),
+        Command::Bench(config) => meetbridge::bench::run(config),
+    }
+}

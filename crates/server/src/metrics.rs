@@ -1,0 +1,72 @@
+//! Prometheus counters, kept as plain atomics and rendered by hand at `/metrics`: the hot
+//! path pays one relaxed increment, and no registry crate is needed.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use meetbridge_protocol::bridge::ErrorCode;
+
+const CODES: [ErrorCode; 10] = [
+    ErrorCode::BadFrame,
+    ErrorCode::InvalidMessage,
+    ErrorCode::TooLarge,
+    ErrorCode::UnknownObject,
+    ErrorCode::NotMember,
+    ErrorCode::RecipientNotMember,
+    ErrorCode::SpoofedSource,
+    ErrorCode::RateLimited,
+    ErrorCode::Unauthorized,
+    ErrorCode::Internal,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    pub connections_total: AtomicU64,
+    pub connections_open: AtomicU64,
+    pub frames_in: AtomicU64,
+    /// Frames queued towards connections (a broadcast to N counts N).
+    pub frames_out: AtomicU64,
+    pub relayed: AtomicU64,
+    pub saves: AtomicU64,
+    pub replayed: AtomicU64,
+    /// Connections dropped because their send queue was full.
+    pub slow_disconnects: AtomicU64,
+    errors: [AtomicU64; CODES.len()],
+}
+
+impl Metrics {
+    pub fn error(&self, code: ErrorCode) {
+        if let Some(i) = CODES.iter().position(|c| *c == code) {
+            self.errors[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn errors(&self, code: ErrorCode) -> u64 {
+        CODES
+            .iter()
+            .position(|c| *c == code)
+            .map(|i| self.errors[i].load(Relaxed))
+            .unwrap_or(0)
+    }
+
+    /// The Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, kind: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        };
+        counter("meetbridge_connections_total", "WebSocket connections accepted.", "counter", self.connections_total.load(Relaxed));
+        counter("meetbridge_connections_open", "WebSocket connections open now.", "gauge", self.connections_open.load(Relaxed));
+        counter("meetbridge_frames_in_total", "Frames received from clients.", "counter", self.frames_in.load(Relaxed));
+        counter("meetbridge_frames_out_total", "Frames queued to clients (one per recipient).", "counter", self.frames_out.load(Relaxed));
+        counter("meetbridge_relayed_total", "ovice_message broadcasts and emits relayed.", "counter", self.relayed.load(Relaxed));
+        counter("meetbridge_saves_total", "Saved-data documents committed.", "counter", self.saves.load(Relaxed));
+        counter("meetbridge_replayed_total", "History frames replayed on reconnect.", "counter", self.replayed.load(Relaxed));
+        counter("meetbridge_slow_disconnects_total", "Connections dropped because their send queue was full.", "counter", self.slow_disconnects.load(Relaxed));
+        let _ = writeln!(out, "# HELP meetbridge_errors_total Error frames sent, by code.\n# TYPE meetbridge_errors_total counter");
+        for (code, n) in CODES.iter().zip(&self.errors) {
+            let _ = writeln!(out, "meetbridge_errors_total{{code=\"{}\"}} {}", code.as_str(), n.load(Relaxed));
+        }
+        out
+    }
+}
