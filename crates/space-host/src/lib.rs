@@ -81,6 +81,7 @@ struct Socket {
 struct Host {
     core: Core,
     url: Option<String>,
+    token: Option<String>,
     socket: Option<Socket>,
     generation: u32,
     frames: BTreeMap<String, Frame>,
@@ -247,7 +248,7 @@ fn socket_closed(rc: &Rc<RefCell<Host>>, generation: u32) {
 }
 
 fn open_socket(rc: &Rc<RefCell<Host>>) {
-    let (url, generation) = {
+    let (url, token, generation) = {
         let mut host = rc.borrow_mut();
         if host.stopped {
             return;
@@ -256,11 +257,18 @@ fn open_socket(rc: &Rc<RefCell<Host>>) {
             return;
         };
         host.generation += 1;
-        (url, host.generation)
+        (url, host.token.clone(), host.generation)
     };
     let effects = rc.borrow_mut().core.connecting();
     run(rc, effects);
-    let ws = match WebSocket::new(&url) {
+    let opened = match &token {
+        Some(token) => {
+            let protocols = js_sys::Array::of2(&"meetbridge".into(), &token.into());
+            WebSocket::new_with_str_sequence(&url, &protocols)
+        }
+        None => WebSocket::new(&url),
+    };
+    let ws = match opened {
         Ok(ws) => ws,
         Err(e) => {
             web_sys::console::warn_2(&JsValue::from_str("meetbridge: cannot open socket"), &e);
@@ -315,6 +323,7 @@ impl SpaceHost {
         let rc = Rc::new(RefCell::new(Host {
             core: Core::new(),
             url: None,
+            token: None,
             socket: None,
             generation: 0,
             frames: BTreeMap::new(),
@@ -339,21 +348,14 @@ impl SpaceHost {
         SpaceHost { rc }
     }
 
-    /// Connects to the server's WebSocket (`ws://…/ws`), authenticated by `token`
-    /// (sent as the `token` query parameter). Reconnects by itself until `disconnect()`.
+    /// Connects to the server's WebSocket (`ws://…/ws`), authenticated by `token`, which
+    /// travels as a subprotocol (`["meetbridge", token]`), never in the URL, so it stays out
+    /// of logs. Reconnects by itself until `disconnect()`.
     pub fn connect(&self, ws_url: &str, token: &str) {
-        let url = if token.is_empty() {
-            ws_url.to_owned()
-        } else {
-            let sep = if ws_url.contains('?') { '&' } else { '?' };
-            format!(
-                "{ws_url}{sep}token={}",
-                String::from(js_sys::encode_uri_component(token))
-            )
-        };
         {
             let mut host = self.rc.borrow_mut();
-            host.url = Some(url);
+            host.url = Some(ws_url.to_owned());
+            host.token = (!token.is_empty()).then(|| token.to_owned());
             host.stopped = false;
         }
         open_socket(&self.rc);

@@ -1,0 +1,99 @@
+// Thin TypeScript glue around the host runtime (crates/space-host, Rust → wasm) and the
+// server's HTTP endpoints that the pages use. The protocol logic is in Rust.
+import init, { SpaceHost, type HostEvent, type OpenObjectOptions } from "../pkg/space-host/meetbridge_space_host.js";
+import type { Identity, Limits } from "../../crates/protocol/bindings/protocol";
+
+export { SpaceHost };
+export type { HostEvent, OpenObjectOptions };
+
+/** The pluginUrl that marks a space's floor object: no iframe, the page itself is its
+ * plugin and broadcasts avatar positions on it (see web/README.md). */
+export const FLOOR_URL = "meetbridge:floor";
+
+/** An object as the server lists it (`GET /api/spaces/{space}/objects`). */
+export interface ObjectDef {
+  id: string;
+  spaceId: string;
+  name: string;
+  objectType: "static" | "dynamic";
+  pluginUrl: string;
+  settings: { shareEmail: boolean };
+  creator?: string;
+  createdAt: number;
+}
+
+export interface ServerInfo {
+  devLogin: boolean;
+  demoSpace: string | null;
+  ws: string;
+  subprotocol: string;
+  limits: Limits;
+}
+
+export interface Login {
+  token: string;
+  participant: Identity;
+  space: string | null;
+}
+
+let ready: Promise<unknown> | undefined;
+
+/** Loads the wasm once; resolves to the SpaceHost class. */
+export async function loadSpaceHost(): Promise<typeof SpaceHost> {
+  ready ??= init({ module_or_path: new URL("/host/meetbridge_space_host_bg.wasm", location.href) });
+  await ready;
+  return SpaceHost;
+}
+
+async function json<T>(response: Response): Promise<T> {
+  if (!response.ok) {
+    let why = response.statusText;
+    try {
+      const body = (await response.json()) as { message?: string };
+      why = body.message ?? why;
+    } catch {
+      // not JSON
+    }
+    throw new Error(`${response.url}: ${response.status} ${why}`);
+  }
+  return (await response.json()) as T;
+}
+
+export const serverInfo = (): Promise<ServerInfo> => fetch("/api/info").then((r) => json<ServerInfo>(r));
+
+/** DEV ONLY: the demo server's login that issues a token for a typed name. */
+export const devLogin = (name: string, space?: string): Promise<Login> =>
+  fetch("/api/dev/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(space ? { name, space } : { name }),
+  }).then((r) => json<Login>(r));
+
+export const listObjects = (space: string, token: string): Promise<ObjectDef[]> =>
+  fetch(`/api/spaces/${encodeURIComponent(space)}/objects`, { headers: { authorization: `Bearer ${token}` } }).then((r) =>
+    json<ObjectDef[]>(r),
+  );
+
+/** The space's floor object, created (as a dynamic object) when the space has none. */
+export async function ensureFloor(space: string, token: string, objects: ObjectDef[]): Promise<ObjectDef | undefined> {
+  const found = objects.find((o) => o.pluginUrl === FLOOR_URL);
+  if (found) return found;
+  const id = `${space}-floor`;
+  const r = await fetch(`/api/spaces/${encodeURIComponent(space)}/objects`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ id, name: "Floor", pluginUrl: FLOOR_URL }),
+  });
+  if (r.ok || r.status === 409) {
+    return (await listObjects(space, token)).find((o) => o.id === id);
+  }
+  console.warn(`meetbridge: no floor object (${r.status}); other users' positions are not shown`);
+  return undefined;
+}
+
+/** The WebSocket URL of this server. */
+export function wsUrl(path = "/ws"): string {
+  const u = new URL(path, location.href);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return u.href;
+}

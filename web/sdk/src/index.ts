@@ -1,0 +1,303 @@
+/**
+ * @meetbridge/ovice-plugin-sdk: the plugin side of the oVice custom-plugin contract
+ * (seed 003), with promises and typed events. Every message type comes from the Rust
+ * definitions (crates/protocol, generated into protocol.ts); nothing is redeclared here.
+ *
+ * It speaks only the seed's messages, so a plugin built with it runs on oVice itself; the
+ * meetbridge extension `meetbridge_error` is used when it arrives (rejected promises carry
+ * the platform's reason) and otherwise simply never arrives.
+ */
+import type {
+  JsonValue,
+  Participant,
+  PlatformToPlugin,
+  PluginError,
+  PluginToPlatform,
+  RelayedMessage,
+  SavedSuccess,
+} from "../../../crates/protocol/bindings/protocol";
+import { MAX_DATA_BYTES, MAX_MESSAGE_BYTES } from "../../../crates/protocol/bindings/protocol";
+
+export type {
+  JsonValue,
+  Participant,
+  PlatformToPlugin,
+  PluginError,
+  PluginToPlatform,
+  RelayedMessage,
+  SavedSuccess,
+};
+
+/** A saved-data document: a JSON object. */
+export type DataDocument = { [key in string]: JsonValue };
+
+/** Every platform event type, e.g. `"ovice_participant_joined"`. */
+export type PlatformEventType = PlatformToPlugin["type"];
+
+/** The payload of a platform event (`undefined` for those without one). */
+export type PayloadOf<T extends PlatformEventType> =
+  Extract<PlatformToPlugin, { type: T }> extends { payload: infer P } ? P : undefined;
+
+/** Handler of `plugin.on(type, handler)`. */
+export type Handler<T extends PlatformEventType> = (
+  payload: PayloadOf<T>,
+  message: Extract<PlatformToPlugin, { type: T }>,
+) => void;
+
+export interface PluginOptions {
+  /**
+   * The origin the platform page must have, e.g. "https://xxx.ovice.in". Messages from any
+   * other origin are dropped and messages to the platform are posted only to it. Without
+   * it, the SDK still accepts messages only from `window.parent`, and posts with "*"
+   * (the platform's origin is then unknown, as for every plain oVice plugin).
+   */
+  parentOrigin?: string;
+  /** How long `getParticipants`, `getData` and `saveAndEmitData` wait (default 10 s). */
+  timeoutMs?: number;
+  /**
+   * Run the legacy handshake (`ovice_ready` → `ovice_confirmation` →
+   * `ovice_ready_confirmed`) on start; `plugin.ready` settles when it completes.
+   */
+  legacyHandshake?: boolean;
+  /** The plugin's own window (tests); default `window`. */
+  self?: Window;
+}
+
+/** Why a request failed: `code` is `"timeout"`, `"too_large"` or the platform's error code. */
+export class PluginRequestError extends Error {
+  readonly code: string;
+  readonly request: string;
+  constructor(request: string, code: string, message: string) {
+    super(`${request}: ${message}`);
+    this.name = "PluginRequestError";
+    this.code = code;
+    this.request = request;
+  }
+}
+
+type Reply = "ovice_participants" | "ovice_saved_data" | "ovice_data_saved_success";
+
+interface Waiter {
+  request: PluginToPlatform["type"];
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const REPLY_OF: Partial<Record<PluginToPlatform["type"], Reply>> = {
+  ovice_get_participants: "ovice_participants",
+  ovice_get_data: "ovice_saved_data",
+  ovice_save_and_emit_data: "ovice_data_saved_success",
+};
+
+const encoder = new TextEncoder();
+const jsonBytes = (value: unknown): number => encoder.encode(JSON.stringify(value) ?? "").length;
+
+/** One plugin's connection to its platform (`window.parent`). */
+export class OvicePlugin {
+  private readonly win: Window;
+  private readonly origin: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly handlers = new Map<string, Set<(payload: unknown, message: unknown) => void>>();
+  private readonly waiting = new Map<Reply, Waiter[]>();
+  private readonly listener: (event: MessageEvent) => void;
+  private self: Participant | undefined;
+  /** Settles when the legacy handshake completes (at once without `legacyHandshake`). */
+  readonly ready: Promise<void>;
+
+  constructor(options: PluginOptions = {}) {
+    this.win = options.self ?? window;
+    this.origin = options.parentOrigin;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.listener = (event) => this.receive(event);
+    this.win.addEventListener("message", this.listener);
+    this.on("ovice_participant_subscribed", (p) => this.noteSelf(p));
+    this.on("ovice_participant_joined", (p) => this.noteSelf(p));
+    if (options.legacyHandshake) {
+      this.ready = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new PluginRequestError("ovice_ready", "timeout", `no ovice_confirmation within ${this.timeoutMs} ms`)),
+          this.timeoutMs,
+        );
+        const off = this.on("ovice_confirmation", () => {
+          off();
+          clearTimeout(timer);
+          this.post({ type: "ovice_ready_confirmed" });
+          resolve();
+        });
+        this.post({ type: "ovice_ready" });
+      });
+    } else {
+      this.ready = Promise.resolve();
+    }
+  }
+
+  /** Subscribes to a platform event; returns the function that unsubscribes. */
+  on<T extends PlatformEventType>(type: T, handler: Handler<T>): () => void {
+    let set = this.handlers.get(type);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(type, set);
+    }
+    const h = handler as (payload: unknown, message: unknown) => void;
+    set.add(h);
+    return () => set.delete(h);
+  }
+
+  /** Every user subscribed to or joined to the object, this user included (`isSelf`). */
+  getParticipants(): Promise<Participant[]> {
+    return this.request({ type: "ovice_get_participants" }) as Promise<Participant[]>;
+  }
+
+  /** This user, from the platform's participant list (or the last self event). */
+  async me(): Promise<Participant> {
+    if (this.self) return this.self;
+    const list = await this.getParticipants();
+    const me = list.find((p) => p.isSelf);
+    if (!me) throw new PluginRequestError("ovice_get_participants", "no_self", "the platform listed no participant with isSelf");
+    this.self = me;
+    return me;
+  }
+
+  /** The object's saved data (`{}` when nothing was saved yet). */
+  getData(): Promise<DataDocument> {
+    return this.request({ type: "ovice_get_data" }) as Promise<DataDocument>;
+  }
+
+  /**
+   * Saves the object's data (at most 500 KB of JSON) and shares it with the other users
+   * (`ovice_shared_data`). Resolves with `ovice_data_saved_success` once it is stored.
+   */
+  saveAndEmitData(data: DataDocument): Promise<SavedSuccess> {
+    if (data === null || typeof data !== "object" || Array.isArray(data)) {
+      return Promise.reject(new PluginRequestError("ovice_save_and_emit_data", "invalid_message", "data must be a JSON object"));
+    }
+    const size = jsonBytes(data);
+    if (size > MAX_DATA_BYTES) {
+      return Promise.reject(
+        new PluginRequestError("ovice_save_and_emit_data", "too_large", `data is ${size} bytes of JSON; the limit is ${MAX_DATA_BYTES}`),
+      );
+    }
+    return this.request({ type: "ovice_save_and_emit_data", payload: data }) as Promise<SavedSuccess>;
+  }
+
+  /** Sends `message` to every other user of the object; they get `ovice_message`. */
+  broadcast(event: string, message: JsonValue): void {
+    this.checkMessage("ovice_broadcast_message", event, message);
+    this.post({ type: "ovice_broadcast_message", payload: { event, message } });
+  }
+
+  /** Sends `message` to one user of the object (`to`: their id); they get `ovice_message`. */
+  emit(to: string | number, event: string, message: JsonValue): void {
+    this.checkMessage("ovice_emit_message", event, message);
+    this.post({ type: "ovice_emit_message", payload: { event, message, to: String(to) } });
+  }
+
+  /** Stops listening and rejects what is still waiting. */
+  destroy(): void {
+    this.win.removeEventListener("message", this.listener);
+    for (const [, list] of this.waiting) {
+      for (const w of list.splice(0)) {
+        clearTimeout(w.timer);
+        w.reject(new PluginRequestError(w.request, "destroyed", "the plugin was destroyed"));
+      }
+    }
+    this.handlers.clear();
+  }
+
+  private checkMessage(type: PluginToPlatform["type"], event: string, message: JsonValue): void {
+    if (typeof event !== "string" || event === "") {
+      throw new PluginRequestError(type, "invalid_message", "event must be a non-empty string");
+    }
+    const size = jsonBytes(message);
+    if (size > MAX_MESSAGE_BYTES) {
+      throw new PluginRequestError(type, "too_large", `message is ${size} bytes of JSON; the limit is ${MAX_MESSAGE_BYTES}`);
+    }
+  }
+
+  private noteSelf(p: Participant): void {
+    if (p.isSelf) this.self = p;
+  }
+
+  private post(message: PluginToPlatform): void {
+    const parent = this.win.parent;
+    if (!parent || parent === this.win) {
+      throw new Error("this page is not embedded: an oVice plugin runs in an iframe of the space");
+    }
+    parent.postMessage(message, this.origin ?? "*");
+  }
+
+  private request(message: PluginToPlatform): Promise<unknown> {
+    const reply = REPLY_OF[message.type];
+    if (!reply) return Promise.reject(new Error(`${message.type} has no reply`));
+    return new Promise((resolve, reject) => {
+      const list = this.waiting.get(reply) ?? [];
+      this.waiting.set(reply, list);
+      const waiter: Waiter = {
+        request: message.type,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = list.indexOf(waiter);
+          if (i >= 0) list.splice(i, 1);
+          reject(
+            new PluginRequestError(
+              message.type,
+              "timeout",
+              `no ${reply} within ${this.timeoutMs} ms (is the plugin embedded in a space, and is the user near the object?)`,
+            ),
+          );
+        }, this.timeoutMs),
+      };
+      list.push(waiter);
+      try {
+        this.post(message);
+      } catch (e) {
+        list.splice(list.indexOf(waiter), 1);
+        clearTimeout(waiter.timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  }
+
+  private receive(event: MessageEvent): void {
+    if (event.source !== this.win.parent) return;
+    if (this.origin !== undefined && event.origin !== this.origin) return;
+    const data: unknown = event.data;
+    if (data === null || typeof data !== "object" || typeof (data as { type?: unknown }).type !== "string") return;
+    const message = data as PlatformToPlugin;
+    const payload = (message as { payload?: unknown }).payload;
+    const reply = message.type as Reply;
+    const list = this.waiting.get(reply);
+    if (list && list.length > 0) {
+      const waiter = list.shift() as Waiter;
+      clearTimeout(waiter.timer);
+      waiter.resolve(payload);
+    }
+    if (message.type === "meetbridge_error") {
+      // Our platform says why it refused a request: fail the oldest one of that kind.
+      const error = payload as PluginError;
+      const refusedReply = error.refused ? REPLY_OF[error.refused as PluginToPlatform["type"]] : undefined;
+      const waiting = refusedReply ? this.waiting.get(refusedReply) : undefined;
+      const waiter = waiting?.shift();
+      if (waiter) {
+        clearTimeout(waiter.timer);
+        waiter.reject(new PluginRequestError(waiter.request, error.code, error.message));
+      } else if (!this.handlers.get("meetbridge_error")?.size) {
+        console.warn(`meetbridge refused ${error.refused ?? "a message"}: ${error.message}`);
+      }
+    }
+    for (const handler of this.handlers.get(message.type) ?? []) {
+      try {
+        handler(payload, message);
+      } catch (e) {
+        console.error(`handler of ${message.type} threw`, e);
+      }
+    }
+  }
+}
+
+/** Starts a plugin: `const plugin = connect({ parentOrigin: "https://my.ovice.in" })`. */
+export function connect(options: PluginOptions = {}): OvicePlugin {
+  return new OvicePlugin(options);
+}
