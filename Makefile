@@ -17,7 +17,7 @@ DEPLOY_DIR := webapp3/branding/plugins/external-chat
 VERSION = $(shell node -p "require('./$(PLUGIN_DIR)/package.json').version")
 ZIP = external-chat-v$(VERSION).zip
 
-.PHONY: all release bump build deploy package clean run test tools wasm \
+.PHONY: all release bump build deploy package clean run test tools wasm wasm-size bindings \
         rust-check rust-test web-deps web-build web-test
 
 # ---- seed 000: the external-chat plugin -------------------------------------------
@@ -63,3 +63,10 @@ run: tools
 # ---- generated TypeScript / JSON Schema from the protocol crate -------------------------
 bindings:
 	$(CARGO) run -q -p meetbridge-protocol --features codegen --bin protocol-codegen
+
+# ---- the protocol for the browser ---------------------------------------------------------
+wasm: tools
+	bash scripts/build-wasm.sh meetbridge-protocol-wasm web/pkg/protocol
+
+wasm-size: tools
+	bash scripts/wasm-size.sh

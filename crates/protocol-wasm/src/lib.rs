@@ -7,8 +7,11 @@
 //! Every `build*` function validates a message and returns it as a plain object ready for
 //! `postMessage`, or throws an `Error` naming the field.
 
+#[cfg(feature = "bridge")]
 use meetbridge_protocol::bridge::{ClientFrame, ServerFrame};
+#[cfg(feature = "ovice")]
 use meetbridge_protocol::ovice::{PlatformToPlugin, PluginToPlatform};
+#[cfg(feature = "pexip")]
 use meetbridge_protocol::pexip::{PluginToTop, TopToPlugin};
 use meetbridge_protocol::{Invalid, Parsed};
 use serde::Serialize;
@@ -83,18 +86,21 @@ fn invalid_error(invalid: &Invalid) -> JsError {
     JsError::new(&invalid.to_string())
 }
 
+#[cfg(feature = "pexip")]
 /// Seed 000: reads what the top window posted to the plugin.
 #[wasm_bindgen(js_name = parsePexipFromTop, unchecked_return_type = "ParseOutcome<TopToPlugin>")]
 pub fn parse_pexip_from_top(data: &JsValue) -> JsValue {
     parse_with(data, TopToPlugin::parse)
 }
 
+#[cfg(feature = "pexip")]
 /// Seed 000: reads what the plugin posted to the top window.
 #[wasm_bindgen(js_name = parsePexipFromPlugin, unchecked_return_type = "ParseOutcome<PluginToTop>")]
 pub fn parse_pexip_from_plugin(data: &JsValue) -> JsValue {
     parse_with(data, PluginToTop::parse)
 }
 
+#[cfg(feature = "pexip")]
 /// Seed 000: validates a plugin → top message and returns it ready to post.
 #[wasm_bindgen(js_name = buildPexipToTop, unchecked_return_type = "PluginToTop")]
 pub fn build_pexip_to_top(
@@ -103,6 +109,7 @@ pub fn build_pexip_to_top(
     build_with(message, PluginToTop::parse)
 }
 
+#[cfg(feature = "pexip")]
 /// Seed 000: validates a top → plugin message and returns it ready to post.
 #[wasm_bindgen(js_name = buildPexipToPlugin, unchecked_return_type = "TopToPlugin")]
 pub fn build_pexip_to_plugin(
@@ -111,18 +118,21 @@ pub fn build_pexip_to_plugin(
     build_with(message, TopToPlugin::parse)
 }
 
+#[cfg(feature = "ovice")]
 /// Seed 003: reads what a plugin posted to the platform (limits included).
 #[wasm_bindgen(js_name = parseOviceFromPlugin, unchecked_return_type = "ParseOutcome<PluginToPlatform>")]
 pub fn parse_ovice_from_plugin(data: &JsValue) -> JsValue {
     parse_with(data, PluginToPlatform::parse)
 }
 
+#[cfg(feature = "ovice")]
 /// Seed 003: reads what the platform posted to a plugin.
 #[wasm_bindgen(js_name = parseOviceFromPlatform, unchecked_return_type = "ParseOutcome<PlatformToPlugin>")]
 pub fn parse_ovice_from_platform(data: &JsValue) -> JsValue {
     parse_with(data, PlatformToPlugin::parse)
 }
 
+#[cfg(feature = "ovice")]
 /// Seed 003: validates a plugin → platform message and returns it ready to post.
 #[wasm_bindgen(js_name = buildOviceToPlatform, unchecked_return_type = "PluginToPlatform")]
 pub fn build_ovice_to_platform(
@@ -131,6 +141,7 @@ pub fn build_ovice_to_platform(
     build_with(message, PluginToPlatform::parse)
 }
 
+#[cfg(feature = "ovice")]
 /// Seed 003: validates a platform → plugin message and returns it ready to post.
 #[wasm_bindgen(js_name = buildOviceToPlugin, unchecked_return_type = "PlatformToPlugin")]
 pub fn build_ovice_to_plugin(
@@ -139,18 +150,21 @@ pub fn build_ovice_to_plugin(
     build_with(message, PlatformToPlugin::parse)
 }
 
+#[cfg(feature = "bridge")]
 /// Bridge: reads a client frame (as text), as the server does.
 #[wasm_bindgen(js_name = parseClientFrame, unchecked_return_type = "ParseOutcome<ClientFrame>")]
 pub fn parse_client_frame(text: &str) -> JsValue {
     frame_outcome(text, ClientFrame::parse(text))
 }
 
+#[cfg(feature = "bridge")]
 /// Bridge: reads a server frame (as text).
 #[wasm_bindgen(js_name = parseServerFrame, unchecked_return_type = "ParseOutcome<ServerFrame>")]
 pub fn parse_server_frame(text: &str) -> JsValue {
     frame_outcome(text, ServerFrame::parse(text))
 }
 
+#[cfg(feature = "bridge")]
 /// A frame's outcome: the message is the frame decoded by the browser's JSON.
 fn frame_outcome<T>(text: &str, parsed: Parsed<T>) -> JsValue {
     let original = js_sys::JSON::parse(text).unwrap_or(JsValue::NULL);
