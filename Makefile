@@ -14,7 +14,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.
 CARGO ?= cargo
 PLUGIN_DIR := external-chat
 DEPLOY_DIR := webapp3/branding/plugins/external-chat
-VERSION = $(shell node -p "require('./$(PLUGIN_DIR)/package.json').version")
+VERSION = $(shell node -p "require('$(abspath $(PLUGIN_DIR))/package.json').version")
 ZIP = external-chat-v$(VERSION).zip
 
 .PHONY: all release bump build deploy package clean run test tools wasm wasm-size bindings \

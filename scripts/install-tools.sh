@@ -27,6 +27,7 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v zip >/dev/null || missing+=(zip)
 command -v unzip >/dev/null || missing+=(unzip)
+python3 -c "import yaml" 2>/dev/null || missing+=(python3-yaml)  # workflow checks (30-pexip.sh)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   as_root apt-get update -qq

@@ -10,6 +10,8 @@
 // toolbar buttons, and has controls to join, leave or drop the call and to decide how a
 // dial-out goes. `window.standin` exposes the same controls and a record for tests.
 
+export {};
+
 type Json = Record<string, unknown>;
 type DialMode = 'answer' | 'fail' | 'never';
 type DialPlan = { mode: DialMode; delayMs?: number };

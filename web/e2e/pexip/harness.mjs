@@ -125,6 +125,10 @@ export async function setup() {
     const pluginFrame = () => page.frames().find((f) => f.url().includes('/plugins/external-chat/'));
     const standin = (fn, arg) => standinFrame().evaluate(fn, arg);
     const eventsNamed = async (name) => (await events()).filter((e) => e.event === name);
+    await waitFor('the stand-in', async () => {
+      const frame = standinFrame();
+      return frame && (await frame.evaluate(() => Boolean(window.standin)).catch(() => false));
+    });
     if (waitReady) await waitFor('ready', async () => (await eventsNamed('ready')).length === 1);
     return {
       page, context, consoleLog, events, eventsNamed, waitFor, standin, standinFrame, pluginFrame,
