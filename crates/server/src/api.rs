@@ -32,8 +32,14 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/info", get(info))
         .route("/api/dev/login", post(dev_login))
-        .route("/api/spaces/{space}/objects", get(space_objects).post(create_dynamic))
-        .route("/api/admin/spaces", get(admin_spaces).post(admin_create_space))
+        .route(
+            "/api/spaces/{space}/objects",
+            get(space_objects).post(create_dynamic),
+        )
+        .route(
+            "/api/admin/spaces",
+            get(admin_spaces).post(admin_create_space),
+        )
         .route(
             "/api/admin/spaces/{space}/objects",
             get(admin_objects).post(admin_create_object),
@@ -54,8 +60,14 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(m) => ApiError(StatusCode::CONFLICT, "conflict", format!("{m} already exists")),
-            StoreError::Missing(m) => ApiError(StatusCode::NOT_FOUND, "not_found", format!("{m} not found")),
+            StoreError::Conflict(m) => ApiError(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{m} already exists"),
+            ),
+            StoreError::Missing(m) => {
+                ApiError(StatusCode::NOT_FOUND, "not_found", format!("{m} not found"))
+            }
             StoreError::Backend(m) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
         }
     }
@@ -102,13 +114,21 @@ fn require_admin(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     if same {
         Ok(())
     } else {
-        Err(ApiError(StatusCode::UNAUTHORIZED, "unauthorized", "admin key required (Authorization: Bearer <key> or X-Admin-Key)".into()))
+        Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "admin key required (Authorization: Bearer <key> or X-Admin-Key)".into(),
+        ))
     }
 }
 
 fn require_participant(state: &AppState, headers: &HeaderMap) -> ApiResult<Claims> {
     let token = bearer(headers).ok_or_else(|| {
-        ApiError(StatusCode::UNAUTHORIZED, "unauthorized", "participant token required (Authorization: Bearer <token>)".into())
+        ApiError(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "participant token required (Authorization: Bearer <token>)".into(),
+        )
     })?;
     state
         .tokens
@@ -125,11 +145,15 @@ fn new_id(prefix: &str) -> String {
 fn check_id(id: &str) -> ApiResult<()> {
     let ok = !id.is_empty()
         && id.len() <= 128
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if ok {
         Ok(())
     } else {
-        Err(bad_request("ids are 1 to 128 characters of letters, digits, `-`, `_`, `.`"))
+        Err(bad_request(
+            "ids are 1 to 128 characters of letters, digits, `-`, `_`, `.`",
+        ))
     }
 }
 
@@ -159,9 +183,16 @@ pub struct DevLogin {
 
 /// DEV ONLY (demo mode): anyone can become anyone by typing a name. The id is derived
 /// from the name (`dev-<slug>`), so the same name in two tabs is the same participant.
-async fn dev_login(State(state): State<AppState>, Json(body): Json<DevLogin>) -> ApiResult<Response> {
+async fn dev_login(
+    State(state): State<AppState>,
+    Json(body): Json<DevLogin>,
+) -> ApiResult<Response> {
     if !state.dev_login {
-        return Err(ApiError(StatusCode::NOT_FOUND, "not_found", "the dev login exists only in demo mode (serve --demo)".into()));
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the dev login exists only in demo mode (serve --demo)".into(),
+        ));
     }
     let name = body.name.trim();
     let slug: String = name
@@ -174,7 +205,9 @@ async fn dev_login(State(state): State<AppState>, Json(body): Json<DevLogin>) ->
         .collect::<Vec<_>>()
         .join("-");
     if slug.is_empty() || name.len() > 64 {
-        return Err(bad_request("`name` must have a letter or digit and at most 64 characters"));
+        return Err(bad_request(
+            "`name` must have a letter or digit and at most 64 characters",
+        ));
     }
     let request = TokenRequest {
         id: format!("dev-{slug}"),
@@ -206,7 +239,11 @@ async fn space_objects(
 ) -> ApiResult<Json<Vec<ObjectDef>>> {
     let claims = require_participant(&state, &headers)?;
     if claims.space.as_deref().is_some_and(|s| s != space) {
-        return Err(ApiError(StatusCode::FORBIDDEN, "forbidden", "this token is for another space".into()));
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this token is for another space".into(),
+        ));
     }
     let objects = blocking(&state.hub.store, move |s| s.objects(Some(&space))).await?;
     Ok(Json(objects))
@@ -232,7 +269,11 @@ fn default_type() -> ObjectType {
     ObjectType::Static
 }
 
-async fn create_object(state: &AppState, space: String, new: NewObject) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
+async fn create_object(
+    state: &AppState,
+    space: String,
+    new: NewObject,
+) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
     let id = new.id.unwrap_or_else(|| new_id("obj"));
     check_id(&id)?;
     if new.plugin_url.trim().is_empty() {
@@ -263,7 +304,11 @@ async fn create_dynamic(
 ) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
     let claims = require_participant(&state, &headers)?;
     if claims.space.as_deref().is_some_and(|s| s != space) {
-        return Err(ApiError(StatusCode::FORBIDDEN, "forbidden", "this token is for another space".into()));
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this token is for another space".into(),
+        ));
     }
     new.object_type = ObjectType::Dynamic;
     new.creator = Some(claims.user.id.as_source());
@@ -272,7 +317,10 @@ async fn create_dynamic(
     create_object(&state, space, new).await
 }
 
-async fn admin_spaces(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<SpaceDef>>> {
+async fn admin_spaces(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<SpaceDef>>> {
     require_admin(&state, &headers)?;
     Ok(Json(blocking(&state.hub.store, |s| s.spaces()).await?))
 }
@@ -308,7 +356,9 @@ async fn admin_objects(
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<ObjectDef>>> {
     require_admin(&state, &headers)?;
-    Ok(Json(blocking(&state.hub.store, move |s| s.objects(Some(&space))).await?))
+    Ok(Json(
+        blocking(&state.hub.store, move |s| s.objects(Some(&space))).await?,
+    ))
 }
 
 async fn admin_create_object(

@@ -171,10 +171,14 @@ pub async fn run(
             _ = shutdown.changed() => break Some((CLOSE_GOING_AWAY, "server stopping")),
             queued = rx.recv() => {
                 let Some(first) = queued else { break None };
-                match tokio::time::timeout(WRITE_TIMEOUT, write_batch(&mut socket, first, &mut rx)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => break None,
-                    Err(_) => break Some((CLOSE_TRY_AGAIN, "too slow: write timed out")),
+                let write = tokio::time::timeout(WRITE_TIMEOUT, write_batch(&mut socket, first, &mut rx));
+                tokio::select! {
+                    written = write => match written {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break None,
+                        Err(_) => break Some((CLOSE_TRY_AGAIN, "too slow: write timed out")),
+                    },
+                    _ = out.slowed() => break Some((CLOSE_TRY_AGAIN, "too slow: send queue full")),
                 }
             }
             incoming = socket.recv() => match incoming {
@@ -240,7 +244,13 @@ async fn write_batch(
 }
 
 impl Session {
-    fn error(&self, req: Option<u64>, object: Option<String>, refusal: Refusal, field: Option<String>) {
+    fn error(
+        &self,
+        req: Option<u64>,
+        object: Option<String>,
+        refusal: Refusal,
+        field: Option<String>,
+    ) {
         self.hub.metrics.error(refusal.code);
         self.out.send(&ServerFrame::Error(ErrorFrame {
             req,
@@ -276,13 +286,17 @@ impl Session {
                 self.error(
                     h.req,
                     h.object,
-                    Refusal::new(ErrorCode::BadFrame, format!("not a meetbridge frame: {}", ignored.reason)),
+                    Refusal::new(
+                        ErrorCode::BadFrame,
+                        format!("not a meetbridge frame: {}", ignored.reason),
+                    ),
                     None,
                 );
             }
             Parsed::Invalid(invalid) => {
                 let h = head(text);
-                let in_message = invalid.field == "message" || invalid.field.starts_with("message.");
+                let in_message =
+                    invalid.field == "message" || invalid.field.starts_with("message.");
                 let code = if in_message || invalid.error.contains("the limit is") {
                     ErrorCode::for_invalid(&invalid)
                 } else {
@@ -314,7 +328,11 @@ impl Session {
     fn room(&self, object: &str) -> Result<Arc<Room>, Refusal> {
         let unknown = || Refusal::new(ErrorCode::UnknownObject, format!("no object `{object}`"));
         let room = self.hub.room(object).ok_or_else(unknown)?;
-        if self.space.as_deref().is_some_and(|s| s != room.def.space_id) {
+        if self
+            .space
+            .as_deref()
+            .is_some_and(|s| s != room.def.space_id)
+        {
             return Err(unknown());
         }
         Ok(room)
@@ -346,7 +364,10 @@ impl Session {
     fn history(&mut self, f: HistoryFrame) -> Result<(), Refusal> {
         let room = self.present_room(&f.object)?;
         let limit = f.limit.unwrap_or(MAX_HISTORY_LIMIT).min(MAX_HISTORY_LIMIT) as usize;
-        let replay = room.lock().history.replay(f.since.unwrap_or(0), &self.user, limit);
+        let replay = room
+            .lock()
+            .history
+            .replay(f.since.unwrap_or(0), &self.user, limit);
         if let Some((from, to)) = replay.missed {
             self.out.send(&ServerFrame::Missed(Missed {
                 object: f.object.clone(),
@@ -448,7 +469,9 @@ impl Session {
             let id = room.def.id.clone();
             let loaded = tokio::task::spawn_blocking(move || store.load_data(&id)).await;
             let doc = match loaded {
-                Ok(Ok(Some(saved))) => serde_json::from_str::<DataDocument>(&saved.json).map_err(|e| e.to_string()),
+                Ok(Ok(Some(saved))) => {
+                    serde_json::from_str::<DataDocument>(&saved.json).map_err(|e| e.to_string())
+                }
                 Ok(Ok(None)) => Ok(DataDocument::new()),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(e.to_string()),
@@ -496,7 +519,9 @@ impl Session {
                 if let Some(req) = req {
                     out.send(&ServerFrame::Ack(Ack { req, seq: None }));
                 }
-                metrics.saves.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                metrics
+                    .saves
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             Err(e) => {
                 tracing::error!(object = %room.def.id, error = %e, "save failed");
@@ -510,7 +535,9 @@ impl Session {
                 }));
             }
         });
-        self.hub.store.save_data(&id, SavedDoc { json, updated_at }, done);
+        self.hub
+            .store
+            .save_data(&id, SavedDoc { json, updated_at }, done);
         Ok(())
     }
 }

@@ -42,7 +42,9 @@ pub struct SeedObject {
 
 pub fn load_seed(path: Option<&Path>) -> anyhow::Result<Seed> {
     let text = match path {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
         None => BUILTIN_SEED.to_owned(),
     };
     serde_json::from_str(&text).context("parsing the demo seed")
@@ -84,6 +86,9 @@ mod tests {
     fn builtin_seed_parses() {
         let seed = super::load_seed(None).unwrap();
         assert_eq!(seed.space.id, "demo");
-        assert!(seed.objects.iter().any(|o| o.plugin_url == "/plugins/notes/"));
+        assert!(seed
+            .objects
+            .iter()
+            .any(|o| o.plugin_url == "/plugins/notes/"));
     }
 }

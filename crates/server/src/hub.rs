@@ -60,12 +60,7 @@ impl Hub {
 
     /// The live object `id`, looking in the store for one added offline.
     pub fn room(&self, id: &str) -> Option<Arc<Room>> {
-        if let Some(room) = self
-            .rooms
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-        {
+        if let Some(room) = self.rooms.read().unwrap_or_else(|e| e.into_inner()).get(id) {
             return Some(room.clone());
         }
         // A primary-key read on the local file: quick enough to do inline.

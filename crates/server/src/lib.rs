@@ -17,6 +17,7 @@ pub mod config;
 pub mod connection;
 pub mod demo;
 pub mod history;
+pub mod http_client;
 pub mod hub;
 pub mod metrics;
 pub mod outbox;

@@ -53,19 +53,67 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, kind: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         };
-        counter("meetbridge_connections_total", "WebSocket connections accepted.", "counter", self.connections_total.load(Relaxed));
-        counter("meetbridge_connections_open", "WebSocket connections open now.", "gauge", self.connections_open.load(Relaxed));
-        counter("meetbridge_frames_in_total", "Frames received from clients.", "counter", self.frames_in.load(Relaxed));
-        counter("meetbridge_frames_out_total", "Frames queued to clients (one per recipient).", "counter", self.frames_out.load(Relaxed));
-        counter("meetbridge_relayed_total", "ovice_message broadcasts and emits relayed.", "counter", self.relayed.load(Relaxed));
-        counter("meetbridge_saves_total", "Saved-data documents committed.", "counter", self.saves.load(Relaxed));
-        counter("meetbridge_replayed_total", "History frames replayed on reconnect.", "counter", self.replayed.load(Relaxed));
-        counter("meetbridge_slow_disconnects_total", "Connections dropped because their send queue was full.", "counter", self.slow_disconnects.load(Relaxed));
+        counter(
+            "meetbridge_connections_total",
+            "WebSocket connections accepted.",
+            "counter",
+            self.connections_total.load(Relaxed),
+        );
+        counter(
+            "meetbridge_connections_open",
+            "WebSocket connections open now.",
+            "gauge",
+            self.connections_open.load(Relaxed),
+        );
+        counter(
+            "meetbridge_frames_in_total",
+            "Frames received from clients.",
+            "counter",
+            self.frames_in.load(Relaxed),
+        );
+        counter(
+            "meetbridge_frames_out_total",
+            "Frames queued to clients (one per recipient).",
+            "counter",
+            self.frames_out.load(Relaxed),
+        );
+        counter(
+            "meetbridge_relayed_total",
+            "ovice_message broadcasts and emits relayed.",
+            "counter",
+            self.relayed.load(Relaxed),
+        );
+        counter(
+            "meetbridge_saves_total",
+            "Saved-data documents committed.",
+            "counter",
+            self.saves.load(Relaxed),
+        );
+        counter(
+            "meetbridge_replayed_total",
+            "History frames replayed on reconnect.",
+            "counter",
+            self.replayed.load(Relaxed),
+        );
+        counter(
+            "meetbridge_slow_disconnects_total",
+            "Connections dropped because their send queue was full.",
+            "counter",
+            self.slow_disconnects.load(Relaxed),
+        );
         let _ = writeln!(out, "# HELP meetbridge_errors_total Error frames sent, by code.\n# TYPE meetbridge_errors_total counter");
         for (code, n) in CODES.iter().zip(&self.errors) {
-            let _ = writeln!(out, "meetbridge_errors_total{{code=\"{}\"}} {}", code.as_str(), n.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "meetbridge_errors_total{{code=\"{}\"}} {}",
+                code.as_str(),
+                n.load(Relaxed)
+            );
         }
         out
     }

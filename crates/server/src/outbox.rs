@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, Utf8Bytes};
 use meetbridge_protocol::bridge::ServerFrame;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::metrics::Metrics;
 
@@ -21,6 +21,8 @@ struct Inner {
     id: ConnId,
     tx: mpsc::Sender<Message>,
     too_slow: AtomicBool,
+    /// Wakes the connection's task when it is marked too slow, even mid-write.
+    slow: Notify,
     metrics: Arc<Metrics>,
 }
 
@@ -28,12 +30,17 @@ struct Inner {
 pub struct Outbox(Arc<Inner>);
 
 impl Outbox {
-    pub fn new(id: ConnId, capacity: usize, metrics: Arc<Metrics>) -> (Self, mpsc::Receiver<Message>) {
+    pub fn new(
+        id: ConnId,
+        capacity: usize,
+        metrics: Arc<Metrics>,
+    ) -> (Self, mpsc::Receiver<Message>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let inner = Inner {
             id,
             tx,
             too_slow: AtomicBool::new(false),
+            slow: Notify::new(),
             metrics,
         };
         (Outbox(Arc::new(inner)), rx)
@@ -52,7 +59,11 @@ impl Outbox {
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if !self.0.too_slow.swap(true, Ordering::Relaxed) {
-                    self.0.metrics.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+                    self.0
+                        .metrics
+                        .slow_disconnects
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.0.slow.notify_one();
                 }
                 false
             }
@@ -66,5 +77,10 @@ impl Outbox {
 
     pub fn too_slow(&self) -> bool {
         self.0.too_slow.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once the connection has been marked too slow.
+    pub async fn slowed(&self) {
+        self.0.slow.notified().await
     }
 }

@@ -61,7 +61,10 @@ impl Room {
                 None => {
                     return Err(Refusal::new(
                         ErrorCode::RecipientNotMember,
-                        format!("`to` ({to}) is not subscribed to or joined to object `{}`", self.def.id),
+                        format!(
+                            "`to` ({to}) is not subscribed to or joined to object `{}`",
+                            self.def.id
+                        ),
                     ))
                 }
             },

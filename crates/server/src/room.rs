@@ -177,7 +177,9 @@ impl Room {
             // The user's status did not move (another tab has it), but this tab's plugin
             // still has to learn where it stands.
             if let Some(m) = st.members.get(user) {
-                let event = m.status.event(self.participant(&m.identity, m.status, true));
+                let event = m
+                    .status
+                    .event(self.participant(&m.identity, m.status, true));
                 out.send_text(self.plugin_frame(None, event));
             }
         }
@@ -191,9 +193,10 @@ impl Room {
                         to,
                     }));
                 }
-                self.metrics
-                    .replayed
-                    .fetch_add(replay.frames.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.replayed.fetch_add(
+                    replay.frames.len() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 for frame in replay.frames {
                     out.send_text(frame);
                 }
@@ -241,7 +244,10 @@ impl Room {
                 None,
                 status.event(self.participant(&identity, *status, false)),
             );
-            let mine = self.plugin_frame(None, status.event(self.participant(&identity, *status, true)));
+            let mine = self.plugin_frame(
+                None,
+                status.event(self.participant(&identity, *status, true)),
+            );
             for (key, m) in &st.members {
                 let frame = if key == user { &mine } else { &others };
                 for c in &m.conns {
@@ -280,10 +286,7 @@ impl Room {
 /// The events that announce a move of a user's summed status from `old` to `new`
 /// (`None`: not a member). Joining from afar passes through `subscribed`; going away
 /// while linked passes through `left`.
-pub fn transition(
-    old: Option<PresenceStatus>,
-    new: Option<PresenceStatus>,
-) -> Vec<PresenceStatus> {
+pub fn transition(old: Option<PresenceStatus>, new: Option<PresenceStatus>) -> Vec<PresenceStatus> {
     use PresenceStatus::*;
     match (old, new) {
         (a, b) if a == b => vec![],

@@ -105,6 +105,7 @@ pub fn raise_nofile_limit() -> u64 {
                 lim.rlim_cur = lim.rlim_max;
                 libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
             }
+            #[allow(clippy::unnecessary_cast)]
             return lim.rlim_cur as u64;
         }
     }
@@ -125,12 +126,15 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
 pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     raise_nofile_limit();
     let data_dir = config.data.data_dir.clone();
-    let token_secret = secret_in(&data_dir, "token-secret", config.data.token_secret.as_deref())?;
+    let token_secret = secret_in(
+        &data_dir,
+        "token-secret",
+        config.data.token_secret.as_deref(),
+    )?;
     let admin_key = secret_in(&data_dir, "admin-key", config.admin_key.as_deref())?;
     let sync = config.data.sqlite_sync;
-    let store: Arc<dyn Store> = Arc::new(
-        tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir, sync)).await??,
-    );
+    let store: Arc<dyn Store> =
+        Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir, sync)).await??);
     let demo_space = if config.demo {
         let seed = demo::load_seed(config.demo_seed.as_deref())?;
         let space = seed.space.id.clone();

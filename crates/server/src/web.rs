@@ -31,11 +31,15 @@ pub fn routes(web_dir: &Path, webapp3_dir: &Path) -> Router<AppState> {
     Router::new()
         .nest_service(
             "/webapp3",
-            ServeDir::new(webapp3_dir).not_found_service(axum::handler::HandlerWithoutStateExt::into_service(not_found_webapp3)),
+            ServeDir::new(webapp3_dir).not_found_service(
+                axum::handler::HandlerWithoutStateExt::into_service(not_found_webapp3),
+            ),
         )
         .fallback_service(
             ServeDir::new(web_dir)
                 .append_index_html_on_directories(true)
-                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(not_found)),
+                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
+                    not_found,
+                )),
         )
 }

@@ -33,7 +33,11 @@ pub async fn upgrade(
     let offered: Vec<String> = ws
         .requested_protocols()
         .filter_map(|p| p.to_str().ok())
-        .flat_map(|p| p.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
+        .flat_map(|p| {
+            p.split(',')
+                .map(|s| s.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
         .filter(|p| !p.is_empty())
         .collect();
     let bearer = headers
@@ -58,7 +62,10 @@ pub async fn upgrade(
 
     let verified = match token {
         None => Err("no token: pass ?token=, a subprotocol, or Authorization: Bearer".to_owned()),
-        Some(t) => state.tokens.verify(&t, now_secs()).map_err(|e| e.to_string()),
+        Some(t) => state
+            .tokens
+            .verify(&t, now_secs())
+            .map_err(|e| e.to_string()),
     };
     let hub = state.hub.clone();
     let shutdown = state.shutdown.clone();
@@ -66,7 +73,8 @@ pub async fn upgrade(
         match verified {
             Ok(claims) => connection::run(socket, hub, claims, shutdown).await,
             Err(why) => {
-                hub.metrics.error(meetbridge_protocol::bridge::ErrorCode::Unauthorized);
+                hub.metrics
+                    .error(meetbridge_protocol::bridge::ErrorCode::Unauthorized);
                 connection::refuse(socket, why).await
             }
         }

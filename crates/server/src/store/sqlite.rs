@@ -234,8 +234,9 @@ impl Store for SqliteStore {
 
     fn spaces(&self) -> StoreResult<Vec<SpaceDef>> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT id, name, created_at FROM spaces ORDER BY created_at, id")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, created_at FROM spaces ORDER BY created_at, rowid",
+            )?;
             let rows = stmt.query_map([], |row| {
                 Ok(SpaceDef {
                     id: row.get(0)?,
@@ -274,14 +275,14 @@ impl Store for SqliteStore {
         self.read(|conn| match space {
             Some(space) => {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {OBJECT_COLUMNS} FROM objects WHERE space_id = ?1 ORDER BY created_at, id"
+                    "SELECT {OBJECT_COLUMNS} FROM objects WHERE space_id = ?1 ORDER BY created_at, rowid"
                 ))?;
                 let rows = stmt.query_map([space], object_from_row)?;
                 rows.collect()
             }
             None => {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {OBJECT_COLUMNS} FROM objects ORDER BY created_at, id"
+                    "SELECT {OBJECT_COLUMNS} FROM objects ORDER BY created_at, rowid"
                 ))?;
                 let rows = stmt.query_map([], object_from_row)?;
                 rows.collect()
@@ -291,9 +292,11 @@ impl Store for SqliteStore {
 
     fn object(&self, id: &str) -> StoreResult<Option<ObjectDef>> {
         self.read(|conn| {
-            conn.prepare_cached(&format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE id = ?1"))?
-                .query_row([id], object_from_row)
-                .optional()
+            conn.prepare_cached(&format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE id = ?1"
+            ))?
+            .query_row([id], object_from_row)
+            .optional()
         })
     }
 
@@ -345,10 +348,18 @@ mod tests {
         {
             let store = SqliteStore::open(dir.path(), SqliteSync::Full).unwrap();
             store
-                .create_space(&SpaceDef { id: "s".into(), name: "S".into(), created_at: 1 })
+                .create_space(&SpaceDef {
+                    id: "s".into(),
+                    name: "S".into(),
+                    created_at: 1,
+                })
                 .unwrap();
             assert!(matches!(
-                store.create_space(&SpaceDef { id: "s".into(), name: "S".into(), created_at: 1 }),
+                store.create_space(&SpaceDef {
+                    id: "s".into(),
+                    name: "S".into(),
+                    created_at: 1
+                }),
                 Err(StoreError::Conflict(_))
             ));
             store.create_object(&object("o1", "s")).unwrap();
@@ -361,7 +372,10 @@ mod tests {
                 let tx = tx.clone();
                 store.save_data(
                     "o1",
-                    SavedDoc { json: format!("{{\"n\":{i}}}"), updated_at: 10 + i },
+                    SavedDoc {
+                        json: format!("{{\"n\":{i}}}"),
+                        updated_at: 10 + i,
+                    },
                     Box::new(move |r| tx.send((i, r)).unwrap()),
                 );
             }
@@ -372,7 +386,10 @@ mod tests {
         assert_eq!(store.objects(Some("s")).unwrap(), vec![object("o1", "s")]);
         assert_eq!(
             store.load_data("o1").unwrap(),
-            Some(SavedDoc { json: "{\"n\":2}".into(), updated_at: 12 })
+            Some(SavedDoc {
+                json: "{\"n\":2}".into(),
+                updated_at: 12
+            })
         );
         assert_eq!(store.load_data("o9").unwrap(), None);
     }

@@ -1,0 +1,231 @@
+//! The HTTP side: admin API, participant API, dev login, health, metrics, static files.
+
+use meetbridge::http_client::request;
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+const ADMIN: (&str, &str) = ("Authorization", "Bearer test-admin-key");
+
+async fn call(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Value) {
+    let body = body.map(|b| b.to_string());
+    let (status, text) = request(s.addr, method, path, headers, body.as_deref())
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn admin_api_creates_spaces_objects_and_tokens_that_work() {
+    let s = start().await;
+    let (status, _) = call(&s, "GET", "/api/admin/spaces", &[], None).await;
+    assert_eq!(status, 401);
+    let (status, _) = call(
+        &s,
+        "GET",
+        "/api/admin/spaces",
+        &[("Authorization", "Bearer wrong")],
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    let (status, space) = call(
+        &s,
+        "POST",
+        "/api/admin/spaces",
+        &[ADMIN],
+        Some(json!({"id": "team", "name": "Team"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{space}");
+    let (status, _) = call(
+        &s,
+        "POST",
+        "/api/admin/spaces",
+        &[ADMIN],
+        Some(json!({"id": "team", "name": "Again"})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, obj) = call(
+        &s,
+        "POST",
+        "/api/admin/spaces/team/objects",
+        &[("X-Admin-Key", "test-admin-key")],
+        Some(json!({"id": "board", "type": "dynamic", "pluginUrl": "/plugins/notes/", "settings": {"shareEmail": true}, "creator": "ann"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{obj}");
+    assert_eq!(obj["objectType"], "dynamic");
+    let (status, _) = call(
+        &s,
+        "POST",
+        "/api/admin/spaces/nope/objects",
+        &[ADMIN],
+        Some(json!({"pluginUrl": "/x/"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, list) = call(&s, "GET", "/api/admin/spaces/team/objects", &[ADMIN], None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, spaces) = call(&s, "GET", "/api/admin/spaces", &[ADMIN], None).await;
+    assert_eq!(spaces[0]["id"], "team");
+
+    let (status, issued) = call(
+        &s,
+        "POST",
+        "/api/admin/tokens",
+        &[ADMIN],
+        Some(json!({"id": "ann", "name": "Ann", "email": "ann@example.com", "space": "team"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{issued}");
+    let token = issued["token"].as_str().unwrap().to_owned();
+
+    // The token opens the object made over HTTP, and Ann is its host.
+    let mut ann = Client::connect(s.addr, &token).await;
+    let got = ann.presence("board", "joined").await;
+    let me = &messages(&got)[0]["payload"];
+    assert_eq!(me["isHost"], true);
+    assert_eq!(me["email"], "ann@example.com");
+
+    // The participant API lists the space's objects and lets Ann place a dynamic one.
+    let auth = format!("Bearer {token}");
+    let (status, objects) = call(
+        &s,
+        "GET",
+        "/api/spaces/team/objects",
+        &[("Authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(objects[0]["pluginUrl"], "/plugins/notes/");
+    let (status, placed) = call(
+        &s,
+        "POST",
+        "/api/spaces/team/objects",
+        &[("Authorization", &auth)],
+        Some(json!({"pluginUrl": "/plugins/poll/", "settings": {"shareEmail": true}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    assert_eq!(placed["creator"], "ann");
+    assert_eq!(placed["settings"]["shareEmail"], false);
+    let (status, _) = call(
+        &s,
+        "GET",
+        "/api/spaces/other/objects",
+        &[("Authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn dev_login_exists_only_in_demo_mode() {
+    let s = start().await;
+    let (status, _) = call(
+        &s,
+        "POST",
+        "/api/dev/login",
+        &[],
+        Some(json!({"name": "Alice"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let s = start_with(|c| c.demo = true).await;
+    let (_, info) = call(&s, "GET", "/api/info", &[], None).await;
+    assert_eq!(info["devLogin"], true);
+    assert_eq!(info["demoSpace"], "demo");
+    let (status, login) = call(
+        &s,
+        "POST",
+        "/api/dev/login",
+        &[],
+        Some(json!({"name": "Alice"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["devOnly"], true);
+    assert_eq!(login["participant"]["id"], "dev-alice");
+    let mut alice = Client::connect(s.addr, login["token"].as_str().unwrap()).await;
+    // The demo seed's dynamic chat is Alice's.
+    let got = alice.presence("demo-chat", "joined").await;
+    assert_eq!(messages(&got)[0]["payload"]["isHost"], true);
+    let got = alice.presence("demo-notes", "joined").await;
+    assert_eq!(messages(&got)[0]["payload"]["email"], "alice@dev.invalid");
+    let auth = format!("Bearer {}", login["token"].as_str().unwrap());
+    let (_, objects) = call(
+        &s,
+        "GET",
+        "/api/spaces/demo/objects",
+        &[("Authorization", &auth)],
+        None,
+    )
+    .await;
+    let urls: Vec<&str> = objects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["pluginUrl"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        ["/plugins/notes/", "/plugins/poll/", "/plugins/chat/"]
+    );
+}
+
+#[tokio::test]
+async fn health_metrics_and_static_files() {
+    let s = start_with(|c| c.demo = false).await;
+    let (status, body) = request(s.addr, "GET", "/healthz", &[], None).await.unwrap();
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+
+    let mut a = s.client("a").await;
+    a.request(json!({"op": "ping"})).await;
+    a.send_text("nope".into()).await;
+    a.recv().await;
+    let (status, metrics) = request(s.addr, "GET", "/metrics", &[], None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("meetbridge_connections_open 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("meetbridge_errors_total{code=\"bad_frame\"} 1"),
+        "{metrics}"
+    );
+
+    // web/dist not built: a 404 that says how to build it.
+    let (status, body) = request(s.addr, "GET", "/", &[], None).await.unwrap();
+    assert_eq!(status, 404);
+    assert!(body.contains("npm run build"), "{body}");
+
+    // Built: served.
+    let web = s.dir.path().join("web");
+    std::fs::create_dir_all(web.join("plugins/notes")).unwrap();
+    std::fs::write(web.join("plugins/notes/index.html"), "<p>notes</p>").unwrap();
+    drop(a);
+    let s2 = start_with(|c| c.web_dir = web.clone()).await;
+    let (status, body) = request(s2.addr, "GET", "/plugins/notes/", &[], None)
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_str()), (200, "<p>notes</p>"));
+    let (status, _) = request(s2.addr, "GET", "/plugins/none/", &[], None)
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+}

@@ -1,0 +1,248 @@
+//! A server on a temporary data dir, and a WebSocket client that speaks the bridge frames.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use meetbridge::config::ServeConfig;
+use meetbridge::store::{ObjectDef, ObjectSettings, SpaceDef, Store};
+use meetbridge::token::TokenRequest;
+use meetbridge::Server;
+use meetbridge_protocol::ovice::ObjectType;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const WAIT: Duration = Duration::from_secs(5);
+/// How long "nothing arrives" is watched for.
+pub const QUIET: Duration = Duration::from_millis(150);
+
+pub struct TestServer {
+    pub server: Option<Server>,
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+}
+
+pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    start_in(dir, tweak).await
+}
+
+pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServeConfig)) -> TestServer {
+    let mut config = ServeConfig::for_tests(dir.path().to_path_buf());
+    config.web_dir = dir.path().join("no-web");
+    tweak(&mut config);
+    let server = meetbridge::start(config).await.unwrap();
+    let addr = server.addr;
+    TestServer {
+        server: Some(server),
+        dir,
+        addr,
+    }
+}
+
+impl TestServer {
+    pub fn store(&self) -> &std::sync::Arc<dyn Store> {
+        &self.server.as_ref().unwrap().state.hub.store
+    }
+
+    /// Creates a space (once) and an object in it, directly in the store and registry.
+    pub fn object(
+        &self,
+        id: &str,
+        object_type: ObjectType,
+        share_email: bool,
+        creator: Option<&str>,
+    ) {
+        let _ = self.store().create_space(&SpaceDef {
+            id: "s".into(),
+            name: "S".into(),
+            created_at: 0,
+        });
+        let def = ObjectDef {
+            id: id.into(),
+            space_id: "s".into(),
+            name: id.into(),
+            object_type,
+            plugin_url: "/plugins/notes/".into(),
+            settings: ObjectSettings { share_email },
+            creator: creator.map(str::to_owned),
+            created_at: 0,
+        };
+        self.store().create_object(&def).unwrap();
+        self.server.as_ref().unwrap().state.hub.insert(def);
+    }
+
+    pub fn token(&self, id: &str) -> String {
+        TokenRequest {
+            id: id.into(),
+            name: format!("User {id}"),
+            avatar_url: format!("https://a.example/{id}.png"),
+            workspace_id: "w1".into(),
+            language: Some("en".into()),
+            email: Some(format!("{id}@example.com")),
+            is_visitor: false,
+            space: None,
+            ttl_secs: 3600,
+        }
+        .issue(&self.server.as_ref().unwrap().state.tokens)
+        .unwrap()
+        .token
+    }
+
+    pub async fn client(&self, id: &str) -> Client {
+        Client::connect(self.addr, &self.token(id)).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_req: u64,
+    pub welcome: Value,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr, token: &str) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?token={token}"))
+            .await
+            .unwrap();
+        Client::from_ws(ws).await
+    }
+
+    /// Connects with the token as a subprotocol, as a browser does.
+    pub async fn connect_subprotocol(addr: SocketAddr, token: &str) -> Client {
+        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            format!("meetbridge, {token}").parse().unwrap(),
+        );
+        let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(
+            response.headers().get("sec-websocket-protocol").unwrap(),
+            "meetbridge"
+        );
+        Client::from_ws(ws).await
+    }
+
+    async fn from_ws(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Client {
+        let mut client = Client {
+            ws,
+            next_req: 1,
+            welcome: Value::Null,
+        };
+        let welcome = client.recv().await;
+        assert_eq!(welcome["op"], "welcome", "{welcome}");
+        client.welcome = welcome;
+        client
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.ws
+            .send(Message::text(frame.to_string()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    /// The next text frame, as JSON.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for a frame")
+                .expect("socket ended")
+                .expect("socket error");
+            match msg {
+                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+                Message::Close(c) => panic!("closed: {c:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame, or `None` if nothing comes for a short while.
+    pub async fn try_recv(&mut self) -> Option<Value> {
+        match tokio::time::timeout(QUIET, self.ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => Some(serde_json::from_str(&t).unwrap()),
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) => None,
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(_) => None,
+        }
+    }
+
+    pub async fn assert_quiet(&mut self) {
+        if let Some(v) = self.try_recv().await {
+            panic!("expected nothing, got {v}");
+        }
+    }
+
+    /// Sends `frame` with a fresh `req` and returns every frame up to and including the
+    /// `ack`, `error` or `pong` that answers it.
+    pub async fn request(&mut self, mut frame: Value) -> Vec<Value> {
+        let req = self.next_req;
+        self.next_req += 1;
+        frame["req"] = json!(req);
+        self.send(frame).await;
+        let mut frames = Vec::new();
+        loop {
+            let f = self.recv().await;
+            let done = (f["op"] == "ack" || f["op"] == "error" || f["op"] == "pong")
+                && f["req"] == json!(req);
+            frames.push(f);
+            if done {
+                return frames;
+            }
+        }
+    }
+
+    pub async fn presence(&mut self, object: &str, status: &str) -> Vec<Value> {
+        let frames = self
+            .request(json!({"op": "presence", "object": object, "status": status}))
+            .await;
+        assert_eq!(frames.last().unwrap()["op"], "ack", "{frames:?}");
+        frames
+    }
+
+    pub async fn plugin(&mut self, object: &str, message: Value) -> Vec<Value> {
+        self.request(json!({"op": "plugin", "object": object, "message": message}))
+            .await
+    }
+
+    /// The next frame that is a plugin message, skipping nothing else silently.
+    pub async fn recv_plugin(&mut self) -> Value {
+        let f = self.recv().await;
+        assert_eq!(f["op"], "plugin", "{f}");
+        f
+    }
+}
+
+/// The oVice messages among `frames`.
+pub fn messages(frames: &[Value]) -> Vec<&Value> {
+    frames
+        .iter()
+        .filter(|f| f["op"] == "plugin")
+        .map(|f| &f["message"])
+        .collect()
+}
+
+pub fn types(frames: &[Value]) -> Vec<String> {
+    messages(frames)
+        .iter()
+        .map(|m| m["type"].as_str().unwrap().to_owned())
+        .collect()
+}

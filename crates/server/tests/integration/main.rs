@@ -1,0 +1,9 @@
+//! Integration tests over real WebSockets against the in-process server on 127.0.0.1:0.
+
+mod api;
+mod common;
+mod data;
+mod presence;
+mod recovery;
+mod relay;
+mod robustness;

@@ -1,0 +1,253 @@
+//! Bad input gets a clear error frame; floods are limited; nobody else is hurt.
+
+use meetbridge_protocol::ovice::ObjectType;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::*;
+use futures_util::SinkExt;
+
+#[tokio::test]
+async fn malformed_frames_get_errors_and_the_connection_goes_on() {
+    let s = start().await;
+    s.object("o1", ObjectType::Static, false, None);
+    let mut a = s.client("a").await;
+
+    a.send_text("{not json".into()).await;
+    let e = a.recv().await;
+    assert_eq!(
+        (e["op"].as_str(), e["code"].as_str()),
+        (Some("error"), Some("bad_frame"))
+    );
+
+    a.send(json!({"op": "dance", "req": 7})).await;
+    let e = a.recv().await;
+    assert_eq!(e["code"], "bad_frame");
+    assert_eq!(e["req"], 7);
+
+    a.send(json!({"op": "presence", "req": 8, "object": "o1", "status": "dancing"}))
+        .await;
+    let e = a.recv().await;
+    assert_eq!(e["code"], "bad_frame");
+    assert_eq!(e["req"], 8);
+    assert_eq!(e["field"], "status");
+
+    a.send(json!({"op": "plugin", "req": 9, "object": "o1", "message": {"type": "ovice_emit_message", "payload": {"event": "e", "message": 1}}})).await;
+    let e = a.recv().await;
+    assert_eq!(e["code"], "invalid_message");
+    assert_eq!(e["field"], "message.payload.to");
+    assert_eq!(e["req"], 9);
+
+    a.ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    assert_eq!(a.recv().await["code"], "bad_frame");
+
+    // Still fine.
+    let got = a.request(json!({"op": "ping"})).await;
+    assert_eq!(got.last().unwrap()["op"], "pong");
+    a.presence("o1", "joined").await;
+}
+
+#[tokio::test]
+async fn oversize_messages_are_refused_with_too_large() {
+    let s = start().await;
+    s.object("o1", ObjectType::Static, false, None);
+    let mut a = s.client("a").await;
+    let mut b = s.client("b").await;
+    a.presence("o1", "joined").await;
+    b.presence("o1", "joined").await;
+    while a.try_recv().await.is_some() {}
+
+    // Exactly the limit passes (2 MiB of JSON, quotes included)...
+    let ok = "x".repeat(2 * 1024 * 1024 - 2);
+    let got = a
+        .plugin(
+            "o1",
+            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": ok}}),
+        )
+        .await;
+    assert_eq!(got.last().unwrap()["op"], "ack");
+    let f = b.recv_plugin().await;
+    assert_eq!(
+        f["message"]["payload"]["message"].as_str().unwrap().len(),
+        ok.len()
+    );
+    // ...one byte more does not.
+    let over = "x".repeat(2 * 1024 * 1024 - 1);
+    let got = a
+        .plugin(
+            "o1",
+            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": over}}),
+        )
+        .await;
+    let e = got.last().unwrap();
+    assert_eq!(e["code"], "too_large");
+    assert_eq!(e["field"], "message.payload.message");
+    b.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn floods_are_rate_limited_without_hurting_others() {
+    let s = start_with(|c| {
+        c.limits.max_frames_per_second = 20;
+        c.limits.rate_burst = 20;
+    })
+    .await;
+    s.object("o1", ObjectType::Static, false, None);
+    let mut flooder = s.client("f").await;
+    let mut a = s.client("a").await;
+    let mut b = s.client("b").await;
+    flooder.presence("o1", "joined").await;
+    a.presence("o1", "joined").await;
+    b.presence("o1", "joined").await;
+    while a.try_recv().await.is_some() {}
+    while b.try_recv().await.is_some() {}
+
+    // 200 frames at once: about 20 pass, the rest are refused with rate_limited.
+    for i in 0..200 {
+        flooder
+            .send(json!({"op": "plugin", "req": 1000 + i, "object": "o1", "message": {"type": "ovice_broadcast_message", "payload": {"event": "spam", "message": i}}}))
+            .await;
+    }
+    let mut limited = 0;
+    let mut acked = 0;
+    while let Some(f) = flooder.try_recv().await {
+        match (f["op"].as_str(), f["code"].as_str()) {
+            (Some("error"), Some("rate_limited")) => limited += 1,
+            (Some("ack"), _) => acked += 1,
+            _ => {}
+        }
+    }
+    assert!(limited >= 150, "limited {limited}");
+    assert!((15..=50).contains(&acked), "acked {acked}");
+    // A and B received the spam that passed, and still talk normally.
+    let mut spam = 0;
+    while let Some(f) = b.try_recv().await {
+        assert_eq!(f["message"]["payload"]["event"], "spam");
+        spam += 1;
+    }
+    assert_eq!(spam, acked);
+    while a.try_recv().await.is_some() {}
+    let got = a
+        .plugin("o1", json!({"type": "ovice_emit_message", "payload": {"event": "hello", "message": 1, "to": "b"}}))
+        .await;
+    assert_eq!(got.last().unwrap()["op"], "ack");
+    assert_eq!(
+        b.recv_plugin().await["message"]["payload"]["event"],
+        "hello"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_dropped_and_others_keep_going() {
+    let s = start_with(|c| c.limits.send_queue = 64).await;
+    s.object("o1", ObjectType::Static, false, None);
+    let mut a = s.client("a").await;
+    let mut stuck = s.client("stuck").await;
+    let mut b = s.client("b").await;
+    a.presence("o1", "joined").await;
+    stuck.presence("o1", "joined").await;
+    b.presence("o1", "joined").await;
+    while a.try_recv().await.is_some() {}
+    // `stuck` never reads again; A sends far more than its queue and socket buffers hold.
+    let payload = "z".repeat(64 * 1024);
+    let mut b_got = 0;
+    for i in 0..400 {
+        a.send(json!({"op": "plugin", "object": "o1", "message": {"type": "ovice_broadcast_message", "payload": {"event": "big", "message": payload}}})).await;
+        if i % 20 == 19 {
+            while let Some(f) = b.try_recv().await {
+                if f["op"] == "plugin" && f["message"]["type"] == "ovice_message" {
+                    b_got += 1;
+                }
+            }
+        }
+    }
+    while let Some(f) = b.try_recv().await {
+        if f["op"] == "plugin" && f["message"]["type"] == "ovice_message" {
+            b_got += 1;
+        }
+    }
+    assert_eq!(b_got, 400, "b got every message");
+    // The stuck one was dropped: its user has left the object.
+    let mut events = Vec::new();
+    while let Some(f) = a.try_recv().await {
+        if f["op"] == "plugin" {
+            events.push((
+                f["message"]["type"].clone(),
+                f["message"]["payload"]["id"].clone(),
+            ));
+        }
+    }
+    assert!(
+        events.contains(&(json!("ovice_participant_unsubscribed"), json!("stuck"))),
+        "{events:?}"
+    );
+    drop(stuck);
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_with_unauthorized() {
+    let s = start().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws?token=abc.def", s.addr))
+        .await
+        .unwrap();
+    use futures_util::StreamExt;
+    let Some(Ok(Message::Text(t))) = ws.next().await else {
+        panic!()
+    };
+    let e: serde_json::Value = serde_json::from_str(&t).unwrap();
+    assert_eq!(e["code"], "unauthorized");
+    let Some(Ok(Message::Close(Some(close)))) = ws.next().await else {
+        panic!()
+    };
+    assert_eq!(u16::from(close.code), 4401);
+
+    // A token signed with another secret.
+    let other = meetbridge::token::TokenRequest {
+        id: "a".into(),
+        name: "A".into(),
+        avatar_url: String::new(),
+        workspace_id: "w".into(),
+        language: None,
+        email: None,
+        is_visitor: false,
+        space: None,
+        ttl_secs: 60,
+    }
+    .issue(&meetbridge::token::TokenKey::new("not the secret"))
+    .unwrap()
+    .token;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws?token={other}", s.addr))
+        .await
+        .unwrap();
+    let Some(Ok(Message::Text(t))) = ws.next().await else {
+        panic!()
+    };
+    assert!(t.contains("unauthorized"));
+
+    // The subprotocol form works, and the welcome names the user from the token.
+    let c = Client::connect_subprotocol(s.addr, &s.token("zed")).await;
+    assert_eq!(c.welcome["participant"]["id"], "zed");
+    assert_eq!(c.welcome["limits"]["maxMessageBytes"], 2 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn a_space_scoped_token_only_opens_its_space() {
+    let s = start().await;
+    s.object("o1", ObjectType::Static, false, None); // in space "s"
+    let token = meetbridge::token::TokenRequest {
+        id: "a".into(),
+        name: "A".into(),
+        avatar_url: String::new(),
+        workspace_id: "w".into(),
+        language: None,
+        email: None,
+        is_visitor: false,
+        space: Some("elsewhere".into()),
+        ttl_secs: 60,
+    }
+    .issue(&s.server.as_ref().unwrap().state.tokens)
+    .unwrap()
+    .token;
+    let mut a = Client::connect(s.addr, &token).await;
+    assert_eq!(a.presence_raw("o1").await["code"], "unknown_object");
+}
