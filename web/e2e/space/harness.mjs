@@ -70,7 +70,7 @@ export async function launch() {
  * Opens the dev view as one user in its own browser context, with `object` open.
  * Returns the page, the plugin's frame, and the page's console warnings.
  */
-export async function openUser(browser, server, { name, object = "inspector", query = "", presence } = {}) {
+export async function openUser(browser, server, { name, object = "inspector", query = "", presence, recorded = true } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const warnings = [];
@@ -80,16 +80,16 @@ export async function openUser(browser, server, { name, object = "inspector", qu
   page.on("pageerror", (e) => warnings.push(`pageerror: ${e.message}`));
   const p = presence ? `&presence=${presence}` : "";
   await page.goto(`${server.base}/dev.html?object=${object}&users=1&names=${encodeURIComponent(name)}${p}${query}`);
-  const frame = await pluginFrame(page, object);
+  const frame = await pluginFrame(page, object, recorded);
   return { name, id: `dev-${name.toLowerCase()}`, context, page, frame, warnings };
 }
 
 /** The plugin frame of `object` on `page`, once its document has loaded. */
-export async function pluginFrame(page, object) {
+export async function pluginFrame(page, object, recorded = true) {
   const handle = await page.waitForSelector(`iframe[data-object="${object}"]`, { state: "attached" });
   const frame = await handle.contentFrame();
   await frame.waitForLoadState("load");
-  await frame.waitForFunction(() => Array.isArray(window.received));
+  if (recorded) await frame.waitForFunction(() => Array.isArray(window.received));
   return frame;
 }
 
