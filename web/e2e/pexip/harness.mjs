@@ -24,7 +24,7 @@ const TYPES = {
 };
 
 /** A tiny static file server; `requests` records every path asked for. */
-export function serve(dir, host = '127.0.0.1') {
+export function serve(dir, host = '127.0.0.1', port = 0) {
   const requests = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -38,7 +38,7 @@ export function serve(dir, host = '127.0.0.1') {
     res.end(readFileSync(file));
   });
   return new Promise((ok) => {
-    server.listen(0, host, () => ok({ port: server.address().port, requests, close: () => new Promise((done) => server.close(done)) }));
+    server.listen(port, host, () => ok({ port: server.address().port, requests, close: () => new Promise((done) => server.close(done)) }));
   });
 }
 
@@ -46,14 +46,17 @@ export function pluginVersion() {
   return JSON.parse(readFileSync(join(root, 'external-chat/package.json'), 'utf8')).version;
 }
 
-/** Everything a test needs: the servers, the browser, and `open()` for a fresh page. */
-export async function setup() {
+/**
+ * Builds the two sites into a temporary directory: `webapp3` (the unzipped plugin package
+ * plus the stand-in at /standin/) and `top` (top.html with ExternalChatHost).
+ */
+export async function buildSites() {
   const version = pluginVersion();
   const zip = join(root, `external-chat-v${version}.zip`);
   if (!existsSync(zip)) throw new Error(`${zip} missing: run \`make package\` first`);
   const meetingHost = join(web, 'pkg/meeting-host');
   if (!existsSync(join(meetingHost, 'meeting_host.js'))) {
-    throw new Error('web/pkg/meeting-host missing: bash scripts/build-wasm.sh meeting-host web/pkg/meeting-host');
+    throw new Error('web/pkg/meeting-host missing: node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host');
   }
   const tmp = mkdtempSync(join(tmpdir(), 'pexip-e2e-'));
 
@@ -79,7 +82,12 @@ export async function setup() {
     bundle: true, format: 'esm', target: 'es2022', logLevel: 'error',
     outfile: join(topRoot, 'top.js'),
   });
+  return { version, tmp, webapp3, topRoot };
+}
 
+/** Everything a test needs: the servers, the browser, and `open()` for a fresh page. */
+export async function setup() {
+  const { version, tmp, webapp3, topRoot } = await buildSites();
   const webappServer = await serve(webapp3);
   const topServer = await serve(topRoot);
   const webappOrigin = `http://localhost:${webappServer.port}`;
