@@ -78,7 +78,8 @@ test("ovice_save_and_emit_data: success to the saver, ovice_shared_data to the o
   const ok = await waitFor(carol.frame, ofType("ovice_data_saved_success"), "ovice_data_saved_success");
   assert.equal(typeof ok.payload.updated_at, "number");
   assert.ok(Math.abs(ok.payload.updated_at - Date.now() / 1000) < 120, "updated_at is in seconds");
-  const { updated_at: _, ...saved } = ok.payload;
+  const saved = { ...ok.payload };
+  delete saved.updated_at;
   assert.deepEqual(saved, doc);
   for (const user of [alice, bob]) {
     const shared = await waitFor(user.frame, ofType("ovice_shared_data"), `shared data at ${user.name}`);
