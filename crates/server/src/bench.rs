@@ -1,8 +1,511 @@
-//! `meetbridge bench` (being written).
+//! `meetbridge bench`: measures, on loopback, (a) fan-out to the members of one object,
+//! (b) durable `save_and_emit` acknowledgements, (c) server memory per idle connection,
+//! and prints a table. It is a command, not a test.
+//!
+//! By default it starts this same binary as `meetbridge serve` in a child process on a
+//! temporary data dir, so the server's memory can be read from `/proc/<pid>/statm` and
+//! the load generator (this process) does not blur it. `--addr` measures a running server
+//! instead (memory then needs `--server-pid`).
 
-#[derive(Debug, clap::Args)]
-pub struct BenchConfig {}
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-pub fn run(_config: BenchConfig) -> anyhow::Result<()> {
-    anyhow::bail!("bench: not written yet")
+use anyhow::{bail, Context};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::AsyncBufReadExt;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::config::SqliteSync;
+use crate::http_client::request;
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchConfig {
+    /// A running server to measure (default: start one as a child process).
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    /// Admin key of the server at `--addr` (the child server gets its own).
+    #[arg(long, env = "MEETBRIDGE_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// Pid of the server at `--addr`, to read its memory.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Members of the fan-out object (one more connection sends).
+    #[arg(long, default_value_t = 1000)]
+    pub members: usize,
+    /// Size of each relayed message's JSON payload, in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub message_bytes: usize,
+    /// Seconds each measured phase runs.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Connections that save concurrently (one object) in the durable-save phase.
+    #[arg(long, default_value_t = 32)]
+    pub savers: usize,
+    /// Idle connections for the memory phase (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    pub idle: usize,
+    /// How the child server syncs SQLite commits.
+    #[arg(long, value_enum, default_value_t = SqliteSync::Full)]
+    pub sqlite_sync: SqliteSync,
+}
+
+pub fn run(config: BenchConfig) -> anyhow::Result<()> {
+    crate::server::raise_nofile_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(bench(config))
+}
+
+/// The server under test.
+struct Target {
+    addr: SocketAddr,
+    admin_key: String,
+    pid: Option<u32>,
+    child: Option<tokio::process::Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn start_child(config: &BenchConfig) -> anyhow::Result<Target> {
+    let dir = tempfile::tempdir()?;
+    let exe = std::env::current_exe()?;
+    let admin_key = "bench-admin-key".to_owned();
+    let sync = match config.sqlite_sync {
+        SqliteSync::Full => "full",
+        SqliteSync::Normal => "normal",
+    };
+    let mut child = tokio::process::Command::new(exe)
+        .args(["serve", "--listen", "127.0.0.1:0", "--print-addr"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--admin-key", &admin_key, "--sqlite-sync", sync])
+        .args(["--max-frames-per-second", "10000000", "--rate-burst", "10000000"])
+        .args(["--send-queue", "65536", "--history-size", "10000"])
+        .arg("--web-dir")
+        .arg(PathBuf::from("/nonexistent"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the child server")?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .context("child server did not start in 30 s")??
+        .context("child server exited")?;
+    let addr = line
+        .strip_prefix("listening on ")
+        .context("unexpected child output")?
+        .parse()?;
+    Ok(Target {
+        addr,
+        admin_key,
+        pid: child.id(),
+        child: Some(child),
+        _dir: Some(dir),
+    })
+}
+
+async fn admin(target: &Target, path: &str, body: Value) -> anyhow::Result<Value> {
+    let auth = format!("Bearer {}", target.admin_key);
+    let (status, text) = request(
+        target.addr,
+        "POST",
+        path,
+        &[("Authorization", &auth)],
+        Some(&body.to_string()),
+    )
+    .await?;
+    if !(200..300).contains(&status) && status != 409 {
+        bail!("{path}: HTTP {status}: {text}");
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn token(target: &Target, id: &str) -> anyhow::Result<String> {
+    let issued = admin(target, "/api/admin/tokens", json!({"id": id, "name": id})).await?;
+    issued["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token in answer")
+}
+
+async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<Ws> {
+    let mut config = WebSocketConfig::default();
+    config.read_buffer_size = 4096;
+    config.write_buffer_size = 64 * 1024;
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+        format!("ws://{addr}/ws?token={token}"),
+        Some(config),
+        false,
+    )
+    .await?;
+    // The welcome.
+    ws.next().await.context("no welcome")??;
+    Ok(ws)
+}
+
+/// Sends a request frame and waits for its ack, skipping anything else.
+async fn call(ws: &mut Ws, mut frame: Value, req: u64) -> anyhow::Result<()> {
+    frame["req"] = json!(req);
+    ws.send(Message::text(frame.to_string())).await?;
+    loop {
+        let msg = ws.next().await.context("closed")??;
+        if let Message::Text(t) = msg {
+            if t.contains(&format!("\"req\":{req}")) {
+                if t.contains("\"op\":\"ack\"") {
+                    return Ok(());
+                }
+                bail!("refused: {t}");
+            }
+        }
+    }
+}
+
+fn rss_bytes(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * page.max(1) as u64)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or("?".into(), |kb| format!("{:.0} GiB", kb as f64 / 1048576.0));
+    format!("{cpu}, {cores} cores, {mem} RAM")
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn fmt_num(n: f64) -> String {
+    let s = format!("{:.0}", n);
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(ns: u64) -> String {
+    format!("{:.2} ms", ns as f64 / 1e6)
+}
+
+async fn bench(config: BenchConfig) -> anyhow::Result<()> {
+    let mut target = match config.addr {
+        Some(addr) => Target {
+            addr,
+            admin_key: config
+                .admin_key
+                .clone()
+                .context("--addr needs --admin-key (or MEETBRIDGE_ADMIN_KEY)")?,
+            pid: config.server_pid,
+            child: None,
+            _dir: None,
+        },
+        None => start_child(&config).await?,
+    };
+    let addr = target.addr;
+    eprintln!("bench: server at {addr}; machine: {}", machine());
+    admin(&target, "/api/admin/spaces", json!({"id": "bench", "name": "Bench"})).await?;
+    for (id, plugin) in [("bench-fanout", "/plugins/bench/"), ("bench-saves", "/plugins/bench/")] {
+        admin(
+            &target,
+            "/api/admin/spaces/bench/objects",
+            json!({"id": id, "type": "static", "pluginUrl": plugin}),
+        )
+        .await?;
+    }
+
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // (c) first, on a fresh server, so memory freed by the other phases is not reused.
+    if config.idle > 0 {
+        match target.pid {
+            Some(pid) => {
+                let (per_conn, total) = idle_memory(&target, pid, config.idle).await?;
+                rows.push((
+                    format!("server memory per idle connection ({} connections)", fmt_num(config.idle as f64)),
+                    format!("{:.1} KiB (RSS +{:.1} MiB)", per_conn / 1024.0, total / 1048576.0),
+                    "< 16 KB".into(),
+                ));
+            }
+            None => eprintln!("bench: no server pid (--server-pid): memory phase skipped"),
+        }
+    }
+
+    let (sat, p50, p99, offered) = fanout(&target, &config).await?;
+    rows.push((
+        format!(
+            "fan-out deliveries/s at saturation ({} members, {} B messages)",
+            fmt_num(config.members as f64),
+            config.message_bytes
+        ),
+        fmt_num(sat),
+        ">= 500,000".into(),
+    ));
+    rows.push((
+        format!("fan-out latency p50 / p99 at {} deliveries/s offered", fmt_num(offered)),
+        format!("{} / {}", ms(p50), ms(p99)),
+        "p99 < 50 ms".into(),
+    ));
+
+    let (acks, sp50, sp99) = saves(&target, &config).await?;
+    rows.push((
+        format!(
+            "durable save_and_emit acks/s ({} savers, one object, sync={:?})",
+            config.savers, config.sqlite_sync
+        ),
+        format!("{} (ack p50 {}, p99 {})", fmt_num(acks), ms(sp50), ms(sp99)),
+        "-".into(),
+    ));
+
+    println!("\nmeetbridge bench: {}", machine());
+    println!(
+        "server: {}\n",
+        if target.child.is_some() { "child process `meetbridge serve` on loopback" } else { "given address" }
+    );
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
+    println!("| {:w0$} | {:w1$} | aim |", "measure", "result");
+    println!("|{}|{}|-----|", "-".repeat(w0 + 2), "-".repeat(w1 + 2));
+    for (a, b, c) in rows {
+        println!("| {a:w0$} | {b:w1$} | {c} |");
+    }
+    if let Some(mut child) = target.child.take() {
+        let _ = child.kill().await;
+    }
+    Ok(())
+}
+
+/// Opens `n` authenticated connections that then do nothing; returns (bytes per
+/// connection, total bytes) of the server's RSS growth.
+async fn idle_memory(target: &Target, pid: u32, n: usize) -> anyhow::Result<(f64, f64)> {
+    let token = Arc::new(token(target, "idle").await?);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_bytes(pid).context("reading server RSS")?;
+    let started = Instant::now();
+    let per_task = n.div_ceil(50);
+    let mut tasks = Vec::new();
+    for t in 0..50 {
+        let token = token.clone();
+        let addr = target.addr;
+        let count = per_task.min(n.saturating_sub(t * per_task));
+        tasks.push(tokio::spawn(async move {
+            let mut conns = Vec::with_capacity(count);
+            for _ in 0..count {
+                conns.push(connect(addr, &token).await?);
+            }
+            anyhow::Ok(conns)
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    eprintln!("bench: {} idle connections open in {:.1} s", all.len(), started.elapsed().as_secs_f64());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_bytes(pid).context("reading server RSS")?;
+    let total = after.saturating_sub(before) as f64;
+    drop(all);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok((total / n as f64, total))
+}
+
+/// (a): returns (deliveries/s at saturation, p50 ns, p99 ns, offered deliveries/s).
+async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u64, u64, f64)> {
+    let object = "bench-fanout";
+    let n = config.members;
+    let base = Instant::now();
+    let record = Arc::new(AtomicBool::new(false));
+    let mut counters = Vec::with_capacity(n);
+    let mut receivers = Vec::with_capacity(n);
+    eprintln!("bench: fan-out: {n} members joining");
+    for i in 0..n {
+        let token = token(target, &format!("m{i}")).await?;
+        let mut ws = connect(target.addr, &token).await?;
+        call(&mut ws, json!({"op": "presence", "object": object, "status": "subscribed"}), 1).await?;
+        let count = Arc::new(AtomicU64::new(0));
+        counters.push(count.clone());
+        let record = record.clone();
+        receivers.push(tokio::spawn(async move {
+            let mut samples: Vec<u64> = Vec::new();
+            while let Some(Ok(msg)) = ws.next().await {
+                let Message::Text(t) = msg else { continue };
+                if !t.contains("\"ovice_message\"") {
+                    continue;
+                }
+                if t.contains("\"event\":\"end\"") {
+                    break;
+                }
+                count.fetch_add(1, Relaxed);
+                if record.load(Relaxed) {
+                    if let Some(at) = t.find("\"t\":") {
+                        let digits: String = t[at + 4..].chars().take_while(|c| c.is_ascii_digit()).collect();
+                        if let Ok(sent) = digits.parse::<u64>() {
+                            let now = base.elapsed().as_nanos() as u64;
+                            samples.push(now.saturating_sub(sent));
+                        }
+                    }
+                }
+            }
+            samples
+        }));
+    }
+    let sender_token = token(target, "sender").await?;
+    let mut sender = connect(target.addr, &sender_token).await?;
+    call(&mut sender, json!({"op": "presence", "object": object, "status": "joined"}), 1).await?;
+    // Let the presence announcements drain.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let pad_len = config.message_bytes.saturating_sub(40);
+    let pad = "x".repeat(pad_len);
+    let frame = |t: u64, event: &str| -> String {
+        format!(
+            "{{\"op\":\"plugin\",\"object\":\"{object}\",\"message\":{{\"type\":\"ovice_broadcast_message\",\"payload\":{{\"event\":\"{event}\",\"message\":{{\"t\":{t},\"pad\":\"{pad}\"}}}}}}}}"
+        )
+    };
+    let total = |counters: &[Arc<AtomicU64>]| counters.iter().map(|c| c.load(Relaxed)).sum::<u64>();
+    let min = |counters: &[Arc<AtomicU64>]| counters.iter().map(|c| c.load(Relaxed)).min().unwrap_or(0);
+
+    // Saturation: keep at most WINDOW messages ahead of the slowest member.
+    const WINDOW: u64 = 128;
+    let mut sent: u64 = 0;
+    let warmup = Duration::from_secs(1);
+    let measure = Duration::from_secs(config.seconds);
+    let start = Instant::now();
+    let mut measured_from: Option<(Instant, u64)> = None;
+    loop {
+        let elapsed = start.elapsed();
+        if measured_from.is_none() && elapsed >= warmup {
+            measured_from = Some((Instant::now(), total(&counters)));
+        }
+        if elapsed >= warmup + measure {
+            break;
+        }
+        if sent.saturating_sub(min(&counters)) >= WINDOW {
+            sender.flush().await?;
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            continue;
+        }
+        for _ in 0..8 {
+            sender
+                .feed(Message::text(frame(base.elapsed().as_nanos() as u64, "b")))
+                .await?;
+            sent += 1;
+        }
+        sender.flush().await?;
+    }
+    let (from, delivered_before) = measured_from.expect("warm-up passed");
+    let delivered = total(&counters) - delivered_before;
+    let saturation = delivered as f64 / from.elapsed().as_secs_f64();
+    eprintln!("bench: saturation {} deliveries/s", fmt_num(saturation));
+    // Let the backlog drain before measuring latency.
+    while min(&counters) < sent {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Latency at half the saturation rate, fixed schedule.
+    let offered = saturation / 2.0;
+    let rate = offered / n as f64; // messages per second
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    record.store(true, Relaxed);
+    let start = tokio::time::Instant::now();
+    let mut k: u32 = 0;
+    while start.elapsed() < measure {
+        tokio::time::sleep_until(start + interval * k).await;
+        sender
+            .send(Message::text(frame(base.elapsed().as_nanos() as u64, "l")))
+            .await?;
+        k += 1;
+    }
+    sender.send(Message::text(frame(0, "end"))).await?;
+    let mut samples = Vec::new();
+    for r in receivers {
+        samples.extend(r.await?);
+    }
+    samples.sort_unstable();
+    eprintln!(
+        "bench: latency over {} deliveries at {:.0} msg/s",
+        samples.len(),
+        rate
+    );
+    Ok((saturation, percentile(&samples, 0.5), percentile(&samples, 0.99), offered))
+}
+
+/// (b): returns (acks/s, p50 ns, p99 ns).
+async fn saves(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u64, u64)> {
+    let object = "bench-saves";
+    let measure = Duration::from_secs(config.seconds);
+    let mut tasks = Vec::new();
+    let mut clients = Vec::new();
+    for i in 0..config.savers {
+        let token = token(target, &format!("saver{i}")).await?;
+        let mut ws = connect(target.addr, &token).await?;
+        call(&mut ws, json!({"op": "presence", "object": object, "status": "joined"}), 1).await?;
+        clients.push(ws);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = Instant::now();
+    for (i, mut ws) in clients.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut req = 10u64;
+            while start.elapsed() < measure {
+                let t0 = Instant::now();
+                call(
+                    &mut ws,
+                    json!({"op": "plugin", "object": object, "message": {"type": "ovice_save_and_emit_data", "payload": {"by": i, "n": req, "text": "a saved document of modest size"}}}),
+                    req,
+                )
+                .await?;
+                latencies.push(t0.elapsed().as_nanos() as u64);
+                req += 1;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    Ok((all.len() as f64 / elapsed, percentile(&all, 0.5), percentile(&all, 0.99)))
 }
