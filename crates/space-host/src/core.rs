@@ -311,11 +311,19 @@ impl Core {
 
     /// One text frame from the server.
     pub fn from_server(&mut self, text: &str) -> Vec<Effect> {
-        let frame: ServerFrame = match serde_json::from_str(text) {
-            Ok(frame) => frame,
-            Err(e) => {
+        // The server's frames go through the same parsers: a platform message that does not
+        // follow seed 003 never reaches a plugin.
+        let frame = match ServerFrame::parse(text) {
+            Parsed::Message(frame) => frame,
+            Parsed::Invalid(e) => {
                 return vec![Effect::Warn(format!(
-                    "meetbridge: ignored a server frame that is not understood: {e}"
+                    "meetbridge: ignored an invalid server frame: {e}"
+                ))]
+            }
+            Parsed::Ignored(i) => {
+                return vec![Effect::Warn(format!(
+                    "meetbridge: ignored a server frame: {}",
+                    i.reason
                 ))]
             }
         };
