@@ -287,6 +287,49 @@ test('only messages from the top window are obeyed; others are ignored with a wa
   }
 });
 
+test('ExternalChatHost accepts messages from frames inside iframe#webapp3 only', async () => {
+  const t = await h.open();
+  try {
+    const toggle = { action: `${P}toggle-chat`, active: true };
+    // A frame of the top page outside iframe#webapp3: ignored.
+    const other = await (await t.page.$('iframe#other')).contentFrame();
+    await other.evaluate((m) => window.parent.postMessage(m, '*'), toggle);
+    // The top page itself: ignored.
+    await t.page.evaluate((m) => window.postMessage(m, '*'), toggle);
+    await sleep(300);
+    assert.deepEqual(await t.eventsNamed('toggle-chat'), []);
+    // Web App 3's own window (inside the iframe, not the plugin): accepted, as the SDK
+    // takes plugin messages from any frame inside iframe#webapp3.
+    await t.standin((m) => window.top.postMessage(m, '*'), toggle);
+    await t.waitFor('toggle-chat', async () => (await t.eventsNamed('toggle-chat')).length === 1);
+    // And the answers still go to the plugin's window, not to the one that spoke last.
+    await t.page.evaluate(() => window.host.setBadge(true));
+    await t.waitFor('badge', async () => (await t.buttons())[0].badge);
+  } finally {
+    await t.close();
+  }
+});
+
+test('the demo page opens the chat and echoes the state back', async () => {
+  const t = await h.open({ query: 'demo=1&' });
+  try {
+    await joined(t);
+    await t.page.evaluate(() => window.host.setBadge(true));
+    await t.waitFor('badge', async () => (await t.buttons())[0].badge);
+    await t.standinFrame().click('#toolbar button.tb');
+    await t.waitFor('active', async () => {
+      const [b] = await t.buttons();
+      return b.isActive && b.tooltip === 'Close Chat' && !b.badge;
+    });
+    assert.equal(await t.page.isVisible('#chat'), true);
+    await t.standinFrame().click('#toolbar button.tb');
+    await t.waitFor('inactive', async () => !(await t.buttons())[0].isActive);
+    assert.equal(await t.page.isVisible('#chat'), false);
+  } finally {
+    await t.close();
+  }
+});
+
 test('actions without the namespace prefix are ignored with a warning', async () => {
   const t = await h.open();
   try {

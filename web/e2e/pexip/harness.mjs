@@ -111,14 +111,14 @@ export async function setup() {
    * Opens the top page with the stand-in in iframe#webapp3. Returns the page, the console
    * log of every frame, and helpers.
    */
-  async function open({ manifest = 'manifest.json', waitReady = true } = {}) {
+  async function open({ manifest = 'manifest.json', waitReady = true, query = '' } = {}) {
     const context = await browser.newContext();
     const page = await context.newPage();
     const consoleLog = [];
     page.on('console', (msg) => consoleLog.push({ type: msg.type(), text: msg.text(), url: msg.location()?.url ?? '' }));
     page.on('pageerror', (error) => consoleLog.push({ type: 'pageerror', text: String(error), url: '' }));
     const standinUrl = `${webappOrigin}/standin/index.html?manifest=${encodeURIComponent(`../branding/${manifest}`)}`;
-    await page.goto(`${topOrigin}/top.html?webapp=${encodeURIComponent(standinUrl)}`);
+    await page.goto(`${topOrigin}/top.html?${query}webapp=${encodeURIComponent(standinUrl)}`);
     const events = () => page.evaluate(() => window.events);
     const waitFor = async (what, predicate, timeout = 5000) => {
       const start = Date.now();
