@@ -1,0 +1,299 @@
+// The meeting page: the top window of seed 000. It embeds Web App 3 in iframe#webapp3 and
+// talks to its external-chat plugin through ExternalChatHost (crates/meeting-host), and it
+// hosts the chat room plugin (web/plugins/chatroom) beside it through the host runtime
+// (crates/space-host), as an object of the space tied to this meeting.
+//
+//   ?meeting=<id>   the meeting; its chat is the object <id> (created on first visit,
+//                   whoever creates it is its host and may dial participants in)
+//   ?name=<name>    skip the dev login form
+//   ?webapp3=<url>  a real Web App 3 URL (default: the stand-in, on the other loopback origin)
+//
+// Presence follows the call: the page subscribes to the chat object on load (history
+// readable), `connected` joins it (chat open), `disconnected` leaves it (read-only again).
+import init, {
+  ExternalChatHost,
+  type DialOutError,
+  type DialOutParams,
+  type Disconnected,
+} from "../../pkg/meeting-host/meeting_host.js";
+import type { JsonValue, PlatformToPlugin, PresenceStatus } from "../../../crates/protocol/bindings/protocol";
+import { devLogin, listObjects, loadSpaceHost, serverInfo, wsUrl, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
+
+const CHAT_PLUGIN = "/plugins/chatroom/?mode=meeting";
+const DIAL_TIMEOUT_MS = 30_000;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+const meetingId = params.get("meeting") ?? "demo-meeting";
+
+let spaceHost: SpaceHost;
+let chatHost: ExternalChatHost;
+let myId = "";
+let myName = "";
+let isHost = false;
+let pluginReady = false;
+let inCall = false;
+let panelOpen = false;
+let unread = 0;
+const log: { event: string; data?: unknown }[] = [];
+
+/** The stand-in on the other loopback origin, so Web App 3 is cross-origin as in production. */
+function defaultWebApp3(): string {
+  const u = new URL("/webapp3-standin/index.html?manifest=../webapp3/branding/manifest.json", location.href);
+  if (u.hostname === "localhost") u.hostname = "127.0.0.1";
+  else if (u.hostname === "127.0.0.1") u.hostname = "localhost";
+  return u.href;
+}
+
+/** Calls ExternalChatHost where the plugin may not be ready yet (the state is remembered). */
+function toPlugin(f: () => void): void {
+  if (!pluginReady) return;
+  try {
+    f();
+  } catch (e) {
+    console.warn("meeting: external-chat plugin not reachable", e);
+  }
+}
+
+function renderToggle(): void {
+  const b = $<HTMLButtonElement>("chat-toggle");
+  b.setAttribute("aria-pressed", String(panelOpen));
+  b.title = panelOpen ? "Close Chat" : "Open Chat";
+  const count = $("unread");
+  count.hidden = unread === 0;
+  count.textContent = String(unread);
+  count.setAttribute("aria-label", `${unread} unread`);
+}
+
+function setPanel(open: boolean): void {
+  panelOpen = open;
+  $("chat-panel").hidden = !open;
+  if (open) unread = 0;
+  renderToggle();
+  toPlugin(() => chatHost.setButtonActive(open));
+  if (open) toPlugin(() => chatHost.setBadge(false));
+}
+
+function callState(text: string, kind: "waiting" | "connected" | "left" | "dropped"): void {
+  const el = $("call-state");
+  el.textContent = text;
+  el.className = kind;
+}
+
+/** Shows a notice in this user's chat (as the platform would) and, if `share`, in everyone's. */
+function notice(message: { [key: string]: JsonValue }, share: boolean): void {
+  const body = { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, at: Date.now(), by: myName, ...message };
+  const local: PlatformToPlugin = { type: "ovice_message", payload: { source: myId, event: "system", objectId: meetingId, message: body } };
+  // The chat's iframe is sandboxed to an opaque origin: only "*" reaches it (that window only).
+  spaceHost.frameOf(meetingId)?.contentWindow?.postMessage(local, "*");
+  if (share) spaceHost.sendAsPage(meetingId, { type: "ovice_broadcast_message", payload: { event: "system", message: body } });
+}
+
+function presence(status: PresenceStatus): void {
+  spaceHost.setPresence(meetingId, status).catch((e: Error) => console.warn(`meeting: presence ${status}: ${e.message}`));
+}
+
+function onHostEvent(e: HostEvent): void {
+  switch (e.kind) {
+    case "state":
+      $("conn").textContent = e.state === "closed" && e.retryInMs ? `reconnecting in ${Math.round(e.retryInMs / 100) / 10}s` : e.state;
+      $("conn").className = `badge ${e.state}`;
+      break;
+    case "plugin":
+      // A new message for the chat while its panel is closed raises the badge.
+      if (e.object === meetingId && e.message.type === "ovice_message" && (e.message.payload.event === "chat" || e.message.payload.event === "system")) {
+        if (!panelOpen) {
+          unread += 1;
+          renderToggle();
+          toPlugin(() => chatHost.setBadge(true));
+        }
+      }
+      break;
+    case "refused":
+      console.warn(`meeting: ${e.object} refused ${e.refused ?? "a message"}: ${e.message}`);
+      break;
+    default:
+  }
+}
+
+// ---- Web App 3 ---------------------------------------------------------------------------
+
+function wireWebApp3(): void {
+  chatHost = ExternalChatHost.attach();
+  chatHost.onReady(() => {
+    log.push({ event: "ready" });
+    pluginReady = true;
+    // The button mirrors the panel; the page is the source of truth.
+    toPlugin(() => chatHost.setButtonActive(panelOpen));
+    toPlugin(() => chatHost.setBadge(unread > 0 && !panelOpen));
+    if (!inCall) callState("Web App 3 is ready: join the call to chat. Earlier messages are readable.", "waiting");
+  });
+  chatHost.onConnected(() => {
+    log.push({ event: "connected" });
+    inCall = true;
+    presence("joined");
+    callState("In the call: the chat is open.", "connected");
+    $<HTMLButtonElement>("chat-toggle").disabled = false;
+    $("dial").hidden = !isHost;
+    toPlugin(() => chatHost.setButtonActive(panelOpen));
+    toPlugin(() => chatHost.setBadge(unread > 0 && !panelOpen));
+  });
+  chatHost.onDisconnected((d: Disconnected) => {
+    log.push({ event: "disconnected", data: d });
+    inCall = false;
+    presence("left");
+    $("dial").hidden = true;
+    if (d.userInitiated) {
+      callState("You left the call. The chat history stays readable.", "left");
+      notice({ kind: "call", state: "left" }, false);
+    } else {
+      const code = d.errorCode ? ` (${d.errorCode})` : "";
+      callState(`The call dropped: ${d.error ?? "unknown error"}${code}. The chat history stays readable.`, "dropped");
+      notice({ kind: "call", state: "dropped", error: d.error ?? "", errorCode: d.errorCode ?? "" }, false);
+    }
+  });
+  chatHost.onToggleChat(({ active }) => {
+    log.push({ event: "toggle-chat", data: { active } });
+    setPanel(active);
+  });
+  chatHost.onDialOutSuccess((s) => log.push({ event: "dial-out-success", data: s }));
+  chatHost.onDialOutError((err) => log.push({ event: "dial-out-error", data: err }));
+  $<HTMLIFrameElement>("webapp3").src = params.get("webapp3") ?? defaultWebApp3();
+}
+
+// ---- dial-out ----------------------------------------------------------------------------
+
+function dialParams(form: HTMLFormElement): DialOutParams {
+  const data = new FormData(form);
+  const out: Record<string, string> = {};
+  for (const [key, value] of data) {
+    const v = String(value).trim();
+    if (v !== "" || key === "destination") out[key] = v;
+  }
+  return out as unknown as DialOutParams;
+}
+
+function wireDialOut(): void {
+  const form = $<HTMLFormElement>("dial-form");
+  const error = $("dial-error");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+    error.textContent = "";
+    const p = dialParams(form);
+    const who = p.remote_display_name || p.destination;
+    const button = $<HTMLButtonElement>("dial-send");
+    // ExternalChatHost validates with the protocol crate before anything is sent; an
+    // invalid field is reported here and never reaches Web App 3.
+    const pending = chatHost.dialOut(p, { timeoutMs: DIAL_TIMEOUT_MS });
+    button.disabled = true;
+    pending
+      .then((ok) => {
+        log.push({ event: "dial", data: { ok: true, ...ok } });
+        notice({ kind: "dial-out", ok: true, displayName: ok.displayName ?? who, destination: p.destination }, true);
+        form.reset();
+      })
+      .catch((err: DialOutError) => {
+        log.push({ event: "dial", data: { ok: false, ...err } });
+        const field = err.field ? form.querySelector<HTMLElement>(`[name="${CSS.escape(err.field)}"]`) : null;
+        if (field) {
+          // Refused before sending: say which field, in the form.
+          field.setAttribute("aria-invalid", "true");
+          field.focus();
+          error.textContent = err.message;
+          return;
+        }
+        notice({ kind: "dial-out", ok: false, displayName: who, destination: p.destination, error: err.message }, true);
+      })
+      .finally(() => {
+        button.disabled = false;
+      });
+  });
+}
+
+// ---- start -------------------------------------------------------------------------------
+
+async function login(): Promise<string> {
+  const given = params.get("name") ?? sessionStorage.getItem("meetbridge-name");
+  if (given) return given;
+  const form = $<HTMLFormElement>("login");
+  form.hidden = false;
+  $<HTMLInputElement>("name").focus();
+  return new Promise((resolve) => {
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      const name = $<HTMLInputElement>("name").value.trim();
+      if (!name) return;
+      sessionStorage.setItem("meetbridge-name", name);
+      form.hidden = true;
+      resolve(name);
+    };
+  });
+}
+
+/** The meeting's chat object, created (as a dynamic object, host = this user) on first visit. */
+async function meetingObject(space: string, token: string): Promise<ObjectDef> {
+  const found = (await listObjects(space, token)).find((o) => o.id === meetingId);
+  if (found) return found;
+  const r = await fetch(`/api/spaces/${encodeURIComponent(space)}/objects`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ id: meetingId, name: `Meeting ${meetingId}`, pluginUrl: CHAT_PLUGIN }),
+  });
+  if (!r.ok && r.status !== 409) throw new Error(`cannot create the meeting's chat: ${r.status} ${await r.text()}`);
+  const created = (await listObjects(space, token)).find((o) => o.id === meetingId);
+  if (!created) throw new Error(`the meeting's chat object ${meetingId} is missing`);
+  return created;
+}
+
+async function main(): Promise<void> {
+  const info = await serverInfo();
+  if (!info.devLogin) {
+    document.body.append("This server is not in demo mode: the dev login is off. Embed SpaceHost and ExternalChatHost with your own tokens.");
+    return;
+  }
+  myName = await login();
+  const session = await devLogin(myName, params.get("space") ?? undefined);
+  myId = String(session.participant.id);
+  const space = session.space ?? info.demoSpace ?? "demo";
+  const def = await meetingObject(space, session.token);
+  isHost = def.creator === myId;
+  $("meeting-name").textContent = `${def.name}${isHost ? " · you host" : ""}`;
+  $("me").textContent = `${myName} (${myId})`;
+
+  const SpaceHostClass = await loadSpaceHost();
+  spaceHost = new SpaceHostClass();
+  spaceHost.onEvent(onHostEvent);
+  spaceHost.connect(wsUrl(info.ws), session.token);
+  $("meeting").hidden = false;
+  spaceHost.openObject(meetingId, def.pluginUrl, $("chat-slot"), { title: "Meeting chat" });
+  presence("subscribed");
+  callState("Loading Web App 3…", "waiting");
+
+  await init({ module_or_path: new URL("/host/meeting_host_bg.wasm", location.href) });
+  wireWebApp3();
+  wireDialOut();
+  const toggle = $<HTMLButtonElement>("chat-toggle");
+  toggle.disabled = false;
+  toggle.onclick = () => setPanel(!panelOpen);
+  renderToggle();
+  (window as unknown as { meeting: unknown }).meeting = {
+    log,
+    get spaceHost() {
+      return spaceHost;
+    },
+    get chatHost() {
+      return chatHost;
+    },
+    get state() {
+      return { meetingId, myId, isHost, pluginReady, inCall, panelOpen, unread };
+    },
+  };
+}
+
+main().catch((e: unknown) => {
+  console.error("meeting:", e);
+  const p = document.createElement("p");
+  p.className = "devonly";
+  p.textContent = `The meeting page could not start: ${e instanceof Error ? e.message : String(e)}`;
+  document.body.append(p);
+});
