@@ -5,6 +5,9 @@
 //   plugins/<name>/                      the demo plugins (classic scripts: they run in
 //                                        sandboxed, opaque-origin iframes, where module
 //                                        scripts would need CORS)
+//   meeting/, app/meeting.js|css         the meeting page (Web App 3 + the chat room), with
+//   host/meeting_host_bg.wasm            ExternalChatHost's wasm (web/pkg/meeting-host)
+//   webapp3-standin/                     the Web App 3 stand-in, the meeting page's default
 // Usage: node build.mjs [--watch]
 import { build, context } from "esbuild";
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -15,6 +18,9 @@ const root = dirname(fileURLToPath(import.meta.url));
 const dist = join(root, "dist");
 const pkg = join(root, "pkg", "space-host");
 const watch = process.argv.includes("--watch");
+const meetingHost = join(root, "pkg", "meeting-host");
+const meeting = existsSync(join(meetingHost, "meeting_host_bg.wasm"));
+if (!meeting) console.warn("web/pkg/meeting-host is missing: the meeting page is not built (`npm run wasm` builds it)");
 
 if (!existsSync(join(pkg, "meetbridge_space_host_bg.wasm"))) {
   console.error("web/pkg/space-host is missing: run `npm run wasm` first (needs cargo, wasm-bindgen)");
@@ -40,6 +46,22 @@ const configs = [
     format: "esm",
     minify: false,
   },
+  ...(meeting
+    ? [
+        {
+          ...common,
+          entryPoints: { meeting: join(root, "pages/meeting/meeting.ts") },
+          outdir: join(dist, "app"),
+          format: "esm",
+        },
+        {
+          ...common,
+          entryPoints: [join(root, "webapp3-standin/standin.ts")],
+          outfile: join(dist, "webapp3-standin/standin.js"),
+          format: "esm",
+        },
+      ]
+    : []),
   ...plugins
     .filter((name) => existsSync(join(root, "plugins", name, "main.ts")))
     .map((name) => ({
@@ -57,6 +79,14 @@ cpSync(join(root, "pages/index.html"), join(dist, "index.html"));
 cpSync(join(root, "pages/dev.html"), join(dist, "dev.html"));
 for (const css of ["common.css", "space.css"]) cpSync(join(root, "pages", css), join(dist, "app", css));
 cpSync(join(pkg, "meetbridge_space_host_bg.wasm"), join(dist, "host/meetbridge_space_host_bg.wasm"));
+if (meeting) {
+  mkdirSync(join(dist, "meeting"), { recursive: true });
+  cpSync(join(root, "pages/meeting/index.html"), join(dist, "meeting/index.html"));
+  cpSync(join(root, "pages/meeting/meeting.css"), join(dist, "app/meeting.css"));
+  cpSync(join(meetingHost, "meeting_host_bg.wasm"), join(dist, "host/meeting_host_bg.wasm"));
+  mkdirSync(join(dist, "webapp3-standin"), { recursive: true });
+  cpSync(join(root, "webapp3-standin/index.html"), join(dist, "webapp3-standin/index.html"));
+}
 
 if (watch) {
   for (const config of configs) await (await context(config)).watch();
