@@ -25,8 +25,15 @@ initSync({ module: Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0)) });
 
 // The host origin: `?hostOrigin=` on the plugin's URL (set in the branding manifest's
 // `src`), else EXTERNAL_CHAT_HOST_ORIGIN at build time, else none (any origin, '*').
+// A malformed one disables the plugin rather than falling back to any origin.
 const hostOrigin = new URLSearchParams(location.search).get('hostOrigin') ?? __HOST_ORIGIN__;
-const core = new ExternalChat(hostOrigin);
+let core: ExternalChat;
+try {
+  core = new ExternalChat(hostOrigin);
+} catch (error) {
+  console.error(`external-chat: disabled: ${String(error)}`);
+  throw error;
+}
 const targetOrigin = core.targetOrigin();
 
 let plugin: Plugin | undefined;

@@ -373,6 +373,18 @@ test('a configured host origin gates event.origin and is the target origin', asy
   } finally {
     await u.close();
   }
+  const malformed = h.manifestVariant('manifest-origin-malformed', (m) => {
+    m.plugins[0].src += '?hostOrigin=chat.example.com';
+  });
+  const v = await h.open({ manifest: malformed, waitReady: false });
+  try {
+    await v.waitFor('disabled', async () => v.consoleLog.some((m) => m.text.startsWith('external-chat: disabled: host origin `chat.example.com`')));
+    await sleep(300);
+    assert.equal((await v.standin(() => window.standin.plugins))[0].status, 'loading', 'a misconfigured plugin does not register');
+    assert.deepEqual(await v.events(), []);
+  } finally {
+    await v.close();
+  }
 });
 
 test('the stand-in refuses a plugin whose registered id differs from the manifest', async () => {
