@@ -350,9 +350,13 @@ test('actions without the namespace prefix are ignored with a warning', async ()
 test('a configured host origin gates event.origin and is the target origin', async () => {
   const good = h.manifestVariant('manifest-origin-good', (m) => {
     m.plugins[0].src += `?hostOrigin=${encodeURIComponent(h.topOrigin)}`;
+    m.plugins[0].sandboxValues = ['allow-popups'];
   });
   const t = await h.open({ manifest: good });
   try {
+    // The stand-in adds the manifest's sandboxValues to allow-scripts.
+    assert.equal((await t.standin(() => window.standin.plugins))[0].sandbox, 'allow-scripts allow-popups');
+    assert.equal(await t.pluginFrame().evaluate(() => self.origin), 'null');
     await t.postFromTop({ action: `${P}toggle-chat-badge`, visible: true });
     await t.waitFor('badge', async () => (await t.buttons())[0].badge);
   } finally {
