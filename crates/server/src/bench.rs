@@ -53,6 +53,12 @@ pub struct BenchConfig {
     /// Idle connections for the memory phase (0 skips it).
     #[arg(long, default_value_t = 10_000)]
     pub idle: usize,
+    /// Offered deliveries/s of the latency phase (default: half the measured saturation).
+    #[arg(long)]
+    pub latency_rate: Option<f64>,
+    /// The child server's `--coalesce-ms`.
+    #[arg(long, default_value_t = 10)]
+    pub coalesce_ms: u64,
     /// How the child server syncs SQLite commits.
     #[arg(long, value_enum, default_value_t = SqliteSync::Full)]
     pub sqlite_sync: SqliteSync,
@@ -88,8 +94,14 @@ async fn start_child(config: &BenchConfig) -> anyhow::Result<Target> {
         .arg("--data-dir")
         .arg(dir.path())
         .args(["--admin-key", &admin_key, "--sqlite-sync", sync])
-        .args(["--max-frames-per-second", "10000000", "--rate-burst", "10000000"])
+        .args([
+            "--max-frames-per-second",
+            "10000000",
+            "--rate-burst",
+            "10000000",
+        ])
         .args(["--send-queue", "65536", "--history-size", "10000"])
+        .args(["--coalesce-ms", &config.coalesce_ms.to_string()])
         .arg("--web-dir")
         .arg(PathBuf::from("/nonexistent"))
         .env("RUST_LOG", "warn")
@@ -141,13 +153,19 @@ async fn token(target: &Target, id: &str) -> anyhow::Result<String> {
 }
 
 async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<Ws> {
+    connect_with(addr, token, 4096).await
+}
+
+/// `read_buffer` is what one read takes from the socket: small for idle connections,
+/// large for receivers, so a batch of frames costs one read.
+async fn connect_with(addr: SocketAddr, token: &str, read_buffer: usize) -> anyhow::Result<Ws> {
     let mut config = WebSocketConfig::default();
-    config.read_buffer_size = 4096;
+    config.read_buffer_size = read_buffer;
     config.write_buffer_size = 64 * 1024;
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
         format!("ws://{addr}/ws?token={token}"),
         Some(config),
-        false,
+        true,
     )
     .await?;
     // The welcome.
@@ -203,6 +221,12 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {mem} RAM")
 }
 
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -242,9 +266,21 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
         None => start_child(&config).await?,
     };
     let addr = target.addr;
-    eprintln!("bench: server at {addr}; machine: {}", machine());
-    admin(&target, "/api/admin/spaces", json!({"id": "bench", "name": "Bench"})).await?;
-    for (id, plugin) in [("bench-fanout", "/plugins/bench/"), ("bench-saves", "/plugins/bench/")] {
+    eprintln!(
+        "bench: server at {addr}; machine: {}; load average {}",
+        machine(),
+        loadavg()
+    );
+    admin(
+        &target,
+        "/api/admin/spaces",
+        json!({"id": "bench", "name": "Bench"}),
+    )
+    .await?;
+    for (id, plugin) in [
+        ("bench-fanout", "/plugins/bench/"),
+        ("bench-saves", "/plugins/bench/"),
+    ] {
         admin(
             &target,
             "/api/admin/spaces/bench/objects",
@@ -261,8 +297,15 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
             Some(pid) => {
                 let (per_conn, total) = idle_memory(&target, pid, config.idle).await?;
                 rows.push((
-                    format!("server memory per idle connection ({} connections)", fmt_num(config.idle as f64)),
-                    format!("{:.1} KiB (RSS +{:.1} MiB)", per_conn / 1024.0, total / 1048576.0),
+                    format!(
+                        "server memory per idle connection ({} connections)",
+                        fmt_num(config.idle as f64)
+                    ),
+                    format!(
+                        "{:.1} KiB (RSS +{:.1} MiB)",
+                        per_conn / 1024.0,
+                        total / 1048576.0
+                    ),
                     "< 16 KB".into(),
                 ));
             }
@@ -281,7 +324,10 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
         ">= 500,000".into(),
     ));
     rows.push((
-        format!("fan-out latency p50 / p99 at {} deliveries/s offered", fmt_num(offered)),
+        format!(
+            "fan-out latency p50 / p99 at {} deliveries/s offered",
+            fmt_num(offered)
+        ),
         format!("{} / {}", ms(p50), ms(p99)),
         "p99 < 50 ms".into(),
     ));
@@ -298,8 +344,16 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
 
     println!("\nmeetbridge bench: {}", machine());
     println!(
+        "load average at the end (other processes share these cores): {}",
+        loadavg()
+    );
+    println!(
         "server: {}\n",
-        if target.child.is_some() { "child process `meetbridge serve` on loopback" } else { "given address" }
+        if target.child.is_some() {
+            "child process `meetbridge serve` on loopback"
+        } else {
+            "given address"
+        }
     );
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
@@ -339,7 +393,11 @@ async fn idle_memory(target: &Target, pid: u32, n: usize) -> anyhow::Result<(f64
     for t in tasks {
         all.extend(t.await??);
     }
-    eprintln!("bench: {} idle connections open in {:.1} s", all.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "bench: {} idle connections open in {:.1} s",
+        all.len(),
+        started.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss_bytes(pid).context("reading server RSS")?;
     let total = after.saturating_sub(before) as f64;
@@ -359,8 +417,13 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
     eprintln!("bench: fan-out: {n} members joining");
     for i in 0..n {
         let token = token(target, &format!("m{i}")).await?;
-        let mut ws = connect(target.addr, &token).await?;
-        call(&mut ws, json!({"op": "presence", "object": object, "status": "subscribed"}), 1).await?;
+        let mut ws = connect_with(target.addr, &token, 64 * 1024).await?;
+        call(
+            &mut ws,
+            json!({"op": "presence", "object": object, "status": "subscribed"}),
+            1,
+        )
+        .await?;
         let count = Arc::new(AtomicU64::new(0));
         counters.push(count.clone());
         let record = record.clone();
@@ -377,7 +440,10 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
                 count.fetch_add(1, Relaxed);
                 if record.load(Relaxed) {
                     if let Some(at) = t.find("\"t\":") {
-                        let digits: String = t[at + 4..].chars().take_while(|c| c.is_ascii_digit()).collect();
+                        let digits: String = t[at + 4..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit())
+                            .collect();
                         if let Ok(sent) = digits.parse::<u64>() {
                             let now = base.elapsed().as_nanos() as u64;
                             samples.push(now.saturating_sub(sent));
@@ -390,7 +456,12 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
     }
     let sender_token = token(target, "sender").await?;
     let mut sender = connect(target.addr, &sender_token).await?;
-    call(&mut sender, json!({"op": "presence", "object": object, "status": "joined"}), 1).await?;
+    call(
+        &mut sender,
+        json!({"op": "presence", "object": object, "status": "joined"}),
+        1,
+    )
+    .await?;
     // Let the presence announcements drain.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -402,7 +473,8 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
         )
     };
     let total = |counters: &[Arc<AtomicU64>]| counters.iter().map(|c| c.load(Relaxed)).sum::<u64>();
-    let min = |counters: &[Arc<AtomicU64>]| counters.iter().map(|c| c.load(Relaxed)).min().unwrap_or(0);
+    let min =
+        |counters: &[Arc<AtomicU64>]| counters.iter().map(|c| c.load(Relaxed)).min().unwrap_or(0);
 
     // Saturation: keep at most WINDOW messages ahead of the slowest member.
     const WINDOW: u64 = 128;
@@ -442,7 +514,7 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
     }
 
     // Latency at half the saturation rate, fixed schedule.
-    let offered = saturation / 2.0;
+    let offered = config.latency_rate.unwrap_or(saturation / 2.0);
     let rate = offered / n as f64; // messages per second
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     record.store(true, Relaxed);
@@ -466,7 +538,12 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
         samples.len(),
         rate
     );
-    Ok((saturation, percentile(&samples, 0.5), percentile(&samples, 0.99), offered))
+    Ok((
+        saturation,
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.99),
+        offered,
+    ))
 }
 
 /// (b): returns (acks/s, p50 ns, p99 ns).
@@ -478,7 +555,12 @@ async fn saves(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u6
     for i in 0..config.savers {
         let token = token(target, &format!("saver{i}")).await?;
         let mut ws = connect(target.addr, &token).await?;
-        call(&mut ws, json!({"op": "presence", "object": object, "status": "joined"}), 1).await?;
+        call(
+            &mut ws,
+            json!({"op": "presence", "object": object, "status": "joined"}),
+            1,
+        )
+        .await?;
         clients.push(ws);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -507,5 +589,9 @@ async fn saves(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u6
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    Ok((all.len() as f64 / elapsed, percentile(&all, 0.5), percentile(&all, 0.99)))
+    Ok((
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+    ))
 }

@@ -104,6 +104,11 @@ pub struct LimitsConfig {
     /// reconnect and recover from the history).
     #[arg(long, env = "MEETBRIDGE_SEND_QUEUE", default_value_t = 4096)]
     pub send_queue: usize,
+    /// Milliseconds a busy connection waits after a write before the next one, so that
+    /// frames arriving meanwhile go out in one write. A connection that has not written
+    /// in this long writes at once, so quiet traffic is not delayed. 0 turns it off.
+    #[arg(long, env = "MEETBRIDGE_COALESCE_MS", default_value_t = 10)]
+    pub coalesce_ms: u64,
 }
 
 impl Default for LimitsConfig {
@@ -115,6 +120,7 @@ impl Default for LimitsConfig {
             history_age_secs: 600,
             history_bytes: 16 * 1024 * 1024,
             send_queue: 4096,
+            coalesce_ms: 10,
         }
     }
 }

@@ -163,6 +163,8 @@ pub async fn run(
     }));
     tracing::debug!(conn = out.id(), user = %session.user, "connected");
 
+    let coalesce = Duration::from_millis(session.hub.limits.coalesce_ms);
+    let mut last_write: Option<tokio::time::Instant> = None;
     let close = loop {
         if out.too_slow() {
             break Some((CLOSE_TRY_AGAIN, "too slow: send queue full"));
@@ -171,6 +173,12 @@ pub async fn run(
             _ = shutdown.changed() => break Some((CLOSE_GOING_AWAY, "server stopping")),
             queued = rx.recv() => {
                 let Some(first) = queued else { break None };
+                // Busy connection: let more frames gather, one write for all of them.
+                if let Some(due) = last_write.map(|t| t + coalesce) {
+                    if coalesce > Duration::ZERO && tokio::time::Instant::now() < due {
+                        tokio::time::sleep_until(due).await;
+                    }
+                }
                 let write = tokio::time::timeout(WRITE_TIMEOUT, write_batch(&mut socket, first, &mut rx));
                 tokio::select! {
                     written = write => match written {
@@ -180,6 +188,7 @@ pub async fn run(
                     },
                     _ = out.slowed() => break Some((CLOSE_TRY_AGAIN, "too slow: send queue full")),
                 }
+                last_write = Some(tokio::time::Instant::now());
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {

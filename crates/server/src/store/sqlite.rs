@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS object_data (
 );
 ";
 
-type Job = Box<dyn FnOnce(&Connection) + Send>;
+/// Runs inside a batch's transaction and returns what to do once the batch committed.
+type Job = Box<dyn FnOnce(&Connection) -> SaveDone + Send>;
 
 enum Op {
     Save {
@@ -113,7 +114,11 @@ impl SqliteStore {
     ) -> StoreResult<T> {
         let (tx, rx) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
+            let result = f(conn);
+            // Answer only after the commit, so a read that follows sees the write.
+            Box::new(move |committed: StoreResult<()>| {
+                let _ = tx.send(committed.and(result));
+            })
         });
         if self.submit(Op::Run(job)).is_err() {
             return Err(StoreError::Backend("store closed".into()));
@@ -163,7 +168,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
                     });
                     dones.push((done, result));
                 }
-                Op::Run(job) => job(&conn),
+                Op::Run(job) => {
+                    let result = began.clone();
+                    dones.push((job(&conn), result));
+                }
             }
         }
         let committed = began.and_then(|()| conn.execute_batch("COMMIT").map_err(backend));

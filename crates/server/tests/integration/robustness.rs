@@ -88,8 +88,8 @@ async fn oversize_messages_are_refused_with_too_large() {
 #[tokio::test]
 async fn floods_are_rate_limited_without_hurting_others() {
     let s = start_with(|c| {
-        c.limits.max_frames_per_second = 20;
-        c.limits.rate_burst = 20;
+        c.limits.max_frames_per_second = 5;
+        c.limits.rate_burst = 10;
     })
     .await;
     s.object("o1", ObjectType::Static, false, None);
@@ -101,8 +101,10 @@ async fn floods_are_rate_limited_without_hurting_others() {
     b.presence("o1", "joined").await;
     while a.try_recv().await.is_some() {}
     while b.try_recv().await.is_some() {}
+    while flooder.try_recv().await.is_some() {}
 
-    // 200 frames at once: about 20 pass, the rest are refused with rate_limited.
+    // 200 frames at once: the burst and the per-second rate pass, the rest are refused.
+    let started = std::time::Instant::now();
     for i in 0..200 {
         flooder
             .send(json!({"op": "plugin", "req": 1000 + i, "object": "o1", "message": {"type": "ovice_broadcast_message", "payload": {"event": "spam", "message": i}}}))
@@ -110,15 +112,20 @@ async fn floods_are_rate_limited_without_hurting_others() {
     }
     let mut limited = 0;
     let mut acked = 0;
-    while let Some(f) = flooder.try_recv().await {
+    while limited + acked < 200 {
+        let f = flooder.recv().await;
         match (f["op"].as_str(), f["code"].as_str()) {
             (Some("error"), Some("rate_limited")) => limited += 1,
             (Some("ack"), _) => acked += 1,
-            _ => {}
+            other => panic!("unexpected {other:?}: {f}"),
         }
     }
-    assert!(limited >= 150, "limited {limited}");
-    assert!((15..=50).contains(&acked), "acked {acked}");
+    let allowed = 10.0 + 5.0 * started.elapsed().as_secs_f64() + 1.0;
+    assert!(
+        acked >= 10 && f64::from(acked) <= allowed,
+        "acked {acked}, allowed {allowed}"
+    );
+    assert!(limited > 0);
     // A and B received the spam that passed, and still talk normally.
     let mut spam = 0;
     while let Some(f) = b.try_recv().await {
