@@ -187,9 +187,9 @@ export type KeepConferenceAlive = "keep_conference_alive" | "keep_conference_ali
 
 // ---- Seed 003: oVice custom plugins ----
 
-export type PluginToPlatform = { "type": "ovice_get_participants" } | { "type": "ovice_broadcast_message", "payload": OutgoingMessage } | { "type": "ovice_emit_message", "payload": OutgoingMessage } | { "type": "ovice_get_data" } | { "type": "ovice_save_and_emit_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_ready" } | { "type": "ovice_ready_confirmed" };
+export type PluginToPlatform = { "type": "ovice_get_participants" } | { "type": "ovice_broadcast_message", "payload": OutgoingMessage } | { "type": "ovice_emit_message", "payload": OutgoingMessage } | { "type": "ovice_get_data" } | { "type": "ovice_save_and_emit_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_ready" } | { "type": "ovice_ready_confirmed" } | { "type": "meetbridge_get_history", "payload": HistoryRequest };
 
-export type PlatformToPlugin = { "type": "ovice_participants", "payload": Array<Participant> } | { "type": "ovice_participant_subscribed", "payload": Participant } | { "type": "ovice_participant_unsubscribed", "payload": Participant } | { "type": "ovice_participant_joined", "payload": Participant } | { "type": "ovice_participant_left", "payload": Participant } | { "type": "ovice_message", "payload": RelayedMessage } | { "type": "ovice_saved_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_shared_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_data_saved_success", "payload": SavedSuccess } | { "type": "ovice_confirmation" } | { "type": "meetbridge_error", "payload": PluginError };
+export type PlatformToPlugin = { "type": "ovice_participants", "payload": Array<Participant> } | { "type": "ovice_participant_subscribed", "payload": Participant } | { "type": "ovice_participant_unsubscribed", "payload": Participant } | { "type": "ovice_participant_joined", "payload": Participant } | { "type": "ovice_participant_left", "payload": Participant } | { "type": "ovice_message", "payload": RelayedMessage } | { "type": "ovice_saved_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_shared_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_data_saved_success", "payload": SavedSuccess } | { "type": "ovice_confirmation" } | { "type": "meetbridge_error", "payload": PluginError } | { "type": "meetbridge_history", "payload": HistoryPage };
 
 export type Participant = { 
 /**
@@ -260,6 +260,33 @@ message: string,
  * The type of the refused message, when known.
  */
 refused?: string, };
+
+export type HistoryRequest = { 
+/**
+ * Only messages with a sequence number above this one (default: the whole window).
+ */
+since?: number, 
+/**
+ * At most this many messages, the oldest first (the server caps it).
+ */
+limit?: number, };
+
+export type HistoryEntry = { seq: number, message: RelayedMessage, };
+
+export type HistoryPage = { entries: Array<HistoryEntry>, 
+/**
+ * The highest sequence number this page covers: ask again with `since` = `upto` when
+ * `more` is set.
+ */
+upto: number, 
+/**
+ * The page was cut at `limit`: later messages exist.
+ */
+more: boolean, 
+/**
+ * Messages `[from, to]` were past the history window and are lost.
+ */
+missed?: [number, number], };
 
 // ---- Bridge: host runtime <-> server WebSocket frames ----
 

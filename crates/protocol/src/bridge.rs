@@ -32,7 +32,10 @@ pub enum ClientFrame {
     Presence(PresenceFrame),
     /// A message from the object's plugin, to be acted on by the server.
     Plugin(PluginFrame),
-    /// Asks for the object's relayed messages after `since` (history extension).
+    /// Asks for the object's relayed messages after `since` (history extension): those
+    /// addressed to this user and those this user sent, oldest first, then an `ack` whose
+    /// `seq` is the highest sequence number the answer covers. The host runtime sends it
+    /// for a plugin's `meetbridge_get_history`.
     History(HistoryFrame),
     /// Keep-alive.
     Ping(PingFrame),
@@ -91,7 +94,8 @@ pub struct PingFrame {
 pub enum ServerFrame {
     /// First frame on a socket: who the server says this user is.
     Welcome(Welcome),
-    /// A request succeeded. `seq` is the sequence number given to a relayed message.
+    /// A request succeeded. `seq` is the sequence number given to a relayed message; on a
+    /// `history` request, the highest sequence number the answer covers.
     Ack(Ack),
     /// A message for the object's plugin. `seq` is set on relayed messages, which the
     /// history keeps; a client remembers the highest it saw to resume after a drop.

@@ -50,7 +50,8 @@ fn typescript() -> String {
             "Seed 003: oVice custom plugins",
             decls!(cfg; ovice::PluginToPlatform, ovice::PlatformToPlugin, ovice::Participant,
                 ovice::UserId, ovice::StringOrNumber, ovice::ObjectType, ovice::PresenceStatus,
-                ovice::OutgoingMessage, ovice::RelayedMessage, ovice::SavedSuccess, ovice::PluginError),
+                ovice::OutgoingMessage, ovice::RelayedMessage, ovice::SavedSuccess, ovice::PluginError,
+                ovice::HistoryRequest, ovice::HistoryEntry, ovice::HistoryPage),
         ),
         (
             "Bridge: host runtime <-> server WebSocket frames",

@@ -44,6 +44,11 @@ pub enum PluginToPlatform {
     /// `ovice_ready_confirmed`: legacy handshake, the plugin got `ovice_confirmation`.
     #[serde(rename = "ovice_ready_confirmed")]
     ReadyConfirmed,
+    /// `meetbridge_get_history` (extension): asks for the object's past messages; answered
+    /// with `meetbridge_history`. oVice itself does not answer it: a plugin that asks must
+    /// treat silence as "no history here" (the SDK's `getHistory` does).
+    #[serde(rename = "meetbridge_get_history")]
+    GetHistory(HistoryRequest),
 }
 
 /// Platform → plugin.
@@ -85,6 +90,9 @@ pub enum PlatformToPlugin {
     /// A plugin that does not know it ignores it, as it ignores any unknown type.
     #[serde(rename = "meetbridge_error")]
     Error(PluginError),
+    /// `meetbridge_history` (extension): the answer to `meetbridge_get_history`.
+    #[serde(rename = "meetbridge_history")]
+    History(HistoryPage),
 }
 
 /// A participant record, as the seed's examples give it. Optional fields are never
@@ -303,6 +311,47 @@ pub struct SavedSuccess {
     pub data: DataDocument,
 }
 
+/// Payload of `meetbridge_get_history`. Both fields are optional; the payload may be absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct HistoryRequest {
+    /// Only messages with a sequence number above this one (default: the whole window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub since: Option<u64>,
+    /// At most this many messages, the oldest first (the server caps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
+    pub limit: Option<u32>,
+}
+
+/// One message of the object's history: the `ovice_message` payload and its sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct HistoryEntry {
+    #[cfg_attr(feature = "codegen", ts(type = "number"))]
+    pub seq: u64,
+    pub message: RelayedMessage,
+}
+
+/// Payload of `meetbridge_history`: the past messages this user may see (those addressed
+/// to them and those they sent), oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    /// The highest sequence number this page covers: ask again with `since` = `upto` when
+    /// `more` is set.
+    #[cfg_attr(feature = "codegen", ts(type = "number"))]
+    pub upto: u64,
+    /// The page was cut at `limit`: later messages exist.
+    pub more: bool,
+    /// Messages `[from, to]` were past the history window and are lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "[number, number]"))]
+    pub missed: Option<(u64, u64)>,
+}
+
 /// Payload of `meetbridge_error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
@@ -368,6 +417,10 @@ impl PluginToPlatform {
             "ovice_save_and_emit_data" => {
                 data_document(name, payload(value)).map(PluginToPlatform::SaveAndEmitData)
             }
+            "meetbridge_get_history" => match payload(value) {
+                Value::Null => Ok(PluginToPlatform::GetHistory(HistoryRequest::default())),
+                p => decode(name, "payload", p).map(PluginToPlatform::GetHistory),
+            },
             other => return ignored(format!("unknown type `{other}`")),
         };
         into_parsed(result)
@@ -383,6 +436,7 @@ impl PluginToPlatform {
             PluginToPlatform::SaveAndEmitData(_) => "ovice_save_and_emit_data",
             PluginToPlatform::Ready => "ovice_ready",
             PluginToPlatform::ReadyConfirmed => "ovice_ready_confirmed",
+            PluginToPlatform::GetHistory(_) => "meetbridge_get_history",
         }
     }
 
@@ -474,6 +528,7 @@ impl PlatformToPlugin {
             }
             "ovice_confirmation" => Ok(PlatformToPlugin::Confirmation),
             "meetbridge_error" => decode(name, "payload", p).map(PlatformToPlugin::Error),
+            "meetbridge_history" => decode(name, "payload", p).map(PlatformToPlugin::History),
             other => return ignored(format!("unknown type `{other}`")),
         };
         into_parsed(result)
@@ -493,6 +548,7 @@ impl PlatformToPlugin {
             PlatformToPlugin::DataSavedSuccess(_) => "ovice_data_saved_success",
             PlatformToPlugin::Confirmation => "ovice_confirmation",
             PlatformToPlugin::Error(_) => "meetbridge_error",
+            PlatformToPlugin::History(_) => "meetbridge_history",
         }
     }
 }
@@ -587,6 +643,49 @@ mod tests {
             panic!()
         };
         assert_eq!(serde_json::to_value(&parsed).unwrap(), msg);
+    }
+
+    #[test]
+    fn history_request_payload_is_optional_and_checked() {
+        let bare = json!({"type": "meetbridge_get_history"});
+        assert_eq!(
+            PluginToPlatform::parse(&bare),
+            Parsed::Message(PluginToPlatform::GetHistory(HistoryRequest::default()))
+        );
+        let full = json!({"type": "meetbridge_get_history", "payload": {"since": 7, "limit": 50}});
+        let Parsed::Message(msg) = PluginToPlatform::parse(&full) else {
+            panic!()
+        };
+        assert_eq!(msg.name(), "meetbridge_get_history");
+        assert_eq!(serde_json::to_value(&msg).unwrap(), full);
+        let bad = json!({"type": "meetbridge_get_history", "payload": {"limit": "all"}});
+        let Parsed::Invalid(e) = PluginToPlatform::parse(&bad) else {
+            panic!()
+        };
+        assert_eq!(e.field, "payload.limit");
+    }
+
+    #[test]
+    fn history_page_round_trips_with_seq_numbered_entries() {
+        let msg = json!({"type": "meetbridge_history", "payload": {
+            "entries": [{"seq": 41, "message": {"source": "u1", "event": "chat", "objectId": "o", "message": {"text": "hi"}}},
+                        {"seq": 42, "message": {"source": "u2", "event": "chat", "objectId": "o", "message": "dm", "to": "u1"}}],
+            "upto": 42, "more": false, "missed": [3, 40]}});
+        let Parsed::Message(PlatformToPlugin::History(page)) = PlatformToPlugin::parse(&msg) else {
+            panic!()
+        };
+        assert_eq!(page.entries[1].seq, 42);
+        assert_eq!(page.entries[1].message.to.as_deref(), Some("u1"));
+        assert_eq!(page.missed, Some((3, 40)));
+        assert_eq!(
+            serde_json::to_value(PlatformToPlugin::History(page)).unwrap(),
+            msg
+        );
+        let no_seq = json!({"type": "meetbridge_history", "payload": {"entries": [{"message": {"source": "u", "event": "e", "objectId": "o", "message": 1}}], "upto": 1, "more": false}});
+        assert!(matches!(
+            PlatformToPlugin::parse(&no_seq),
+            Parsed::Invalid(_)
+        ));
     }
 
     #[test]

@@ -373,11 +373,13 @@ impl Session {
     fn history(&mut self, f: HistoryFrame) -> Result<(), Refusal> {
         let room = self.present_room(&f.object)?;
         let limit = f.limit.unwrap_or(MAX_HISTORY_LIMIT).min(MAX_HISTORY_LIMIT) as usize;
+        // What this user may see: addressed to them, or sent by them.
         let replay = room
             .lock()
             .history
-            .replay(f.since.unwrap_or(0), &self.user, limit);
-        if let Some((from, to)) = replay.missed {
+            .replay(f.since.unwrap_or(0), &self.user, limit, true);
+        // Without `since` the client asked for whatever is kept: nothing is "missed".
+        if let (Some(_), Some((from, to))) = (f.since, replay.missed) {
             self.out.send(&ServerFrame::Missed(Missed {
                 object: f.object.clone(),
                 from,
@@ -387,7 +389,7 @@ impl Session {
         for frame in replay.frames {
             self.out.send_text(frame);
         }
-        self.ack(f.req, None);
+        self.ack(f.req, Some(replay.upto));
         Ok(())
     }
 
@@ -432,6 +434,13 @@ impl Session {
             PluginToPlatform::SaveAndEmitData(doc) => self.save(room, f.req, doc)?,
             // The host runtime answers the legacy handshake itself.
             PluginToPlatform::Ready | PluginToPlatform::ReadyConfirmed => self.ack(f.req, None),
+            // The host runtime turns it into a `history` frame; one sent raw is answered alike.
+            PluginToPlatform::GetHistory(h) => self.history(HistoryFrame {
+                req: f.req,
+                object: f.object,
+                since: h.since,
+                limit: h.limit,
+            })?,
         }
         Ok(())
     }

@@ -33,6 +33,8 @@ impl Audience {
 struct Entry {
     seq: u64,
     at: Instant,
+    /// Who sent it (user key): a `history` request also returns what the user sent.
+    sender: Arc<str>,
     audience: Audience,
     frame: Utf8Bytes,
 }
@@ -57,6 +59,9 @@ pub struct History {
 pub struct Replay {
     pub missed: Option<(u64, u64)>,
     pub frames: Vec<Utf8Bytes>,
+    /// The highest sequence number this replay covers: the last frame's when `limit` cut
+    /// it, else the last number handed out (later frames are relayed live).
+    pub upto: u64,
 }
 
 impl History {
@@ -78,13 +83,14 @@ impl History {
         self.next_seq
     }
 
-    pub fn push(&mut self, audience: Audience, frame: Utf8Bytes) -> u64 {
+    pub fn push(&mut self, sender: Arc<str>, audience: Audience, frame: Utf8Bytes) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.bytes += frame.len();
         self.entries.push_back(Entry {
             seq,
             at: Instant::now(),
+            sender,
             audience,
             frame,
         });
@@ -106,18 +112,29 @@ impl History {
     }
 
     /// What `user`, who saw everything up to `since`, is owed: at most `limit` frames.
-    pub fn replay(&mut self, since: u64, user: &str, limit: usize) -> Replay {
+    /// With `own`, also what `user` sent (a history request; a resume leaves them out).
+    pub fn replay(&mut self, since: u64, user: &str, limit: usize, own: bool) -> Replay {
         self.prune(Instant::now());
         let first_kept = self.entries.front().map_or(self.next_seq, |e| e.seq);
         let missed = (since.saturating_add(1) < first_kept).then(|| (since + 1, first_kept - 1));
-        let frames = self
+        let mut upto = self.next_seq - 1;
+        let mut frames = Vec::new();
+        for e in self
             .entries
             .iter()
-            .filter(|e| e.seq > since && e.audience.includes(user))
-            .take(limit)
-            .map(|e| e.frame.clone())
-            .collect();
-        Replay { missed, frames }
+            .filter(|e| e.seq > since && (e.audience.includes(user) || (own && &*e.sender == user)))
+        {
+            if frames.len() == limit {
+                upto = e.seq - 1;
+                break;
+            }
+            frames.push(e.frame.clone());
+        }
+        Replay {
+            missed,
+            frames,
+            upto: upto.max(since),
+        }
     }
 }
 
@@ -139,20 +156,49 @@ mod tests {
         let base = h.next_seq();
         let a: Arc<str> = "a".into();
         let b: Arc<str> = "b".into();
-        h.push(Audience::AllBut(a.clone()), "1".into());
-        h.push(Audience::Only(b.clone()), "2".into());
-        h.push(Audience::AllBut(b.clone()), "3".into());
-        h.push(Audience::AllBut(a.clone()), "4".into());
+        h.push(a.clone(), Audience::AllBut(a.clone()), "1".into());
+        h.push(a.clone(), Audience::Only(b.clone()), "2".into());
+        h.push(b.clone(), Audience::AllBut(b.clone()), "3".into());
+        h.push(a.clone(), Audience::AllBut(a.clone()), "4".into());
         // Window of 3: seq base is gone.
-        let r = h.replay(base - 1, "b", 100);
+        let r = h.replay(base - 1, "b", 100, false);
         assert_eq!(r.missed, Some((base, base)));
         assert_eq!(r.frames, vec![Utf8Bytes::from("2"), Utf8Bytes::from("4")]);
-        let r = h.replay(base + 1, "a", 100);
+        assert_eq!(r.upto, base + 3);
+        let r = h.replay(base + 1, "a", 100, false);
         assert_eq!(r.missed, None);
         assert_eq!(r.frames, vec![Utf8Bytes::from("3")]);
         // Up to date: nothing.
-        let r = h.replay(base + 3, "b", 100);
+        let r = h.replay(base + 3, "b", 100, false);
         assert!(r.missed.is_none() && r.frames.is_empty());
+        assert_eq!(r.upto, base + 3);
+    }
+
+    #[test]
+    fn a_history_request_includes_what_the_user_sent_and_says_how_far_it_got() {
+        let mut h = History::new(window(10));
+        let base = h.next_seq();
+        let a: Arc<str> = "a".into();
+        let b: Arc<str> = "b".into();
+        h.push(a.clone(), Audience::AllBut(a.clone()), "a to all".into());
+        h.push(a.clone(), Audience::Only(b.clone()), "a to b".into());
+        h.push(b.clone(), Audience::Only(a.clone()), "b to a".into());
+        h.push(b.clone(), Audience::AllBut(b.clone()), "b to all".into());
+        let c: Arc<str> = "c".into();
+        h.push(c.clone(), Audience::Only(b.clone()), "c to b".into());
+        let r = h.replay(0, "a", 100, true);
+        let got: Vec<&str> = r.frames.iter().map(|f| f.as_str()).collect();
+        assert_eq!(got, ["a to all", "a to b", "b to a", "b to all"]);
+        assert_eq!(r.upto, base + 4);
+        // Cut by the limit: `upto` stops before the first frame left out.
+        let r = h.replay(0, "a", 2, true);
+        assert_eq!(r.frames.len(), 2);
+        assert_eq!(r.upto, base + 1);
+        let r = h.replay(r.upto, "a", 2, true);
+        let got: Vec<&str> = r.frames.iter().map(|f| f.as_str()).collect();
+        assert_eq!(got, ["b to a", "b to all"]);
+        // A resume still leaves out what the user sent.
+        assert_eq!(h.replay(0, "a", 100, false).frames.len(), 2);
     }
 
     #[test]
@@ -163,7 +209,7 @@ mod tests {
             max_bytes: 10,
         });
         for _ in 0..5 {
-            h.push(Audience::AllBut("x".into()), "abcd".into());
+            h.push("x".into(), Audience::AllBut("x".into()), "abcd".into());
         }
         assert_eq!(h.entries.len(), 2);
     }

@@ -83,7 +83,7 @@ impl Room {
                 }
             }
         }
-        st.history.push(audience, frame);
+        st.history.push(user.clone(), audience, frame);
         self.metrics
             .relayed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -140,6 +140,7 @@ impl Room {
                 }
             }
         }
-        st.history.push(Audience::AllBut(user.clone()), frame);
+        st.history
+            .push(user.clone(), Audience::AllBut(user.clone()), frame);
     }
 }

@@ -185,7 +185,7 @@ impl Room {
         }
         if present {
             if let Some(since) = since {
-                let replay = st.history.replay(since, user, MAX_REPLAY);
+                let replay = st.history.replay(since, user, MAX_REPLAY, false);
                 if let Some((from, to)) = replay.missed {
                     out.send(&ServerFrame::Missed(Missed {
                         object: self.def.id.clone(),

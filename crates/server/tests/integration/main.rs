@@ -3,6 +3,7 @@
 mod api;
 mod common;
 mod data;
+mod history;
 mod presence;
 mod recovery;
 mod relay;

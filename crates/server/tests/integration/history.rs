@@ -1,0 +1,113 @@
+//! The history extension (`history` frame; a plugin's `meetbridge_get_history` through the
+//! host runtime): what a user may see of an object's past, their own messages included, and
+//! how far the answer goes (`ack.seq`), for a chat that survives reloads.
+
+use meetbridge_protocol::ovice::ObjectType;
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+fn say(text: &str) -> Value {
+    json!({"type": "ovice_broadcast_message", "payload": {"event": "chat", "message": {"text": text}}})
+}
+
+fn dm(to: &str, text: &str) -> Value {
+    json!({"type": "ovice_emit_message", "payload": {"event": "chat", "to": to, "message": {"text": text}}})
+}
+
+fn texts(frames: &[Value]) -> Vec<String> {
+    messages(frames)
+        .iter()
+        .filter(|m| m["type"] == "ovice_message")
+        .map(|m| m["payload"]["message"]["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn history_includes_own_messages_and_dms_of_this_user_only() {
+    let s = start().await;
+    s.object("o1", ObjectType::Static, false, None);
+    let mut a = s.client("a").await;
+    let mut b = s.client("b").await;
+    let mut c = s.client("c").await;
+    for x in [&mut a, &mut b, &mut c] {
+        x.presence("o1", "joined").await;
+    }
+    a.plugin("o1", say("a to all")).await;
+    b.plugin("o1", dm("a", "b to a")).await;
+    c.plugin("o1", dm("b", "c to b")).await;
+    let sent = b.plugin("o1", say("b to all")).await;
+    let last = sent.last().unwrap()["seq"].as_u64().unwrap();
+
+    // `a` reloads: a new connection asks for everything kept.
+    drop(a);
+    let mut a = s.client("a").await;
+    a.presence("o1", "joined").await;
+    let got = a
+        .request(json!({"op": "history", "object": "o1", "limit": 100}))
+        .await;
+    assert!(
+        got.iter().all(|f| f["op"] != "missed"),
+        "no `since`: nothing is missed: {got:?}"
+    );
+    assert_eq!(texts(&got), ["a to all", "b to a", "b to all"]);
+    let ack = got.last().unwrap();
+    assert_eq!(ack["op"], "ack");
+    let upto = ack["seq"].as_u64().unwrap();
+    assert_eq!(
+        upto, last,
+        "the answer covers everything up to the last message"
+    );
+    let seqs: Vec<u64> = got
+        .iter()
+        .filter(|f| f["op"] == "plugin")
+        .filter_map(|f| f["seq"].as_u64())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+
+    // A page: cut at the limit, `seq` says where to go on from.
+    let page = a
+        .request(json!({"op": "history", "object": "o1", "limit": 2}))
+        .await;
+    assert_eq!(texts(&page), ["a to all", "b to a"]);
+    let upto = page.last().unwrap()["seq"].as_u64().unwrap();
+    assert!(
+        upto < last,
+        "a cut page stops before the first message left out"
+    );
+    let rest = a
+        .request(json!({"op": "history", "object": "o1", "since": upto, "limit": 2}))
+        .await;
+    assert_eq!(texts(&rest), ["b to all"]);
+
+    // A resume (presence with `since`) still leaves out what the user sent.
+    drop(a);
+    let mut a = s.client("a").await;
+    let got = a
+        .request(json!({"op": "presence", "object": "o1", "status": "joined", "since": 1}))
+        .await;
+    assert!(!texts(&got).contains(&"a to all".to_owned()), "{got:?}");
+}
+
+#[tokio::test]
+async fn a_raw_get_history_plugin_message_is_answered_like_a_history_frame() {
+    let s = start().await;
+    s.object("o1", ObjectType::Static, false, None);
+    let mut a = s.client("a").await;
+    a.presence("o1", "joined").await;
+    let seq = a.plugin("o1", say("hello")).await.last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    let got = a
+        .plugin(
+            "o1",
+            json!({"type": "meetbridge_get_history", "payload": {"limit": 5}}),
+        )
+        .await;
+    assert_eq!(texts(&got), ["hello"]);
+    assert_eq!(got.last().unwrap()["seq"], seq);
+    // Only members may read it.
+    let mut z = s.client("z").await;
+    let got = z.request(json!({"op": "history", "object": "o1"})).await;
+    assert_eq!(got.last().unwrap()["code"], "not_member", "{got:?}");
+}
