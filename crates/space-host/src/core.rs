@@ -5,10 +5,12 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use meetbridge_protocol::bridge::{
-    ClientFrame, ErrorCode, ErrorFrame, Identity, Missed, PluginFrame, PresenceFrame, ServerFrame,
-    ServerPluginFrame, Welcome,
+    ClientFrame, ErrorCode, ErrorFrame, HistoryFrame, Identity, Missed, PluginFrame, PresenceFrame,
+    ServerFrame, ServerPluginFrame, Welcome,
 };
-use meetbridge_protocol::ovice::{PlatformToPlugin, PluginError, PluginToPlatform, PresenceStatus};
+use meetbridge_protocol::ovice::{
+    HistoryEntry, HistoryPage, PlatformToPlugin, PluginError, PluginToPlatform, PresenceStatus,
+};
 use meetbridge_protocol::Parsed;
 use serde::Serialize;
 use serde_json::Value;
@@ -101,6 +103,18 @@ struct Outgoing {
     message: PluginToPlatform,
 }
 
+/// A plugin's `meetbridge_get_history` on its way: the server answers a `history` frame
+/// with the object's frames, then an `ack` whose `seq` says how far the answer goes. Until
+/// then every sequenced frame of the object is held here, so that old messages reach the
+/// plugin in the `meetbridge_history` reply and not as if they were new.
+#[derive(Debug, Clone, PartialEq)]
+struct HistoryCollect {
+    object: String,
+    limit: Option<u32>,
+    held: Vec<ServerPluginFrame>,
+    missed: Option<(u64, u64)>,
+}
+
 /// The host runtime's state for one page connection.
 #[derive(Debug, Default)]
 pub struct Core {
@@ -116,6 +130,8 @@ pub struct Core {
     presence_reqs: BTreeMap<u64, String>,
     /// Consecutive failed connection attempts, for the backoff.
     attempts: u32,
+    /// `meetbridge_get_history` requests waiting for their ack, by request id.
+    history: BTreeMap<u64, HistoryCollect>,
 }
 
 /// The reconnect delay after `attempts` failures: 250 ms doubling up to 10 s, with up to
@@ -294,6 +310,9 @@ impl Core {
     /// Returns the delay before the next attempt, given `random` in `[0, 1)`.
     pub fn closed(&mut self, random: f64, reconnect: bool) -> (Option<u32>, Vec<Effect>) {
         self.welcomed = false;
+        // Held frames were not delivered and did not move `max_seq`: the resume replays
+        // them; the history request itself is sent again with the unacknowledged messages.
+        self.history.clear();
         let unacked = std::mem::take(&mut self.unacked);
         for (_, out) in unacked.into_iter().rev() {
             self.queue.push_front(out);
@@ -331,6 +350,9 @@ impl Core {
             ServerFrame::Welcome(welcome) => self.welcome(welcome),
             ServerFrame::Ack(ack) => {
                 self.unacked.remove(&ack.req);
+                if let Some(collect) = self.history.remove(&ack.req) {
+                    return self.history_done(collect, ack.seq);
+                }
                 match self.presence_reqs.remove(&ack.req) {
                     Some(_) => vec![Effect::PresenceDone {
                         req: ack.req,
@@ -341,6 +363,15 @@ impl Core {
             }
             ServerFrame::Plugin(frame) => self.plugin_frame(frame),
             ServerFrame::Missed(missed) => {
+                if let Some(collect) = self
+                    .history
+                    .values_mut()
+                    .find(|c| c.object == missed.object)
+                {
+                    // Part of the history answer: the reply says what is lost.
+                    collect.missed = Some((missed.from, missed.to));
+                    return Vec::new();
+                }
                 let mut effects = Vec::new();
                 if let Some(state) = self.objects.get_mut(&missed.object) {
                     state.max_seq = state.max_seq.max(missed.to);
@@ -435,16 +466,87 @@ impl Core {
     }
 
     fn send_plugin(&mut self, out: Outgoing) -> Effect {
-        let text = frame_text(&ClientFrame::Plugin(PluginFrame {
-            req: Some(out.req),
-            object: out.object.clone(),
-            message: out.message.clone(),
-        }));
+        let text = match &out.message {
+            // The history extension: the server's `history` frame answers it.
+            PluginToPlatform::GetHistory(h) => {
+                self.history.insert(
+                    out.req,
+                    HistoryCollect {
+                        object: out.object.clone(),
+                        limit: h.limit,
+                        held: Vec::new(),
+                        missed: None,
+                    },
+                );
+                frame_text(&ClientFrame::History(HistoryFrame {
+                    req: Some(out.req),
+                    object: out.object.clone(),
+                    since: h.since,
+                    limit: h.limit,
+                }))
+            }
+            _ => frame_text(&ClientFrame::Plugin(PluginFrame {
+                req: Some(out.req),
+                object: out.object.clone(),
+                message: out.message.clone(),
+            })),
+        };
         self.unacked.insert(out.req, out);
         Effect::Send(text)
     }
 
+    /// The server answered a history request: frames up to `upto` are the reply (only
+    /// `ovice_message`s, in order, once each); later ones were live and are delivered now.
+    fn history_done(&mut self, collect: HistoryCollect, upto: Option<u64>) -> Vec<Effect> {
+        let HistoryCollect {
+            object,
+            limit,
+            mut held,
+            missed,
+        } = collect;
+        held.sort_by_key(|f| f.seq);
+        let upto = upto.unwrap_or_else(|| held.iter().filter_map(|f| f.seq).max().unwrap_or(0));
+        let (old, live): (Vec<_>, Vec<_>) = held
+            .into_iter()
+            .partition(|f| f.seq.is_some_and(|s| s <= upto));
+        let mut entries: Vec<HistoryEntry> = Vec::new();
+        for f in old {
+            let seq = f.seq.unwrap_or_default();
+            if let PlatformToPlugin::Message(m) = f.message {
+                if entries.last().is_none_or(|e| e.seq != seq) {
+                    entries.push(HistoryEntry { seq, message: m });
+                }
+            }
+        }
+        let more = limit.is_some_and(|l| entries.len() >= l as usize);
+        let state = self.objects.entry(object.clone()).or_default();
+        // What the reply covers is delivered: a resume must not replay it as new.
+        state.max_seq = state.max_seq.max(upto);
+        let mut effects = Vec::new();
+        if state.open {
+            effects.push(Effect::ToPlugin {
+                object: object.clone(),
+                message: PlatformToPlugin::History(HistoryPage {
+                    entries,
+                    upto,
+                    more,
+                    missed,
+                }),
+            });
+        }
+        for f in live {
+            effects.extend(self.plugin_frame(f));
+        }
+        effects
+    }
+
     fn plugin_frame(&mut self, frame: ServerPluginFrame) -> Vec<Effect> {
+        if frame.seq.is_some() {
+            if let Some(collect) = self.history.values_mut().find(|c| c.object == frame.object) {
+                collect.held.push(frame);
+                return Vec::new();
+            }
+        }
         let state = self.objects.entry(frame.object.clone()).or_default();
         if let Some(seq) = frame.seq {
             if seq <= state.max_seq {
@@ -467,6 +569,22 @@ impl Core {
     fn server_error(&mut self, error: ErrorFrame) -> Vec<Effect> {
         let req = error.req;
         if let Some(req) = req {
+            if let Some(collect) = self.history.remove(&req) {
+                // Refused: what was held was live, and goes on as usual.
+                let mut effects = Vec::new();
+                for f in collect.held {
+                    effects.extend(self.plugin_frame(f));
+                }
+                if let Some(out) = self.unacked.remove(&req) {
+                    effects.extend(self.refuse(
+                        &out.object,
+                        error.code.as_str(),
+                        &error.message,
+                        Some(out.message.name()),
+                    ));
+                }
+                return effects;
+            }
             if let Some(out) = self.unacked.remove(&req) {
                 return self.refuse(
                     &out.object,
@@ -836,6 +954,82 @@ mod tests {
             done.last(),
             Some(Effect::PresenceDone { result: Err(_), .. })
         ));
+    }
+
+    #[test]
+    fn history_requests_become_history_frames_and_come_back_as_one_reply() {
+        let mut core = open_core();
+        let relayed = |seq: u64, source: &str, n: i32| {
+            json!({"op": "plugin", "object": "o1", "seq": seq, "message": {"type": "ovice_message",
+                   "payload": {"source": source, "event": "chat", "objectId": "o1", "message": n}}})
+            .to_string()
+        };
+        let ask = json!({"type": "meetbridge_get_history", "payload": {"limit": 10}});
+        let frames = sent(&core.from_plugin("o1", ORIGIN, Some(ask)));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0]["op"], "history");
+        assert_eq!(frames[0]["object"], "o1");
+        assert_eq!(frames[0]["limit"], 10);
+        assert!(frames[0].get("since").is_none());
+        let req = frames[0]["req"].as_u64().unwrap();
+        // The answer: old frames (one of them this user's own), a duplicate, and one live
+        // frame relayed meanwhile (after `upto`). Nothing reaches the plugin until the ack.
+        for text in [
+            json!({"op": "missed", "object": "o1", "from": 1, "to": 4}).to_string(),
+            relayed(5, "u2", 1),
+            relayed(6, "u1", 2),
+            relayed(6, "u1", 2),
+            relayed(8, "u2", 4),
+            relayed(7, "u2", 3),
+        ] {
+            assert!(to_plugin(&core.from_server(&text)).is_empty(), "{text}");
+        }
+        let effects = core.from_server(&json!({"op": "ack", "req": req, "seq": 7}).to_string());
+        let replies = to_plugin(&effects);
+        assert_eq!(replies.len(), 2, "{replies:?}");
+        assert_eq!(replies[0]["type"], "meetbridge_history");
+        let page = &replies[0]["payload"];
+        let seqs: Vec<u64> = page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, [5, 6, 7]);
+        assert_eq!(page["entries"][1]["message"]["source"], "u1");
+        assert_eq!(page["upto"], 7);
+        assert_eq!(page["more"], false);
+        assert_eq!(page["missed"], json!([1, 4]));
+        // The live one, as usual, after the reply.
+        assert_eq!(replies[1]["type"], "ovice_message");
+        assert_eq!(replies[1]["payload"]["message"], 4);
+        assert_eq!(core.max_seq("o1"), 8);
+        // A resume after a drop starts after what the reply covered.
+        core.closed(0.0, true);
+        let frames = sent(&core.from_server(&welcome()));
+        assert_eq!(frames[0]["since"], 8);
+        assert_eq!(core.pending(), 0);
+    }
+
+    #[test]
+    fn a_refused_history_request_releases_what_was_held() {
+        let mut core = open_core();
+        let ask = json!({"type": "meetbridge_get_history"});
+        let req = sent(&core.from_plugin("o1", ORIGIN, Some(ask)))[0]["req"]
+            .as_u64()
+            .unwrap();
+        let live = json!({"op": "plugin", "object": "o1", "seq": 3, "message": {"type": "ovice_message",
+                   "payload": {"source": "u2", "event": "chat", "objectId": "o1", "message": "hi"}}});
+        assert!(to_plugin(&core.from_server(&live.to_string())).is_empty());
+        let effects = core.from_server(
+            &json!({"op": "error", "req": req, "object": "o1", "code": "not_member", "message": "no"})
+                .to_string(),
+        );
+        let replies = to_plugin(&effects);
+        assert_eq!(replies[0]["type"], "ovice_message");
+        assert_eq!(replies[1]["type"], "meetbridge_error");
+        assert_eq!(replies[1]["payload"]["refused"], "meetbridge_get_history");
+        assert_eq!(core.max_seq("o1"), 3);
     }
 
     #[test]
