@@ -8,6 +8,9 @@
  * the platform's reason) and otherwise simply never arrives.
  */
 import type {
+  HistoryEntry,
+  HistoryPage,
+  HistoryRequest,
   JsonValue,
   Participant,
   PlatformToPlugin,
@@ -19,6 +22,8 @@ import type {
 import { MAX_DATA_BYTES, MAX_MESSAGE_BYTES } from "../../../crates/protocol/bindings/protocol";
 
 export type {
+  HistoryEntry,
+  HistoryPage,
   JsonValue,
   Participant,
   PlatformToPlugin,
@@ -63,6 +68,22 @@ export interface PluginOptions {
   self?: Window;
 }
 
+/**
+ * What `getHistory` found: the page of past messages, or `supported: false` where the
+ * platform has no history extension (oVice itself).
+ */
+export type HistoryResult = ({ supported: true } & HistoryPage) | { supported: false };
+
+/** Options of `getHistory`. */
+export interface HistoryOptions {
+  /** Only messages after this sequence number (a previous page's `upto`). */
+  since?: number;
+  /** At most this many messages, the oldest first. */
+  limit?: number;
+  /** How long to wait for an answer before deciding the platform has no history (default 3 s). */
+  waitMs?: number;
+}
+
 /** Why a request failed: `code` is `"timeout"`, `"too_large"` or the platform's error code. */
 export class PluginRequestError extends Error {
   readonly code: string;
@@ -75,7 +96,7 @@ export class PluginRequestError extends Error {
   }
 }
 
-type Reply = "ovice_participants" | "ovice_saved_data" | "ovice_data_saved_success";
+type Reply = "ovice_participants" | "ovice_saved_data" | "ovice_data_saved_success" | "meetbridge_history";
 
 interface Waiter {
   request: PluginToPlatform["type"];
@@ -88,6 +109,7 @@ const REPLY_OF: Partial<Record<PluginToPlatform["type"], Reply>> = {
   ovice_get_participants: "ovice_participants",
   ovice_get_data: "ovice_saved_data",
   ovice_save_and_emit_data: "ovice_data_saved_success",
+  meetbridge_get_history: "meetbridge_history",
 };
 
 const encoder = new TextEncoder();
@@ -181,6 +203,25 @@ export class OvicePlugin {
     return this.request({ type: "ovice_save_and_emit_data", payload: data }) as Promise<SavedSuccess>;
   }
 
+  /**
+   * The object's past messages this user may see (addressed to them or sent by them), oldest
+   * first, each with its sequence number: the meetbridge history extension
+   * (`meetbridge_get_history` → `meetbridge_history`). On a platform without it (oVice
+   * itself) nothing answers, and this resolves `{ supported: false }` after `waitMs`.
+   */
+  async getHistory(options: HistoryOptions = {}): Promise<HistoryResult> {
+    const payload: HistoryRequest = {};
+    if (options.since !== undefined) payload.since = options.since;
+    if (options.limit !== undefined) payload.limit = options.limit;
+    try {
+      const page = (await this.request({ type: "meetbridge_get_history", payload }, options.waitMs ?? 3000)) as HistoryPage;
+      return { supported: true, ...page };
+    } catch (e) {
+      if (e instanceof PluginRequestError && e.code === "timeout") return { supported: false };
+      throw e;
+    }
+  }
+
   /** Sends `message` to every other user of the object; they get `ovice_message`. */
   broadcast(event: string, message: JsonValue): void {
     this.checkMessage("ovice_broadcast_message", event, message);
@@ -227,7 +268,7 @@ export class OvicePlugin {
     parent.postMessage(message, this.origin ?? "*");
   }
 
-  private request(message: PluginToPlatform): Promise<unknown> {
+  private request(message: PluginToPlatform, timeoutMs = this.timeoutMs): Promise<unknown> {
     const reply = REPLY_OF[message.type];
     if (!reply) return Promise.reject(new Error(`${message.type} has no reply`));
     return new Promise((resolve, reject) => {
@@ -244,10 +285,10 @@ export class OvicePlugin {
             new PluginRequestError(
               message.type,
               "timeout",
-              `no ${reply} within ${this.timeoutMs} ms (is the plugin embedded in a space, and is the user near the object?)`,
+              `no ${reply} within ${timeoutMs} ms (is the plugin embedded in a space, and is the user near the object?)`,
             ),
           );
-        }, this.timeoutMs),
+        }, timeoutMs),
       };
       list.push(waiter);
       try {
