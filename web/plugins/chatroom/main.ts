@@ -420,33 +420,36 @@ function send(text: string): void {
 
 /** Loads the object's past messages through the meetbridge history extension, if any. */
 async function loadHistory(): Promise<void> {
-  const getHistory = (plugin as unknown as { getHistory?: (o: { limit: number }) => Promise<{ supported: boolean; entries?: { seq: number; message: RelayedMessage }[] }> })
-    .getHistory;
-  if (!getHistory) {
-    historyState = "unsupported";
-    return;
-  }
+  const older = new Map<ConvKey, Msg[]>();
+  let since: number | undefined;
   try {
-    const result = await getHistory.call(plugin, { limit: HISTORY_LIMIT });
-    if (!result.supported) {
-      historyState = "unsupported";
-      return;
+    for (let page = 0; page < 4; page += 1) {
+      const result = await plugin.getHistory({ limit: HISTORY_LIMIT, ...(since === undefined ? {} : { since }) });
+      if (!result.supported) {
+        historyState = "unsupported";
+        return;
+      }
+      for (const entry of result.entries) {
+        const m = readChat(entry.message, Date.now());
+        if (!m || seen.has(m.id)) continue;
+        seen.add(m.id);
+        const list = older.get(m.conv) ?? [];
+        list.push(m);
+        older.set(m.conv, list);
+      }
+      if (result.missed && page === 0) {
+        console.info(`chat: messages ${result.missed[0]}..${result.missed[1]} are past the server's history window`);
+      }
+      if (!result.more) break;
+      since = result.upto;
     }
-    const before = new Map<ConvKey, Msg[]>();
-    for (const entry of result.entries ?? []) {
-      const m = readChat(entry.message, Date.now());
-      if (!m || seen.has(m.id)) continue;
-      seen.add(m.id);
-      const list = before.get(m.conv) ?? [];
-      list.push(m);
-      before.set(m.conv, list);
-    }
-    // Older messages go before whatever arrived live meanwhile.
-    for (const [key, older] of before) convs.set(key, [...older, ...(convs.get(key) ?? [])]);
     historyState = "loaded";
   } catch (e) {
     console.warn("chat: history unavailable", e);
     historyState = "failed";
+  } finally {
+    // Older messages go before whatever arrived live meanwhile.
+    for (const [key, list] of older) convs.set(key, [...list, ...(convs.get(key) ?? [])]);
   }
 }
 
