@@ -3,7 +3,7 @@
 // deployed external-chat plugin, ExternalChatHost and the chat room plugin in SpaceHost.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openMeeting, say, sleep, startServer } from "./harness.mjs";
+import { launch, openMeeting, say, sleep, startServer, until } from "./harness.mjs";
 
 let server;
 let browser;
@@ -42,6 +42,7 @@ test("before the call the chat is read-only; connected opens it", async () => {
   await bob.waitFor("joined", async () => (await status(bob)) === "joined");
   assert.equal(await alice.chat().isDisabled("#text"), false, "composer enabled in the call");
   assert.equal((await callState(alice)).kind, "connected");
+  assert.equal(await alice.chatEval(() => window.chat.history), "loaded", "our platform has the history extension");
   const members = await alice.chatEval(() => window.chat.members());
   assert.deepEqual(members.map((m) => [m.id, m.status]).sort(), [["dev-alice", "joined"], ["dev-bob", "joined"]]);
   assert.equal(members.find((m) => m.id === "dev-alice").isHost, true);
@@ -177,6 +178,64 @@ test("a dropped call says why, keeps the history readable, and rejoining reopens
   assert.match((await callState(bob)).text, /You left the call/);
   await bob.join();
   await bob.waitFor("joined once more", async () => (await status(bob)) === "joined");
+});
+
+test("a reload keeps the history: messages both ways, own ones and DMs, without raising unread", async () => {
+  const chatOnly = (list) => list.filter((m) => !m.system || /dial/.test(m.text)).map((m) => `${m.from}: ${m.text}`);
+  const room = chatOnly(await alice.messages());
+  const dms = chatOnly(await alice.messages("dm:dev-bob"));
+  assert.ok(room.length >= 6 && dms.length === 2, JSON.stringify({ room, dms }));
+  await alice.page.reload();
+  await alice.waitFor("the page again", async () => (await alice.state()).pluginReady);
+  await alice.waitFor("the history", async () => (await alice.chatEval(() => window.chat?.history)) === "loaded");
+  assert.deepEqual(chatOnly(await alice.messages()), room, "the room, in order, own messages included");
+  assert.deepEqual(chatOnly(await alice.messages("dm:dev-bob")), dms, "the DMs");
+  assert.ok((await alice.messages()).find((m) => m.text === "Badge test").mine, "own messages are marked as such");
+  assert.deepEqual(Object.values(await alice.chatEval(() => window.chat.unread())).filter((n) => n > 0), [], "history is not unread");
+  assert.equal((await alice.state()).unread, 0, "history raises no badge");
+  // Readable before rejoining; then the chat goes on both ways.
+  assert.equal(await alice.chat().isDisabled("#text"), true);
+  await alice.join();
+  await alice.waitFor("joined after the reload", async () => (await status(alice)) === "joined");
+  await alice.clickChatButton();
+  await say(alice, "Back after a reload");
+  await bob.waitFor("the message after the reload", async () => (await texts(bob)).includes("Back after a reload"));
+  await say(bob, "Welcome back");
+  await alice.waitFor("the answer after the reload", async () => (await texts(alice)).includes("Welcome back"));
+  assert.equal((await alice.chatEval(() => window.chat.unread())).all ?? 0, 0);
+});
+
+test("on a platform without the history extension (oVice) the chat still works live", async () => {
+  // A bare page plays oVice: it answers ovice_get_participants, ignores meetbridge_* and
+  // relays one message. The chat room must say there is no history and show the message.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/app/common.css`); // any page of the server's origin
+  // The listener is in place before the plugin loads and asks.
+  const fake = () => {
+    window.asked = [];
+    const me = { id: 7, name: "Olive", objectId: "o", objectType: "static", avatarUrl: "", workspaceId: 1, isSelf: true, isVisitor: false, status: "joined" };
+    window.addEventListener("message", (e) => {
+      const frame = document.getElementById("p").contentWindow;
+      if (e.source !== frame) return;
+      window.asked.push(e.data.type);
+      if (e.data.type === "ovice_get_participants") frame.postMessage({ type: "ovice_participants", payload: [me] }, "*");
+    });
+  };
+  await page.setContent(`<script>(${fake})()</script><iframe id="p" src="${server.base}/plugins/chatroom/" style="width:400px;height:500px"></iframe>`);
+  const frame = await (await page.waitForSelector("#p")).contentFrame();
+  await until("unsupported history", () => frame.evaluate(() => window.chat?.history === "unsupported"), { timeout: 8000 });
+  assert.ok((await page.evaluate(() => window.asked)).includes("meetbridge_get_history"));
+  assert.equal(await frame.isDisabled("#text"), false, "live chat is on");
+  assert.match(await frame.textContent("#status"), /no chat history/);
+  await page.evaluate(() =>
+    document.getElementById("p").contentWindow.postMessage(
+      { type: "ovice_message", payload: { source: "8", event: "chat", objectId: "o", message: { id: "x1", text: "hello from oVice", at: Date.now(), name: "Oscar" } } },
+      "*",
+    ),
+  );
+  await until("the live message", () => frame.evaluate(() => window.chat.messages().some((m) => m.text === "hello from oVice" && m.name === "Oscar")));
+  await context.close();
 });
 
 test("no page errors or warnings on the way", () => {
