@@ -198,6 +198,52 @@ fn rss_bytes(pid: u32) -> Option<u64> {
     Some(pages * page.max(1) as u64)
 }
 
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some((utime + stime) / ticks)
+}
+
+/// Measures the CPU share (in cores) of the server and of this process over a phase.
+struct CpuMeter {
+    server: Option<u32>,
+    start: Instant,
+    server_cpu: f64,
+    own_cpu: f64,
+}
+
+impl CpuMeter {
+    fn start(server: Option<u32>) -> Self {
+        CpuMeter {
+            server,
+            start: Instant::now(),
+            server_cpu: server.and_then(cpu_secs).unwrap_or(0.0),
+            own_cpu: cpu_secs(std::process::id()).unwrap_or(0.0),
+        }
+    }
+
+    /// `server x.xx cores, load generator y.yy cores`.
+    fn report(&self) -> String {
+        let wall = self.start.elapsed().as_secs_f64().max(1e-9);
+        let own = (cpu_secs(std::process::id()).unwrap_or(0.0) - self.own_cpu) / wall;
+        match self.server.and_then(cpu_secs) {
+            Some(now) => format!(
+                "server {:.2} cores, load generator {:.2} cores",
+                (now - self.server_cpu) / wall,
+                own
+            ),
+            None => format!("load generator {own:.2} cores"),
+        }
+    }
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -313,34 +359,41 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
         }
     }
 
-    let (sat, p50, p99, offered) = fanout(&target, &config).await?;
+    let f = fanout(&target, &config).await?;
     rows.push((
         format!(
             "fan-out deliveries/s at saturation ({} members, {} B messages)",
             fmt_num(config.members as f64),
             config.message_bytes
         ),
-        fmt_num(sat),
+        format!("{} ({})", fmt_num(f.saturation), f.saturation_cpu),
         ">= 500,000".into(),
     ));
     rows.push((
         format!(
             "fan-out latency p50 / p99 at {} deliveries/s offered",
-            fmt_num(offered)
+            fmt_num(f.offered)
         ),
-        format!("{} / {}", ms(p50), ms(p99)),
+        format!("{} / {} ({})", ms(f.p50), ms(f.p99), f.latency_cpu),
         "p99 < 50 ms".into(),
     ));
 
-    let (acks, sp50, sp99) = saves(&target, &config).await?;
-    rows.push((
-        format!(
-            "durable save_and_emit acks/s ({} savers, one object, sync={:?})",
-            config.savers, config.sqlite_sync
-        ),
-        format!("{} (ack p50 {}, p99 {})", fmt_num(acks), ms(sp50), ms(sp99)),
-        "-".into(),
-    ));
+    if config.savers > 0 {
+        let (acks, sp50, sp99, cpu) = saves(&target, &config).await?;
+        rows.push((
+            format!(
+                "durable save_and_emit acks/s ({} savers, one object, sync={:?})",
+                config.savers, config.sqlite_sync
+            ),
+            format!(
+                "{} (ack p50 {}, p99 {}; {cpu})",
+                fmt_num(acks),
+                ms(sp50),
+                ms(sp99)
+            ),
+            "-".into(),
+        ));
+    }
 
     println!("\nmeetbridge bench: {}", machine());
     println!(
@@ -406,8 +459,17 @@ async fn idle_memory(target: &Target, pid: u32, n: usize) -> anyhow::Result<(f64
     Ok((total / n as f64, total))
 }
 
-/// (a): returns (deliveries/s at saturation, p50 ns, p99 ns, offered deliveries/s).
-async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u64, u64, f64)> {
+struct Fanout {
+    saturation: f64,
+    saturation_cpu: String,
+    p50: u64,
+    p99: u64,
+    offered: f64,
+    latency_cpu: String,
+}
+
+/// (a): fan-out at saturation, then latency at a fixed offered rate.
+async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<Fanout> {
     let object = "bench-fanout";
     let n = config.members;
     let base = Instant::now();
@@ -483,10 +545,12 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
     let measure = Duration::from_secs(config.seconds);
     let start = Instant::now();
     let mut measured_from: Option<(Instant, u64)> = None;
+    let mut cpu = CpuMeter::start(target.pid);
     loop {
         let elapsed = start.elapsed();
         if measured_from.is_none() && elapsed >= warmup {
             measured_from = Some((Instant::now(), total(&counters)));
+            cpu = CpuMeter::start(target.pid);
         }
         if elapsed >= warmup + measure {
             break;
@@ -505,9 +569,13 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
         sender.flush().await?;
     }
     let (from, delivered_before) = measured_from.expect("warm-up passed");
+    let saturation_cpu = cpu.report();
     let delivered = total(&counters) - delivered_before;
     let saturation = delivered as f64 / from.elapsed().as_secs_f64();
-    eprintln!("bench: saturation {} deliveries/s", fmt_num(saturation));
+    eprintln!(
+        "bench: saturation {} deliveries/s ({saturation_cpu})",
+        fmt_num(saturation)
+    );
     // Let the backlog drain before measuring latency.
     while min(&counters) < sent {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -518,6 +586,7 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
     let rate = offered / n as f64; // messages per second
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     record.store(true, Relaxed);
+    let cpu = CpuMeter::start(target.pid);
     let start = tokio::time::Instant::now();
     let mut k: u32 = 0;
     while start.elapsed() < measure {
@@ -527,6 +596,7 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
             .await?;
         k += 1;
     }
+    let latency_cpu = cpu.report();
     sender.send(Message::text(frame(0, "end"))).await?;
     let mut samples = Vec::new();
     for r in receivers {
@@ -534,20 +604,22 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u
     }
     samples.sort_unstable();
     eprintln!(
-        "bench: latency over {} deliveries at {:.0} msg/s",
+        "bench: latency over {} deliveries at {:.0} msg/s ({latency_cpu})",
         samples.len(),
         rate
     );
-    Ok((
+    Ok(Fanout {
         saturation,
-        percentile(&samples, 0.5),
-        percentile(&samples, 0.99),
+        saturation_cpu,
+        p50: percentile(&samples, 0.5),
+        p99: percentile(&samples, 0.99),
         offered,
-    ))
+        latency_cpu,
+    })
 }
 
-/// (b): returns (acks/s, p50 ns, p99 ns).
-async fn saves(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u64, u64)> {
+/// (b): returns (acks/s, p50 ns, p99 ns, CPU use).
+async fn saves(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u64, u64, String)> {
     let object = "bench-saves";
     let measure = Duration::from_secs(config.seconds);
     let mut tasks = Vec::new();
@@ -564,6 +636,7 @@ async fn saves(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u6
         clients.push(ws);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu = CpuMeter::start(target.pid);
     let start = Instant::now();
     for (i, mut ws) in clients.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
@@ -593,5 +666,6 @@ async fn saves(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u6
         all.len() as f64 / elapsed,
         percentile(&all, 0.5),
         percentile(&all, 0.99),
+        cpu.report(),
     ))
 }

@@ -33,15 +33,25 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DataConfig {
     /// Directory of the SQLite database (and of the generated token secret).
-    #[arg(long, env = "MEETBRIDGE_DATA_DIR", default_value = "./data")]
+    #[arg(
+        long,
+        env = "MEETBRIDGE_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Secret that signs participant tokens. When absent, one is generated once and kept
     /// in `<data-dir>/token-secret`, so the CLI and the server agree.
-    #[arg(long, env = "MEETBRIDGE_TOKEN_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "MEETBRIDGE_TOKEN_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub token_secret: Option<String>,
     /// How SQLite syncs a commit. `full` (default): an acknowledged save survives power
     /// loss. `normal`: survives a crash of the process but not of the machine.
-    #[arg(long, env = "MEETBRIDGE_SQLITE_SYNC", value_enum, default_value_t = SqliteSync::Full)]
+    #[arg(long, env = "MEETBRIDGE_SQLITE_SYNC", value_enum, default_value_t = SqliteSync::Full, global = true)]
     pub sqlite_sync: SqliteSync,
 }
 

@@ -28,9 +28,28 @@ fn main() -> anyhow::Result<()> {
                 anyhow::Ok(())
             })
         }
-        Command::Token(cmd) => meetbridge::cli::token(cmd),
-        Command::Space(cmd) => meetbridge::cli::space(cmd),
-        Command::Object(cmd) => meetbridge::cli::object(cmd),
+        Command::Token(cmd) => {
+            restore_sigpipe();
+            meetbridge::cli::token(cmd)
+        }
+        Command::Space(cmd) => {
+            restore_sigpipe();
+            meetbridge::cli::space(cmd)
+        }
+        Command::Object(cmd) => {
+            restore_sigpipe();
+            meetbridge::cli::object(cmd)
+        }
         Command::Bench(config) => meetbridge::bench::run(config),
+    }
+}
+
+/// Printing commands end quietly when their reader goes away (`| head`), as Unix tools do,
+/// instead of panicking in `println!`. Not for `serve`, whose sockets need EPIPE as an error.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal disposition to its default before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
