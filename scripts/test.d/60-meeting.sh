@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 step() { printf -- '--- %s\n' "$*"; }
 
 step "wasm: space-host, meeting-host (ExternalChatHost); the deployed external-chat plugin"
-[ -f web/pkg/space-host/meetbridge_space_host_bg.wasm ] || (cd web && npm run --silent wasm)
+(cd web && npm run --silent wasm)
 node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host
 [ -f webapp3/branding/plugins/external-chat/index.html ] || make --no-print-directory deploy
 
