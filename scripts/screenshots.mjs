@@ -50,7 +50,8 @@ try {
   await space.waitForSelector('.panel[data-object="standup"] button.link');
   await space.click('.panel[data-object="standup"] button.link');
   const frame = await (await space.waitForSelector('.panel[data-object="standup"] iframe')).contentFrame();
-  await frame.waitForFunction(() => window.chat?.status === "joined");
+  // The history came along (the meetbridge history extension).
+  await frame.waitForFunction(() => window.chat?.status === "joined" && window.chat.history === "loaded" && window.chat.messages().length >= 4);
   // Live in the space too: Bob writes from the meeting page.
   await say(bob, "Alice, I see you're in the space too 🙂");
   await frame.waitForFunction(() => window.chat.messages().some((m) => m.text.includes("in the space too")));
