@@ -13,6 +13,12 @@ say() { printf '[run] %s\n' "$*"; }
 # The host runtime's wasm (crates/space-host → web/pkg/space-host), then web/dist: the
 # space view (/), the multi-user dev view (/dev.html), the SDK and the demo plugins.
 say "building the browser side (space-host wasm, web/dist)"
+# The meeting page (/meeting/) needs ExternalChatHost's wasm (crates/meeting-host) in
+# web/pkg/meeting-host before the build, and the external-chat plugin deployed into
+# webapp3/branding/ (served at /webapp3/, where the Web App 3 stand-in loads it).
+say "building the meeting page's parts (meeting-host wasm, make deploy)"
+node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host >/dev/null
+make --no-print-directory deploy >/dev/null
 (cd web && npm run --silent wasm && npm run --silent build)
 # ---- end of the browser side ---------------------------------------------------------
 
@@ -26,5 +32,6 @@ export MEETBRIDGE_ADMIN_KEY="${MEETBRIDGE_ADMIN_KEY:-dev-admin-key}"
 export RUST_LOG="${RUST_LOG:-meetbridge=info,warn}"
 
 say "serving http://$MEETBRIDGE_LISTEN (data in $MEETBRIDGE_DATA_DIR, admin key from MEETBRIDGE_ADMIN_KEY)"
+say "meeting page: http://$MEETBRIDGE_LISTEN/meeting/"
 [ -d web/dist ] || say "web/dist is not built yet: pages answer 404 until it is"
 exec ./target/release/meetbridge serve --demo "$@"
