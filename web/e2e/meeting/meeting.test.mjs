@@ -205,6 +205,19 @@ test("a reload keeps the history: messages both ways, own ones and DMs, without 
   assert.equal((await alice.chatEval(() => window.chat.unread())).all ?? 0, 0);
 });
 
+test("a dropped socket: what was said meanwhile arrives after the reconnect, in order, once", async () => {
+  await bob.page.evaluate(() => window.meeting.spaceHost.dropConnection());
+  const words = ["while away 1", "while away 2", "while away 3"];
+  for (const w of words) await say(alice, w);
+  await bob.waitFor("the three messages after the reconnect", async () => (await texts(bob)).filter((t) => words.includes(t)).length === 3, 15_000);
+  await sleep(300);
+  assert.deepEqual((await texts(bob)).filter((t) => words.includes(t)), words, "in order, each once");
+  assert.equal(await bob.page.evaluate(() => window.meeting.spaceHost.connected), true);
+  assert.equal(await status(bob), "joined", "presence re-established");
+  await say(bob, "back online");
+  await alice.waitFor("Bob after his reconnect", async () => (await texts(alice)).includes("back online"));
+});
+
 test("on a platform without the history extension (oVice) the chat still works live", async () => {
   // A bare page plays oVice: it answers ovice_get_participants, ignores meetbridge_* and
   // relays one message. The chat room must say there is no history and show the message.
