@@ -22,16 +22,24 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
     || cargo install wasm-bindgen-cli --version "$WB_VERSION"
 fi
 
-# Debian packages: Chromium for the browser tests, zip/unzip for `make package`.
+# Debian packages: Chromium for the browser tests, zip/unzip for `make package`, and an
+# emoji font so the screenshots show the chat's emoji rather than boxes.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v zip >/dev/null || missing+=(zip)
 command -v unzip >/dev/null || missing+=(unzip)
-python3 -c "import yaml" 2>/dev/null || missing+=(python3-yaml)  # workflow checks (30-pexip.sh)
+[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# PyYAML for the workflow check (30-pexip.sh), for whichever python3 is first on PATH
+# (on these machines a pyenv one, which Debian's python3-yaml would not reach).
+if ! python3 -c "import yaml" 2>/dev/null; then
+  say "pip install pyyaml"
+  python3 -m pip install --quiet pyyaml
 fi
 
 # npm: each package folder is installed from its lock file when the lock changed.
