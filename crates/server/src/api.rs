@@ -195,20 +195,10 @@ async fn dev_login(
         ));
     }
     let name = body.name.trim();
-    let slug: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    if slug.is_empty() || name.len() > 64 {
-        return Err(bad_request(
-            "`name` must have a letter or digit and at most 64 characters",
-        ));
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(bad_request("`name` must be 1 to 64 characters"));
     }
+    let slug = dev_slug(name);
     let request = TokenRequest {
         id: format!("dev-{slug}"),
         name: name.to_owned(),
@@ -230,6 +220,27 @@ async fn dev_login(
         "expiresAt": issued.claims.exp,
     }))
     .into_response())
+}
+
+/// The id part of a dev login: the name's ASCII letters and digits, lower-cased and
+/// joined by `-`; a name without any (say, in Japanese) gets a short stable hash instead,
+/// so the same name is always the same participant.
+pub fn dev_slug(name: &str) -> String {
+    let slug = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if !slug.is_empty() {
+        return slug;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn space_objects(
@@ -379,4 +390,17 @@ async fn admin_token(
     require_admin(&state, &headers)?;
     let issued = request.issue(&state.tokens).map_err(bad_request)?;
     Ok((StatusCode::CREATED, Json(issued)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dev_slugs_are_stable_and_never_empty() {
+        assert_eq!(super::dev_slug("Alice"), "alice");
+        assert_eq!(super::dev_slug("  Bob  Smith! "), "bob-smith");
+        let jp = super::dev_slug("山田");
+        assert_eq!(jp.len(), 10);
+        assert_eq!(jp, super::dev_slug("山田"));
+        assert_ne!(jp, super::dev_slug("田中"));
+    }
 }
