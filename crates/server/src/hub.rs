@@ -25,9 +25,20 @@ impl Hub {
     /// Loads every object of the store.
     pub fn new(
         store: Arc<dyn Store>,
-        limits: LimitsConfig,
+        mut limits: LimitsConfig,
         metrics: Arc<Metrics>,
     ) -> StoreResult<Self> {
+        // A resume replays up to a whole history window into the connection's queue at
+        // once: the queue must hold it, or the returning client would be dropped as slow.
+        let needed = limits.history_size.min(crate::room::MAX_REPLAY) + 64;
+        if limits.send_queue < needed {
+            tracing::warn!(
+                send_queue = limits.send_queue,
+                needed,
+                "send queue raised to hold a full history replay"
+            );
+            limits.send_queue = needed;
+        }
         let hub = Hub {
             store,
             metrics,

@@ -158,3 +158,30 @@ async fn history_age_bounds_the_window() {
     assert!(got.iter().any(|f| f["op"] == "missed"), "{got:?}");
     assert!(!got.iter().any(|f| f["seq"].is_u64()), "{got:?}");
 }
+
+#[tokio::test]
+async fn a_full_window_replays_even_with_a_small_send_queue() {
+    let s = start_with(|c| {
+        c.limits.history_size = 200;
+        c.limits.send_queue = 16;
+        c.limits.max_frames_per_second = 10_000;
+        c.limits.rate_burst = 10_000;
+    })
+    .await;
+    s.object("o1", ObjectType::Static, false, None);
+    let mut a = s.client("a").await;
+    a.presence("o1", "joined").await;
+    let first = a.plugin("o1", broadcast(0)).await[0]["seq"]
+        .as_u64()
+        .unwrap();
+    for n in 1..=200 {
+        a.plugin("o1", broadcast(n)).await;
+    }
+    let mut b = s.client("b").await;
+    let got = b
+        .request(json!({"op": "presence", "object": "o1", "status": "subscribed", "since": first}))
+        .await;
+    let replayed = got.iter().filter(|f| f["seq"].is_u64()).count();
+    assert_eq!(replayed, 200);
+    assert_eq!(got.last().unwrap()["op"], "ack");
+}

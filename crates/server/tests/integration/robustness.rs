@@ -146,7 +146,11 @@ async fn floods_are_rate_limited_without_hurting_others() {
 
 #[tokio::test]
 async fn a_client_that_does_not_read_is_dropped_and_others_keep_going() {
-    let s = start_with(|c| c.limits.send_queue = 64).await;
+    let s = start_with(|c| {
+        c.limits.send_queue = 64;
+        c.limits.history_size = 16;
+    })
+    .await;
     s.object("o1", ObjectType::Static, false, None);
     let mut a = s.client("a").await;
     let mut stuck = s.client("stuck").await;
