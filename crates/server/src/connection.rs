@@ -165,28 +165,35 @@ pub async fn run(
 
     let coalesce = Duration::from_millis(session.hub.limits.coalesce_ms);
     let mut last_write: Option<tokio::time::Instant> = None;
+    // A frame held back while a busy connection's coalescing window runs; reading goes on.
+    let mut held: Option<Message> = None;
+    let mut due = tokio::time::Instant::now();
     let close = loop {
         if out.too_slow() {
             break Some((CLOSE_TRY_AGAIN, "too slow: send queue full"));
         }
         tokio::select! {
             _ = shutdown.changed() => break Some((CLOSE_GOING_AWAY, "server stopping")),
-            queued = rx.recv() => {
+            queued = rx.recv(), if held.is_none() => {
                 let Some(first) = queued else { break None };
                 // Busy connection: let more frames gather, one write for all of them.
-                if let Some(due) = last_write.map(|t| t + coalesce) {
-                    if coalesce > Duration::ZERO && tokio::time::Instant::now() < due {
-                        tokio::time::sleep_until(due).await;
+                let now = tokio::time::Instant::now();
+                if let Some(next) = last_write.map(|t| t + coalesce) {
+                    if coalesce > Duration::ZERO && now < next {
+                        held = Some(first);
+                        due = next;
+                        continue;
                     }
                 }
-                let write = tokio::time::timeout(WRITE_TIMEOUT, write_batch(&mut socket, first, &mut rx));
-                tokio::select! {
-                    written = write => match written {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => break None,
-                        Err(_) => break Some((CLOSE_TRY_AGAIN, "too slow: write timed out")),
-                    },
-                    _ = out.slowed() => break Some((CLOSE_TRY_AGAIN, "too slow: send queue full")),
+                if let Err(close) = write_out(&mut socket, first, &mut rx, &out).await {
+                    break close;
+                }
+                last_write = Some(tokio::time::Instant::now());
+            }
+            _ = tokio::time::sleep_until(due), if held.is_some() => {
+                let Some(first) = held.take() else { continue };
+                if let Err(close) = write_out(&mut socket, first, &mut rx, &out).await {
+                    break close;
                 }
                 last_write = Some(tokio::time::Instant::now());
             }
@@ -207,6 +214,10 @@ pub async fn run(
                     session.on_text(&text);
                 }
                 Some(Ok(Message::Binary(_))) => {
+                    metrics.frames_in.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if !rate.allow() && rate.refused_in_a_row > MAX_REFUSED_IN_A_ROW {
+                        break Some((CLOSE_POLICY, "flood"));
+                    }
                     session.error(None, None, Refusal::new(ErrorCode::BadFrame, "binary frames are not used; send JSON text frames"), None);
                 }
                 Some(Ok(Message::Close(_))) | None => break None,
@@ -219,13 +230,27 @@ pub async fn run(
         }
     };
     if let Some((code, reason)) = close {
-        let _ = tokio::time::timeout(
-            Duration::from_secs(1),
-            socket.send(Message::Close(Some(CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            }))),
-        )
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            // What was queued (the errors that explain a flood, say) goes first, unless
+            // the connection is being closed for being too slow to take it.
+            if code != CLOSE_TRY_AGAIN {
+                rx.close();
+                if let Some(first) = held.take().or_else(|| rx.try_recv().ok()) {
+                    let _ = write_batch(&mut socket, first, &mut rx).await;
+                    while let Ok(next) = rx.try_recv() {
+                        if write_batch(&mut socket, next, &mut rx).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            socket
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                })))
+                .await
+        })
         .await;
     }
     for room in std::mem::take(&mut session.present) {
@@ -235,6 +260,27 @@ pub async fn run(
         .connections_open
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     tracing::debug!(conn = out.id(), user = %session.user, ?close, "disconnected");
+}
+
+type Close = Option<(u16, &'static str)>;
+
+/// Writes `first` and what else is queued, within [`WRITE_TIMEOUT`], giving up at once if
+/// the connection is marked too slow meanwhile.
+async fn write_out(
+    socket: &mut WebSocket,
+    first: Message,
+    rx: &mut mpsc::Receiver<Message>,
+    out: &Outbox,
+) -> Result<(), Close> {
+    let write = tokio::time::timeout(WRITE_TIMEOUT, write_batch(socket, first, rx));
+    tokio::select! {
+        written = write => match written {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(None),
+            Err(_) => Err(Some((CLOSE_TRY_AGAIN, "too slow: write timed out"))),
+        },
+        _ = out.slowed() => Err(Some((CLOSE_TRY_AGAIN, "too slow: send queue full"))),
+    }
 }
 
 async fn write_batch(

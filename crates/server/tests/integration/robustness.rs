@@ -262,3 +262,34 @@ async fn a_space_scoped_token_only_opens_its_space() {
     let mut a = Client::connect(s.addr, &token).await;
     assert_eq!(a.presence_raw("o1").await["code"], "unknown_object");
 }
+
+#[tokio::test]
+async fn a_relentless_flood_is_closed_with_policy_violation() {
+    let s = start_with(|c| {
+        c.limits.max_frames_per_second = 1;
+        c.limits.rate_burst = 1;
+    })
+    .await;
+    let mut f = s.client("f").await;
+    for _ in 0..1100 {
+        f.send(json!({"op": "ping"})).await;
+    }
+    use futures_util::StreamExt;
+    let mut limited = 0;
+    let close = loop {
+        let Ok(next) = tokio::time::timeout(WAIT, f.ws.next()).await else {
+            panic!("no close after {limited} rate_limited errors");
+        };
+        match next {
+            Some(Ok(Message::Text(t))) => {
+                if t.contains("rate_limited") {
+                    limited += 1;
+                }
+            }
+            Some(Ok(Message::Close(Some(c)))) => break c,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(limited >= 1000, "{limited}");
+}
