@@ -270,10 +270,7 @@ impl ClientFrame {
             "plugin" => parse_plugin_frame(value).map(ClientFrame::Plugin),
             other => return ignored(format!("unknown op `{other}`")),
         };
-        match result {
-            Ok(frame) => Parsed::Message(frame),
-            Err(e) => Parsed::Invalid(e),
-        }
+        result.into()
     }
 
     /// The request id, when the frame has one.
@@ -362,10 +359,7 @@ impl ServerFrame {
             "plugin" => parse_server_plugin_frame(&value).map(ServerFrame::Plugin),
             other => return ignored(format!("unknown op `{other}`")),
         };
-        match result {
-            Ok(frame) => Parsed::Message(frame),
-            Err(e) => Parsed::Invalid(e),
-        }
+        result.into()
     }
 
     /// Encodes the frame as the text sent on the socket.

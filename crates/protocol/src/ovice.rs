@@ -382,13 +382,6 @@ fn payload(value: &Value) -> &Value {
     value.get("payload").unwrap_or(&Value::Null)
 }
 
-fn into_parsed<T>(result: Result<T, Invalid>) -> Parsed<T> {
-    match result {
-        Ok(message) => Parsed::Message(message),
-        Err(error) => Parsed::Invalid(error),
-    }
-}
-
 impl PluginToPlatform {
     /// Reads a message a plugin posted (`event.data`), as the platform does, limits included.
     ///
@@ -423,7 +416,7 @@ impl PluginToPlatform {
             },
             other => return ignored(format!("unknown type `{other}`")),
         };
-        into_parsed(result)
+        result.into()
     }
 
     /// The seed's name for this message.
@@ -531,7 +524,7 @@ impl PlatformToPlugin {
             "meetbridge_history" => decode(name, "payload", p).map(PlatformToPlugin::History),
             other => return ignored(format!("unknown type `{other}`")),
         };
-        into_parsed(result)
+        result.into()
     }
 
     /// The seed's name for this message.

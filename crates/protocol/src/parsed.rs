@@ -37,6 +37,15 @@ impl<T> Parsed<T> {
     }
 }
 
+impl<T> From<Result<T, Invalid>> for Parsed<T> {
+    fn from(result: Result<T, Invalid>) -> Self {
+        match result {
+            Ok(message) => Parsed::Message(message),
+            Err(error) => Parsed::Invalid(error),
+        }
+    }
+}
+
 /// Why a message was not for us.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]

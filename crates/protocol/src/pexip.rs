@@ -287,7 +287,7 @@ impl TopToPlugin {
             "dial-out" => parse_dial_out(value).map(TopToPlugin::DialOut),
             other => return ignored(format!("unknown action `{ACTION_PREFIX}{other}`")),
         };
-        into_parsed(result)
+        result.into()
     }
 
     /// The action name without the prefix, as the seed writes it.
@@ -316,7 +316,7 @@ impl PluginToTop {
             "dial-out-error" => decode(name, "", value).map(PluginToTop::DialOutError),
             other => return ignored(format!("unknown action `{ACTION_PREFIX}{other}`")),
         };
-        into_parsed(result)
+        result.into()
     }
 
     /// The action name without the prefix, as the seed writes it.
@@ -329,13 +329,6 @@ impl PluginToTop {
             PluginToTop::DialOutSuccess(_) => "dial-out-success",
             PluginToTop::DialOutError(_) => "dial-out-error",
         }
-    }
-}
-
-fn into_parsed<T>(result: Result<T, Invalid>) -> Parsed<T> {
-    match result {
-        Ok(message) => Parsed::Message(message),
-        Err(error) => Parsed::Invalid(error),
     }
 }
 
