@@ -294,7 +294,14 @@ export type ClientFrame = { "op": "presence" } & PresenceFrame | { "op": "plugin
 
 export type PresenceFrame = { req?: number, object: string, status: PresenceStatus, since?: number, };
 
-export type PluginFrame = { req?: number, object: string, message: PluginToPlatform, };
+export type PluginFrame = { req?: number, object: string, 
+/**
+ * Client-chosen message id, unique per user (1 to [`MAX_MESSAGE_ID_BYTES`] bytes):
+ * a frame sent again with the same id is answered as the first time and not acted on
+ * again, as long as the server remembers the id (see the module docs). The id alone
+ * decides, even if the message differs.
+ */
+id?: string, message: PluginToPlatform, };
 
 export type HistoryFrame = { req?: number, object: string, since?: number, limit?: number, };
 

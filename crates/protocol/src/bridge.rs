@@ -9,11 +9,21 @@
 //! client → server                          server → client
 //! {op:"presence", req, object, status,     {op:"welcome", participant, limits, ...}
 //!   since?}                                {op:"ack", req, seq?}
-//! {op:"plugin", req, object, message}      {op:"plugin", object, seq?, message}
+//! {op:"plugin", req, object, id?, message} {op:"plugin", object, seq?, message}
 //! {op:"history", req, object, since?,      {op:"missed", object, from, to}
 //!   limit?}                                {op:"error", req?, object?, code, message, field?}
 //! {op:"ping", req?}                        {op:"pong", req?}
 //! ```
+//!
+//! **Idempotent sends.** A `plugin` frame may carry `id`, a string the client chooses,
+//! unique per user (the host runtime uses a random per-page prefix and a counter, and
+//! keeps the id when it sends a frame again after a reconnect). The server remembers the
+//! ids of `ovice_broadcast_message`, `ovice_emit_message` and `ovice_save_and_emit_data`
+//! that succeeded, per user and object, for a bounded window (a count and an age); a frame
+//! whose id it remembers is not acted on again but answered as the first one was: the
+//! same `ack` (same `seq`), and for a save the same `ovice_data_saved_success`, without
+//! saving again. The id alone decides: an id reused for a different message is a
+//! duplicate too. Ids on other messages are ignored (they change nothing).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,8 +71,18 @@ pub struct PluginFrame {
     #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
     pub req: Option<u64>,
     pub object: String,
+    /// Client-chosen message id, unique per user (1 to [`MAX_MESSAGE_ID_BYTES`] bytes):
+    /// a frame sent again with the same id is answered as the first time and not acted on
+    /// again, as long as the server remembers the id (see the module docs). The id alone
+    /// decides, even if the message differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
+    pub id: Option<String>,
     pub message: PluginToPlatform,
 }
+
+/// The longest `id` a `plugin` frame may carry, in bytes (UTF-8).
+pub const MAX_MESSAGE_ID_BYTES: usize = 128;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
@@ -289,6 +309,8 @@ struct PluginFrameHead {
     #[serde(default)]
     req: Option<u64>,
     object: String,
+    #[serde(default)]
+    id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -324,11 +346,24 @@ fn nested(mut e: Invalid) -> Invalid {
 
 fn parse_plugin_frame(value: &Value) -> Result<PluginFrame, Invalid> {
     let head: PluginFrameHead = decode("plugin", "", value)?;
+    if let Some(id) = &head.id {
+        if id.is_empty() || id.len() > MAX_MESSAGE_ID_BYTES {
+            return Err(invalid(
+                "plugin",
+                "id",
+                format!(
+                    "`id` must be 1 to {MAX_MESSAGE_ID_BYTES} bytes long, not {}",
+                    id.len()
+                ),
+            ));
+        }
+    }
     let message = value.get("message").unwrap_or(&Value::Null);
     match PluginToPlatform::parse(message) {
         Parsed::Message(message) => Ok(PluginFrame {
             req: head.req,
             object: head.object,
+            id: head.id,
             message,
         }),
         Parsed::Invalid(e) => Err(nested(e)),
@@ -381,6 +416,45 @@ mod tests {
             panic!()
         };
         assert_eq!(e.field, "message.payload.to");
+    }
+
+    #[test]
+    fn plugin_frames_carry_an_optional_id() {
+        let msg =
+            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": 1}});
+        let text = json!({"op": "plugin", "req": 1, "object": "o", "id": "p1-7", "message": msg})
+            .to_string();
+        let Parsed::Message(ClientFrame::Plugin(frame)) = ClientFrame::parse(&text) else {
+            panic!()
+        };
+        assert_eq!(frame.id.as_deref(), Some("p1-7"));
+        let back = serde_json::to_string(&ClientFrame::Plugin(frame.clone())).unwrap();
+        assert_eq!(
+            ClientFrame::parse(&back),
+            Parsed::Message(ClientFrame::Plugin(frame))
+        );
+        let without = json!({"op": "plugin", "object": "o", "message": msg}).to_string();
+        let Parsed::Message(frame) = ClientFrame::parse(&without) else {
+            panic!()
+        };
+        assert!(matches!(
+            frame,
+            ClientFrame::Plugin(PluginFrame { id: None, .. })
+        ));
+        // Absent stays absent on the wire.
+        assert!(!serde_json::to_string(&frame).unwrap().contains("\"id\""));
+        for bad in [
+            json!(""),
+            json!("x".repeat(MAX_MESSAGE_ID_BYTES + 1)),
+            json!(5),
+        ] {
+            let text =
+                json!({"op": "plugin", "object": "o", "id": bad, "message": msg}).to_string();
+            assert!(
+                matches!(ClientFrame::parse(&text), Parsed::Invalid(Invalid { ref field, .. }) if field == "id"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

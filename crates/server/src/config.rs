@@ -110,6 +110,17 @@ pub struct LimitsConfig {
     /// Bytes of encoded frames kept per object's history (the oldest go first).
     #[arg(long, env = "MEETBRIDGE_HISTORY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub history_bytes: usize,
+    /// Message ids remembered per user on one object, so that a `plugin` frame sent
+    /// again with the same `id` (a resend after a reconnect) is answered, not acted on
+    /// twice. 0 turns idempotent sends off.
+    #[arg(long, env = "MEETBRIDGE_DEDUP_IDS", default_value_t = 256)]
+    pub dedup_ids: usize,
+    /// Seconds a message id is remembered.
+    #[arg(long, env = "MEETBRIDGE_DEDUP_AGE_SECS", default_value_t = 600)]
+    pub dedup_age_secs: u64,
+    /// Bytes of remembered save replies (and ids) per user on one object.
+    #[arg(long, env = "MEETBRIDGE_DEDUP_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub dedup_bytes: usize,
     /// Frames queued towards one connection before it is dropped as too slow (it can
     /// reconnect and recover from the history).
     #[arg(long, env = "MEETBRIDGE_SEND_QUEUE", default_value_t = 4096)]
@@ -129,6 +140,9 @@ impl Default for LimitsConfig {
             history_size: 1000,
             history_age_secs: 600,
             history_bytes: 16 * 1024 * 1024,
+            dedup_ids: 256,
+            dedup_age_secs: 600,
+            dedup_bytes: 2 * 1024 * 1024,
             send_queue: 4096,
             coalesce_ms: 10,
         }

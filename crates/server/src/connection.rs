@@ -22,9 +22,10 @@ use meetbridge_protocol::Parsed;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
+use crate::dedup::Answer;
 use crate::hub::Hub;
 use crate::outbox::Outbox;
-use crate::relay::Refusal;
+use crate::relay::{BeginSave, Refusal};
 use crate::room::Room;
 use crate::store::SavedDoc;
 use crate::token::{now_secs, Claims};
@@ -264,6 +265,19 @@ pub async fn run(
 
 type Close = Option<(u16, &'static str)>;
 
+/// Sends an answer to a request: the reply frame if there is one, then the `ack`.
+fn answer_to(out: &Outbox, req: Option<u64>, answer: &Answer) {
+    if let Some(reply) = &answer.reply {
+        out.send_text(reply.clone());
+    }
+    if let Some(req) = req {
+        out.send(&ServerFrame::Ack(Ack {
+            req,
+            seq: answer.seq,
+        }));
+    }
+}
+
 /// Writes `first` and what else is queued, within [`WRITE_TIMEOUT`], giving up at once if
 /// the connection is marked too slow meanwhile.
 async fn write_out(
@@ -468,16 +482,20 @@ impl Session {
                 ));
             }
             PluginToPlatform::BroadcastMessage(m) => {
-                let seq = self.relay(&room, None, m.event, m.message)?;
-                self.ack(f.req, Some(seq));
+                let id = f.id.as_deref();
+                if let Some(answer) = self.relay(&room, None, id, f.req, m.event, m.message)? {
+                    answer_to(&self.out, f.req, &answer);
+                }
             }
             PluginToPlatform::EmitMessage(m) => {
                 let to = m.to.unwrap_or_default();
-                let seq = self.relay(&room, Some(to), m.event, m.message)?;
-                self.ack(f.req, Some(seq));
+                let id = f.id.as_deref();
+                if let Some(answer) = self.relay(&room, Some(to), id, f.req, m.event, m.message)? {
+                    answer_to(&self.out, f.req, &answer);
+                }
             }
             PluginToPlatform::GetData => self.get_data(room, f.req)?,
-            PluginToPlatform::SaveAndEmitData(doc) => self.save(room, f.req, doc)?,
+            PluginToPlatform::SaveAndEmitData(doc) => self.save(room, f.req, f.id, doc)?,
             // The host runtime answers the legacy handshake itself.
             PluginToPlatform::Ready | PluginToPlatform::ReadyConfirmed => self.ack(f.req, None),
             // The host runtime turns it into a `history` frame; one sent raw is answered alike.
@@ -495,9 +513,11 @@ impl Session {
         &self,
         room: &Room,
         to: Option<String>,
+        id: Option<&str>,
+        req: Option<u64>,
         event: String,
         message: serde_json::Value,
-    ) -> Result<u64, Refusal> {
+    ) -> Result<Option<Answer>, Refusal> {
         // Encoded once, outside the room lock, for every recipient.
         let relayed = PlatformToPlugin::Message(RelayedMessage {
             source: self.user.to_string(),
@@ -508,7 +528,7 @@ impl Session {
         });
         let json = serde_json::to_string(&relayed)
             .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?;
-        room.relay(&self.out, &self.user, to.as_deref(), &json)
+        room.relay(&self.out, &self.user, to.as_deref(), id, req, &json)
     }
 
     fn get_data(&self, room: Arc<Room>, req: Option<u64>) -> Result<(), Refusal> {
@@ -561,11 +581,33 @@ impl Session {
         Ok(())
     }
 
-    fn save(&self, room: Arc<Room>, req: Option<u64>, doc: DataDocument) -> Result<(), Refusal> {
-        let version = room.begin_save(&self.out, &self.user)?;
+    fn save(
+        &self,
+        room: Arc<Room>,
+        req: Option<u64>,
+        message_id: Option<String>,
+        doc: DataDocument,
+    ) -> Result<(), Refusal> {
+        let version = match room.begin_save(&self.out, &self.user, message_id.as_deref(), req)? {
+            BeginSave::Save(version) => version,
+            // Saved already under this id: the same success reply, no second save.
+            BeginSave::Duplicate(answer) => {
+                answer_to(&self.out, req, &answer);
+                return Ok(());
+            }
+            // Being saved under this id: answered by that save's commit.
+            BeginSave::Waiting => return Ok(()),
+        };
         let updated_at = now_secs();
-        let json = serde_json::to_string(&doc)
-            .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?;
+        let json = match serde_json::to_string(&doc) {
+            Ok(json) => json,
+            Err(e) => {
+                if let Some(message_id) = &message_id {
+                    room.fail_save(&self.user, message_id);
+                }
+                return Err(Refusal::new(ErrorCode::Internal, e.to_string()));
+            }
+        };
         let doc = Arc::new(doc);
         let out = self.out.clone();
         let user = self.user.clone();
@@ -574,14 +616,23 @@ impl Session {
         // Runs on the store's writer thread, in submission order, after the commit.
         let done = Box::new(move |result: crate::store::StoreResult<()>| match result {
             Ok(()) => {
-                room.finish_save(version, &user, doc.clone());
                 let success = PlatformToPlugin::DataSavedSuccess(SavedSuccess {
                     updated_at: Some(updated_at),
                     data: (*doc).clone(),
                 });
-                out.send_text(room.plugin_frame(None, success));
+                let reply = room.plugin_frame(None, success);
+                let remembered = message_id.as_deref().map(|m| (m, reply.clone()));
+                let waiters = room.finish_save(version, &user, doc.clone(), remembered);
+                out.send_text(reply.clone());
                 if let Some(req) = req {
                     out.send(&ServerFrame::Ack(Ack { req, seq: None }));
+                }
+                let answer = Answer {
+                    reply: Some(reply),
+                    seq: None,
+                };
+                for (waiter, req) in waiters {
+                    answer_to(&waiter, req, &answer);
                 }
                 metrics
                     .saves
@@ -589,14 +640,20 @@ impl Session {
             }
             Err(e) => {
                 tracing::error!(object = %room.def.id, error = %e, "save failed");
-                metrics.error(ErrorCode::Internal);
-                out.send(&ServerFrame::Error(ErrorFrame {
-                    req,
-                    object: Some(room.def.id.clone()),
-                    code: ErrorCode::Internal,
-                    message: "the data could not be saved; retry".into(),
-                    field: None,
-                }));
+                let mut told = vec![(out.clone(), req)];
+                if let Some(message_id) = &message_id {
+                    told.extend(room.fail_save(&user, message_id));
+                }
+                for (out, req) in told {
+                    metrics.error(ErrorCode::Internal);
+                    out.send(&ServerFrame::Error(ErrorFrame {
+                        req,
+                        object: Some(room.def.id.clone()),
+                        code: ErrorCode::Internal,
+                        message: "the data could not be saved; retry".into(),
+                        field: None,
+                    }));
+                }
             }
         });
         self.hub

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::config::LimitsConfig;
+use crate::dedup::DedupWindow;
 use crate::history::Window;
 use crate::metrics::Metrics;
 use crate::room::Room;
@@ -60,12 +61,27 @@ impl Hub {
         }
     }
 
+    fn dedup_window(&self) -> DedupWindow {
+        DedupWindow {
+            max_count: self.limits.dedup_ids,
+            max_age: Duration::from_secs(self.limits.dedup_age_secs),
+            max_bytes: self.limits.dedup_bytes,
+        }
+    }
+
     /// Makes an object (already stored) live.
     pub fn insert(&self, def: ObjectDef) -> Arc<Room> {
         let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
         rooms
             .entry(def.id.clone())
-            .or_insert_with(|| Arc::new(Room::new(def, self.window(), self.metrics.clone())))
+            .or_insert_with(|| {
+                Arc::new(Room::new(
+                    def,
+                    self.window(),
+                    self.dedup_window(),
+                    self.metrics.clone(),
+                ))
+            })
             .clone()
     }
 

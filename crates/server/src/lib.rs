@@ -6,7 +6,7 @@
 //! The WebSocket frames are those of `meetbridge_protocol::bridge`.
 //!
 //! One file per concern: [`config`], [`token`], [`store`], [`hub`] (object registry),
-//! [`room`] (presence), [`relay`], [`history`], [`outbox`] and [`connection`] (one
+//! [`room`] (presence), [`relay`], [`history`], [`dedup`] (idempotent sends), [`outbox`] and [`connection`] (one
 //! socket), [`ws`] (the endpoint), [`api`] (admin, participant and dev-login HTTP API),
 //! [`web`] (static files), [`metrics`], [`demo`], [`cli`], [`bench`], [`server`].
 
@@ -15,6 +15,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod connection;
+pub mod dedup;
 pub mod demo;
 pub mod history;
 pub mod http_client;

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub relayed: AtomicU64,
     pub saves: AtomicU64,
     pub replayed: AtomicU64,
+    /// `plugin` frames answered as duplicates of an earlier one with the same `id`.
+    pub duplicates: AtomicU64,
     /// Connections dropped because their send queue was full.
     pub slow_disconnects: AtomicU64,
     errors: [AtomicU64; CODES.len()],
@@ -99,6 +101,12 @@ impl Metrics {
             "History frames replayed on reconnect.",
             "counter",
             self.replayed.load(Relaxed),
+        );
+        counter(
+            "meetbridge_duplicates_total",
+            "Plugin frames answered as duplicates of an earlier one with the same id.",
+            "counter",
+            self.duplicates.load(Relaxed),
         );
         counter(
             "meetbridge_slow_disconnects_total",

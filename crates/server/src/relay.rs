@@ -7,9 +7,11 @@
 
 use std::sync::Arc;
 
+use axum::extract::ws::Utf8Bytes;
 use meetbridge_protocol::bridge::ErrorCode;
 use meetbridge_protocol::ovice::{DataDocument, PlatformToPlugin};
 
+use crate::dedup::{Answer, Seen};
 use crate::history::Audience;
 use crate::outbox::Outbox;
 use crate::room::{DataCache, Room};
@@ -39,14 +41,19 @@ impl Refusal {
 
 impl Room {
     /// Relays an encoded `ovice_message` (`message_json`, the whole `{type, payload}`)
-    /// from `user` to every other member, or to `to` only. Returns its sequence number.
+    /// from `user` to every other member, or to `to` only, and returns the answer (its
+    /// `seq`). With a message `id` this user sent recently nothing is relayed: the answer
+    /// is the first one's, or `None` when the id is a save still being committed, whose
+    /// commit answers this frame (`req`) too.
     pub fn relay(
         &self,
         out: &Outbox,
         user: &Arc<str>,
         to: Option<&str>,
+        id: Option<&str>,
+        req: Option<u64>,
         message_json: &str,
-    ) -> Result<u64, Refusal> {
+    ) -> Result<Option<Answer>, Refusal> {
         let mut st = self.lock();
         let sender_present = st
             .members
@@ -54,6 +61,20 @@ impl Room {
             .is_some_and(|m| m.conns.iter().any(|c| c.out.id() == out.id()));
         if !sender_present {
             return Err(Refusal::not_member(&self.def.id));
+        }
+        if let Some(id) = id {
+            // Before the recipient check: a duplicate is answered even if `to` left since.
+            let seen = st.dedup.check(user, id, out, req);
+            if !matches!(seen, Seen::New) {
+                self.metrics
+                    .duplicates
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            match seen {
+                Seen::New => {}
+                Seen::Answer(answer) => return Ok(Some(answer)),
+                Seen::Waiting => return Ok(None),
+            }
         }
         let audience = match to {
             Some(to) => match st.members.get_key_value(to) {
@@ -84,10 +105,17 @@ impl Room {
             }
         }
         st.history.push(user.clone(), audience, frame);
+        let answer = Answer {
+            reply: None,
+            seq: Some(seq),
+        };
+        if let Some(id) = id {
+            st.dedup.done(user, id, answer.clone());
+        }
         self.metrics
             .relayed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(seq)
+        Ok(Some(answer))
     }
 
     /// The saved document, if it is known in memory.
@@ -107,8 +135,17 @@ impl Room {
             .clone()
     }
 
-    /// Checks that this connection may save and gives the save its version.
-    pub fn begin_save(&self, out: &Outbox, user: &str) -> Result<u64, Refusal> {
+    /// Checks that this connection may save and gives the save its version. With a
+    /// message `id` this user sent recently, there is nothing to save:
+    /// [`BeginSave::Duplicate`] carries the first save's answer, and a duplicate of a save
+    /// still being committed ([`BeginSave::Waiting`]) is answered when that one is.
+    pub fn begin_save(
+        &self,
+        out: &Outbox,
+        user: &Arc<str>,
+        id: Option<&str>,
+        req: Option<u64>,
+    ) -> Result<BeginSave, Refusal> {
         let mut st = self.lock();
         let present = st
             .members
@@ -117,14 +154,52 @@ impl Room {
         if !present {
             return Err(Refusal::not_member(&self.def.id));
         }
+        if let Some(id) = id {
+            let seen = st.dedup.check(user, id, out, req);
+            if !matches!(seen, Seen::New) {
+                self.metrics
+                    .duplicates
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            match seen {
+                Seen::New => st.dedup.pending(user, id),
+                Seen::Answer(answer) => return Ok(BeginSave::Duplicate(answer)),
+                Seen::Waiting => return Ok(BeginSave::Waiting),
+            }
+        }
         st.save_version += 1;
-        Ok(st.save_version)
+        Ok(BeginSave::Save(st.save_version))
+    }
+
+    /// The save under `id` failed: the id is forgotten (a retry saves). Returns the
+    /// duplicates that waited for it, to be told.
+    pub fn fail_save(&self, user: &Arc<str>, id: &str) -> Vec<(Outbox, Option<u64>)> {
+        self.lock().dedup.fail(user, id)
     }
 
     /// After the commit of save `version` by `user`: updates the cache (if newer) and
-    /// sends `ovice_shared_data` to every other member, kept in the history too.
-    pub fn finish_save(&self, version: u64, user: &Arc<str>, doc: Arc<DataDocument>) {
+    /// sends `ovice_shared_data` to every other member, kept in the history too. With the
+    /// save's message `id`, `reply` (the saver's `ovice_data_saved_success`) is remembered
+    /// as its answer; returns the duplicates that waited for it.
+    pub fn finish_save(
+        &self,
+        version: u64,
+        user: &Arc<str>,
+        doc: Arc<DataDocument>,
+        id: Option<(&str, Utf8Bytes)>,
+    ) -> Vec<(Outbox, Option<u64>)> {
         let mut st = self.lock();
+        let waiters = match id {
+            Some((id, reply)) => st.dedup.finish(
+                user,
+                id,
+                Answer {
+                    reply: Some(reply),
+                    seq: None,
+                },
+            ),
+            None => Vec::new(),
+        };
         if st.data.as_ref().is_none_or(|d| d.version < version) {
             st.data = Some(DataCache {
                 doc: doc.clone(),
@@ -142,5 +217,16 @@ impl Room {
         }
         st.history
             .push(user.clone(), Audience::AllBut(user.clone()), frame);
+        waiters
     }
+}
+
+/// What [`Room::begin_save`] decided.
+pub enum BeginSave {
+    /// Save, as this version.
+    Save(u64),
+    /// Already saved under this id: answer as the first time.
+    Duplicate(Answer),
+    /// Already being saved under this id: the first save's commit answers this one too.
+    Waiting,
 }

@@ -15,6 +15,7 @@ use meetbridge_protocol::ovice::{
     DataDocument, ObjectType, Participant, PlatformToPlugin, PresenceStatus,
 };
 
+use crate::dedup::{Dedup, DedupWindow};
 use crate::history::{History, Window};
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Outbox};
@@ -39,6 +40,8 @@ pub(crate) struct RoomState {
     pub(crate) data: Option<DataCache>,
     /// Version handed to the last submitted save; commits apply only if newer.
     pub(crate) save_version: u64,
+    /// Recent message ids per user (idempotent sends).
+    pub(crate) dedup: Dedup,
 }
 
 pub(crate) struct DataCache {
@@ -59,7 +62,7 @@ pub(crate) struct ConnEntry {
 }
 
 impl Room {
-    pub fn new(def: ObjectDef, window: Window, metrics: Arc<Metrics>) -> Self {
+    pub fn new(def: ObjectDef, window: Window, dedup: DedupWindow, metrics: Arc<Metrics>) -> Self {
         Room {
             id_json: serde_json::to_string(&def.id).unwrap_or_default(),
             def: Arc::new(def),
@@ -69,6 +72,7 @@ impl Room {
                 history: History::new(window),
                 data: None,
                 save_version: 0,
+                dedup: Dedup::new(dedup),
             }),
             metrics,
         }

@@ -100,6 +100,10 @@ struct ObjectState {
 struct Outgoing {
     req: u64,
     object: String,
+    /// The message id (`plugin` frame `id`) of a broadcast, emit or save: kept when the
+    /// message is sent again after a reconnect, so the server answers a resend whose first
+    /// copy got through instead of acting on it twice.
+    id: Option<String>,
     message: PluginToPlatform,
 }
 
@@ -132,6 +136,10 @@ pub struct Core {
     attempts: u32,
     /// `meetbridge_get_history` requests waiting for their ack, by request id.
     history: BTreeMap<u64, HistoryCollect>,
+    /// Prefix of this page's message ids (random per page, see [`Core::with_id_prefix`]).
+    id_prefix: String,
+    /// Message ids handed out so far.
+    next_id: u64,
 }
 
 /// The reconnect delay after `attempts` failures: 250 ms doubling up to 10 s, with up to
@@ -222,6 +230,22 @@ fn frame_text(frame: &ClientFrame) -> String {
 impl Core {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A core whose message ids are `<prefix>-<counter>`. The server remembers ids per
+    /// user, and a user may have several pages open: the prefix must be unique per page
+    /// (the glue makes it random), so two pages never hand out the same id.
+    pub fn with_id_prefix(prefix: impl Into<String>) -> Self {
+        Core {
+            id_prefix: prefix.into(),
+            ..Self::default()
+        }
+    }
+
+    /// A fresh message id.
+    fn message_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{}-{}", self.id_prefix, self.next_id)
     }
 
     pub fn identity(&self) -> Option<&Identity> {
@@ -488,6 +512,7 @@ impl Core {
             _ => frame_text(&ClientFrame::Plugin(PluginFrame {
                 req: Some(out.req),
                 object: out.object.clone(),
+                id: out.id.clone(),
                 message: out.message.clone(),
             })),
         };
@@ -732,9 +757,18 @@ impl Core {
             }
             _ => {}
         }
+        // What changes something gets an id; reads are harmless to repeat.
+        let id = matches!(
+            message,
+            PluginToPlatform::BroadcastMessage(_)
+                | PluginToPlatform::EmitMessage(_)
+                | PluginToPlatform::SaveAndEmitData(_)
+        )
+        .then(|| self.message_id());
         let out = Outgoing {
             req: self.req(),
             object: object.to_owned(),
+            id,
             message,
         };
         if self.welcomed {
@@ -918,6 +952,67 @@ mod tests {
         assert_eq!(to_plugin(&core.from_server(&relayed(4, 2))).len(), 1);
         core.from_server(&json!({"op": "ack", "req": req}).to_string());
         assert_eq!(core.pending(), 1);
+    }
+
+    #[test]
+    fn a_resend_after_a_reconnect_keeps_the_message_id() {
+        let mut core = Core::with_id_prefix("pg7");
+        core.open_object("o1", Some(ORIGIN.into()));
+        core.set_presence("o1", PresenceStatus::Joined);
+        core.from_server(&welcome());
+        let broadcast =
+            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": 1}});
+        let save = json!({"type": "ovice_save_and_emit_data", "payload": {"v": 1}});
+        let emit = json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1, "to": "u2"}});
+        let mut first = Vec::new();
+        for msg in [broadcast, save, emit, json!({"type": "ovice_get_data"})] {
+            first.extend(sent(&core.from_plugin("o1", ORIGIN, Some(msg))));
+        }
+        let ids: Vec<&Value> = first.iter().map(|f| &f["id"]).collect();
+        assert_eq!(
+            ids,
+            [
+                &json!("pg7-1"),
+                &json!("pg7-2"),
+                &json!("pg7-3"),
+                &Value::Null
+            ]
+        );
+        // The broadcast's ack got through; the rest were in flight when the socket dropped.
+        core.from_server(&json!({"op": "ack", "req": first[0]["req"], "seq": 9}).to_string());
+        core.closed(0.0, true);
+        // Sent while offline: a new id, after the resends.
+        let late =
+            json!({"type": "ovice_broadcast_message", "payload": {"event": "late", "message": 2}});
+        assert!(core.from_plugin("o1", ORIGIN, Some(late)).is_empty());
+        let frames = sent(&core.from_server(&welcome()));
+        assert_eq!(frames[0]["op"], "presence");
+        let resent: Vec<(Value, Value)> = frames[1..]
+            .iter()
+            .map(|f| (f["req"].clone(), f["id"].clone()))
+            .collect();
+        assert_eq!(
+            resent,
+            [
+                (first[1]["req"].clone(), json!("pg7-2")),
+                (first[2]["req"].clone(), json!("pg7-3")),
+                (first[3]["req"].clone(), Value::Null),
+                (frames[4]["req"].clone(), json!("pg7-4")),
+            ]
+        );
+        // Dropped again before any ack: the same ids once more.
+        core.closed(0.0, true);
+        let again = sent(&core.from_server(&welcome()));
+        let ids: Vec<&Value> = again[1..].iter().map(|f| &f["id"]).collect();
+        assert_eq!(
+            ids,
+            [
+                &json!("pg7-2"),
+                &json!("pg7-3"),
+                &Value::Null,
+                &json!("pg7-4")
+            ]
+        );
     }
 
     #[test]

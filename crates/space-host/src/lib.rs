@@ -105,6 +105,13 @@ impl Drop for Host {
     }
 }
 
+/// A random prefix for this page's message ids (64 bits, hex): ids are remembered per user,
+/// and the same user's other pages must not hand out the same ones.
+fn page_id_prefix() -> String {
+    let part = || (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+    format!("{:08x}{:08x}", part(), part())
+}
+
 fn to_js<T: Serialize>(value: &T) -> JsValue {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
     js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL)
@@ -321,7 +328,7 @@ impl SpaceHost {
     #[wasm_bindgen(constructor)]
     pub fn new() -> SpaceHost {
         let rc = Rc::new(RefCell::new(Host {
-            core: Core::new(),
+            core: Core::with_id_prefix(page_id_prefix()),
             url: None,
             token: None,
             socket: None,

@@ -4,6 +4,7 @@ mod api;
 mod common;
 mod data;
 mod history;
+mod idempotent;
 mod presence;
 mod recovery;
 mod relay;
