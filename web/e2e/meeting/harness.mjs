@@ -1,69 +1,27 @@
-// Shared by the meeting end-to-end tests: starts the real `meetbridge` server (demo mode,
-// temporary data directory, web/dist and the deployed Web App 3 branding folder) and
-// headless Chromium, and opens the meeting page as one user per browser context.
+// Shared by the meeting end-to-end tests (and scripts/screenshots.mjs): the real
+// `meetbridge` server (demo mode, web/dist and the deployed Web App 3 branding folder) and
+// headless Chromium (both from e2e/lib), and the meeting page opened as one user per
+// browser context.
 //
 // The page is opened on http://localhost:<port>; the Web App 3 stand-in it embeds is then
 // served from http://127.0.0.1:<port>, another origin, as in a real deployment.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { repo, sleep, startServer as startMeetbridge } from "../lib/server.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const repo = resolve(here, "../../..");
-const bin = process.env.MEETBRIDGE_BIN ?? join(repo, "target/debug/meetbridge");
+export { repo, sleep } from "../lib/server.mjs";
+export { launch } from "../lib/chromium.mjs";
+export { startSuite, stopSuite } from "../lib/suite.mjs";
 
-export const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-
-/** Starts the server; `listen` reuses a port (restart), else a free one is picked. */
-export async function startServer({ dataDir, listen = "127.0.0.1:0" } = {}) {
-  for (const need of [bin, join(repo, "web/dist/meeting/index.html"), join(repo, "webapp3/branding/plugins/external-chat/index.html")]) {
-    if (!existsSync(need)) throw new Error(`${need} is missing: run scripts/test.d/60-meeting.sh (it builds what the tests need)`);
-  }
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "meetbridge-meeting-"));
-  const args = ["serve", "--demo", "--web-dir", join(repo, "web/dist"), "--webapp3-dir", join(repo, "webapp3"), "--data-dir", dir, "--listen", listen, "--print-addr", "--sqlite-sync", "normal"];
-  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } });
-  let log = "";
-  child.stderr.on("data", (d) => (log += d));
-  const addr = await new Promise((ok, fail) => {
-    let out = "";
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 20_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-    child.on("exit", (code) => fail(new Error(`server exited (${code}):\n${log}`)));
+/** Starts the server with the deployed Web App 3 folder; `listen` reuses a port (restart), else a free one is picked. */
+export const startServer = ({ dataDir, listen } = {}) =>
+  startMeetbridge({
+    args: ["--webapp3-dir", join(repo, "webapp3")],
+    needs: [join(repo, "web/dist/meeting/index.html"), join(repo, "webapp3/branding/plugins/external-chat/index.html")],
+    hint: "run scripts/test.d/60-meeting.sh (it builds what the tests need)",
+    prefix: "meetbridge-meeting-",
+    dataDir,
+    listen,
   });
-  const port = Number(addr.split(":").pop());
-  return {
-    port,
-    dataDir: dir,
-    base: `http://localhost:${port}`,
-    log: () => log,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((ok) => child.once("exit", ok));
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(5000).then(() => child.kill("SIGKILL"))]);
-    },
-    cleanup() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-export function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
-}
 
 /** Polls `fn` (async) until it returns a truthy value; fails with `what` and `debug()`. */
 export async function until(what, fn, { timeout = 10_000, debug } = {}) {

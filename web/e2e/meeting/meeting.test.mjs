@@ -3,7 +3,7 @@
 // deployed external-chat plugin, ExternalChatHost and the chat room plugin in SpaceHost.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openMeeting, say, sleep, startServer, until } from "./harness.mjs";
+import { openMeeting, say, sleep, startServer, startSuite, stopSuite, until } from "./harness.mjs";
 
 let server;
 let browser;
@@ -16,18 +16,13 @@ const texts = async (user, conv) => (await user.messages(conv)).map((m) => m.tex
 const realProblems = (user) => user.problems.filter((p) => !/status of 404/.test(p));
 
 before(async () => {
-  server = await startServer();
-  browser = await launch();
+  ({ server, browser } = await startSuite(startServer));
   // Alice opens the meeting first: she creates its chat object and is its host.
   alice = await openMeeting(browser, server, { name: "Alice" });
   bob = await openMeeting(browser, server, { name: "Bob" });
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+after(() => stopSuite({ server, browser }));
 
 test("before the call the chat is read-only; connected opens it", async () => {
   assert.equal((await alice.state()).isHost, true);

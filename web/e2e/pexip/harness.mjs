@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { chromium } from 'playwright-core';
+import { launch } from '../lib/chromium.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '../../..');
@@ -93,11 +93,7 @@ export async function setup() {
   const webappOrigin = `http://localhost:${webappServer.port}`;
   const topOrigin = `http://127.0.0.1:${topServer.port}`;
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launch();
 
   /** Writes a variant of the branding manifest next to the real one; returns its name. */
   function manifestVariant(name, edit) {

@@ -3,24 +3,19 @@
 // inspector plugin, which posts raw oVice messages as any plugin does.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, ofType, openUser, post, presence, received, sleep, startServer, waitFor } from "./harness.mjs";
+import { ofType, openUser, post, presence, received, sleep, startServer, startSuite, stopSuite, waitFor } from "./harness.mjs";
 
 let server, browser, alice, bob, carol;
 
 before(async () => {
-  server = await startServer();
-  browser = await launch();
+  ({ server, browser } = await startSuite(startServer));
   alice = await openUser(browser, server, { name: "Alice" });
   await waitFor(alice.frame, (m) => m.type === "ovice_participant_subscribed" && m.payload.isSelf, "Alice's own subscribed event");
   bob = await openUser(browser, server, { name: "Bob" });
   carol = await openUser(browser, server, { name: "Carol" });
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+after(() => stopSuite({ server, browser }));
 
 const isFrom = (type, id) => (m) => m.type === type && String(m.payload.id) === id;
 

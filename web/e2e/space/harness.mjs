@@ -1,70 +1,19 @@
-// Shared by the space end-to-end tests: starts the real `meetbridge` server on a free
-// loopback port with a temporary data directory, and headless Chromium (playwright-core
-// driving Debian's /usr/bin/chromium), and reads what the plugins received.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+// Shared by the space end-to-end tests: the real `meetbridge` server with the tests' seed
+// (e2e/space/seed.json) and headless Chromium (both from e2e/lib), the dev view opened as
+// one user, and what the plugins received.
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { sleep, startServer as startMeetbridge } from "../lib/server.mjs";
+
+export { repo, sleep } from "../lib/server.mjs";
+export { launch } from "../lib/chromium.mjs";
+export { startSuite, stopSuite } from "../lib/suite.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const repo = resolve(here, "../../..");
-const bin = process.env.MEETBRIDGE_BIN ?? join(repo, "target/debug/meetbridge");
 
-/** Starts the server; `listen` reuses a port (restart), else a free one is picked. */
-export async function startServer({ dataDir, listen = "127.0.0.1:0" } = {}) {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: cargo build -p meetbridge`);
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "meetbridge-e2e-"));
-  const child = spawn(
-    bin,
-    ["serve", "--demo", "--demo-seed", join(here, "seed.json"), "--web-dir", join(repo, "web/dist"), "--data-dir", dir, "--listen", listen, "--print-addr", "--sqlite-sync", "normal"],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } },
-  );
-  let log = "";
-  child.stderr.on("data", (d) => (log += d));
-  const addr = await new Promise((ok, fail) => {
-    let out = "";
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 20_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-    child.on("exit", (code) => fail(new Error(`server exited (${code}):\n${log}`)));
-  });
-  const port = Number(addr.split(":").pop());
-  return {
-    port,
-    addr,
-    dataDir: dir,
-    /** The page's origin (localhost) differs from 127.0.0.1, which serves cross-origin plugins. */
-    base: `http://localhost:${port}`,
-    pluginOrigin: `http://127.0.0.1:${port}`,
-    log: () => log,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((ok) => child.once("exit", ok));
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(5000).then(() => child.kill("SIGKILL"))]);
-    },
-    cleanup() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-export const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-
-export async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
-}
+/** Starts the server with the space tests' seed; `listen` reuses a port (restart), else a free one is picked. */
+export const startServer = ({ dataDir, listen } = {}) =>
+  startMeetbridge({ args: ["--demo-seed", join(here, "seed.json")], hint: "cargo build -p meetbridge", prefix: "meetbridge-e2e-", dataDir, listen });
 
 /**
  * Opens the dev view as one user in its own browser context, with `object` open.

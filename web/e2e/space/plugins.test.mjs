@@ -4,21 +4,14 @@
 // broadcast with only {event, message}, the legacy handshake), which must work unchanged.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openUser, received, startServer, waitFor } from "./harness.mjs";
+import { openUser, received, startServer, startSuite, stopSuite, waitFor } from "./harness.mjs";
 
 let server, browser;
 const users = [];
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
+before(async () => ({ server, browser } = await startSuite(startServer)));
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+after(() => stopSuite({ server, browser }));
 
 const text = (frame, selector) => frame.locator(selector).innerText();
 

@@ -5,25 +5,20 @@
 // shows the refused message went nowhere.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, ofType, openUser, post, received, sleep, startServer, waitFor } from "./harness.mjs";
+import { ofType, openUser, post, received, sleep, startServer, startSuite, stopSuite, waitFor } from "./harness.mjs";
 
 let server, browser, alice, bob;
 let markers = 0;
 
 before(async () => {
-  server = await startServer();
-  browser = await launch();
+  ({ server, browser } = await startSuite(startServer));
   const query = `&pluginOrigin=${encodeURIComponent(server.pluginOrigin)}`;
   alice = await openUser(browser, server, { name: "Alice", query });
   bob = await openUser(browser, server, { name: "Bob", query });
   await waitFor(alice.frame, (m) => m.type === "ovice_participant_subscribed" && m.payload.id === "dev-bob", "Bob's arrival at Alice");
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+after(() => stopSuite({ server, browser }));
 
 /** Sends a valid broadcast from Alice's plugin and returns what Bob received before it. */
 async function bobsMessagesUpToMarker() {

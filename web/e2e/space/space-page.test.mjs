@@ -3,20 +3,13 @@
 // avatar move (through the space's floor object).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, startServer } from "./harness.mjs";
+import { startServer, startSuite, stopSuite } from "./harness.mjs";
 
 let server, browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
+before(async () => ({ server, browser } = await startSuite(startServer)));
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+after(() => stopSuite({ server, browser }));
 
 async function enter(name) {
   const context = await browser.newContext();
