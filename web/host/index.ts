@@ -74,16 +74,24 @@ export const listObjects = (space: string, token: string): Promise<ObjectDef[]> 
     json<ObjectDef[]>(r),
   );
 
+/**
+ * Creates a dynamic object in `space` (`POST /api/spaces/{space}/objects`), its creator being
+ * the token's participant. Returns the response as is: 409 means it exists already (another
+ * user created it first), which callers treat as success.
+ */
+export const createObject = (space: string, token: string, def: { id: string; name: string; pluginUrl: string }): Promise<Response> =>
+  fetch(`/api/spaces/${encodeURIComponent(space)}/objects`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(def),
+  });
+
 /** The space's floor object, created (as a dynamic object) when the space has none. */
 export async function ensureFloor(space: string, token: string, objects: ObjectDef[]): Promise<ObjectDef | undefined> {
   const found = objects.find((o) => o.pluginUrl === FLOOR_URL);
   if (found) return found;
   const id = `${space}-floor`;
-  const r = await fetch(`/api/spaces/${encodeURIComponent(space)}/objects`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ id, name: "Floor", pluginUrl: FLOOR_URL }),
-  });
+  const r = await createObject(space, token, { id, name: "Floor", pluginUrl: FLOOR_URL });
   if (r.ok || r.status === 409) {
     return (await listObjects(space, token)).find((o) => o.id === id);
   }

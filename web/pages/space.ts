@@ -3,7 +3,8 @@
 // unsubscribes. Other users' avatars move through the space's floor object (FLOOR_URL):
 // the page broadcasts its position there through the same host runtime and socket.
 import type { JsonValue, Participant, PlatformToPlugin, PluginToPlatform, PresenceStatus } from "../../crates/protocol/bindings/protocol";
-import { devLogin, ensureFloor, listObjects, loadSpaceHost, serverInfo, wsUrl, FLOOR_URL, type HostEvent, type ObjectDef, type SpaceHost } from "../host/index";
+import { ensureFloor, listObjects, FLOOR_URL, type HostEvent, type ObjectDef, type SpaceHost } from "../host/index";
+import { connectHost, devSession, showConnection } from "./session";
 
 const RANGE = 120;
 const W = 760;
@@ -211,8 +212,7 @@ function onFloor(message: PlatformToPlugin): void {
 function onEvent(e: HostEvent): void {
   switch (e.kind) {
     case "state":
-      $("conn").textContent = e.state === "closed" && e.retryInMs ? `reconnecting in ${Math.round(e.retryInMs / 100) / 10}s` : e.state;
-      $("conn").className = `badge ${e.state}`;
+      showConnection(e);
       break;
     case "welcome":
       myId = String(e.participant.id);
@@ -245,41 +245,16 @@ function onEvent(e: HostEvent): void {
   }
 }
 
-async function login(): Promise<string> {
-  const fromUrl = new URLSearchParams(location.search).get("name") ?? sessionStorage.getItem("meetbridge-name");
-  if (fromUrl) return fromUrl;
-  const form = $<HTMLFormElement>("login");
-  form.hidden = false;
-  $<HTMLInputElement>("name").focus();
-  return new Promise((resolve) => {
-    form.onsubmit = (e) => {
-      e.preventDefault();
-      const name = $<HTMLInputElement>("name").value.trim();
-      if (!name) return;
-      sessionStorage.setItem("meetbridge-name", name);
-      form.hidden = true;
-      resolve(name);
-    };
-  });
-}
-
 async function main(): Promise<void> {
-  const info = await serverInfo();
-  if (!info.devLogin) {
-    document.body.append("This server is not in demo mode: the dev login is off. Embed SpaceHost with your own tokens.");
-    return;
-  }
-  myName = await login();
-  const session = await devLogin(myName, new URLSearchParams(location.search).get("space") ?? undefined);
-  const space = session.space ?? info.demoSpace ?? "demo";
+  const session = await devSession("This server is not in demo mode: the dev login is off. Embed SpaceHost with your own tokens.");
+  if (!session) return;
+  const { space, login } = session;
+  myName = session.name;
   $("space-name").textContent = space;
-  const defs = await listObjects(space, session.token);
-  const floor = await ensureFloor(space, session.token, defs);
+  const defs = await listObjects(space, login.token);
+  const floor = await ensureFloor(space, login.token, defs);
   floorId = floor?.id;
-  const SpaceHostClass = await loadSpaceHost();
-  host = new SpaceHostClass();
-  host.onEvent(onEvent);
-  host.connect(wsUrl(info.ws), session.token);
+  host = await connectHost(session.info, login.token, onEvent);
   (window as unknown as { meetbridge: unknown }).meetbridge = { host, objects, others, moveTo, me };
   $("space").hidden = false;
   layout(defs);

@@ -17,7 +17,8 @@ import init, {
   type Disconnected,
 } from "../../pkg/meeting-host/meeting_host.js";
 import type { JsonValue, PlatformToPlugin, PresenceStatus } from "../../../crates/protocol/bindings/protocol";
-import { devLogin, listObjects, loadSpaceHost, serverInfo, wsUrl, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
+import { createObject, listObjects, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
+import { connectHost, devSession, showConnection } from "../session";
 
 const CHAT_PLUGIN = "/plugins/chatroom/?mode=meeting";
 const DIAL_TIMEOUT_MS = 30_000;
@@ -95,8 +96,7 @@ function presence(status: PresenceStatus): void {
 function onHostEvent(e: HostEvent): void {
   switch (e.kind) {
     case "state":
-      $("conn").textContent = e.state === "closed" && e.retryInMs ? `reconnecting in ${Math.round(e.retryInMs / 100) / 10}s` : e.state;
-      $("conn").className = `badge ${e.state}`;
+      showConnection(e);
       break;
     case "plugin":
       // A new message for the chat while its panel is closed raises the badge.
@@ -212,33 +212,11 @@ function wireDialOut(): void {
 
 // ---- start -------------------------------------------------------------------------------
 
-async function login(): Promise<string> {
-  const given = params.get("name") ?? sessionStorage.getItem("meetbridge-name");
-  if (given) return given;
-  const form = $<HTMLFormElement>("login");
-  form.hidden = false;
-  $<HTMLInputElement>("name").focus();
-  return new Promise((resolve) => {
-    form.onsubmit = (e) => {
-      e.preventDefault();
-      const name = $<HTMLInputElement>("name").value.trim();
-      if (!name) return;
-      sessionStorage.setItem("meetbridge-name", name);
-      form.hidden = true;
-      resolve(name);
-    };
-  });
-}
-
 /** The meeting's chat object, created (as a dynamic object, host = this user) on first visit. */
 async function meetingObject(space: string, token: string): Promise<ObjectDef> {
   const found = (await listObjects(space, token)).find((o) => o.id === meetingId);
   if (found) return found;
-  const r = await fetch(`/api/spaces/${encodeURIComponent(space)}/objects`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ id: meetingId, name: `Meeting ${meetingId}`, pluginUrl: CHAT_PLUGIN }),
-  });
+  const r = await createObject(space, token, { id: meetingId, name: `Meeting ${meetingId}`, pluginUrl: CHAT_PLUGIN });
   if (!r.ok && r.status !== 409) throw new Error(`cannot create the meeting's chat: ${r.status} ${await r.text()}`);
   const created = (await listObjects(space, token)).find((o) => o.id === meetingId);
   if (!created) throw new Error(`the meeting's chat object ${meetingId} is missing`);
@@ -246,24 +224,17 @@ async function meetingObject(space: string, token: string): Promise<ObjectDef> {
 }
 
 async function main(): Promise<void> {
-  const info = await serverInfo();
-  if (!info.devLogin) {
-    document.body.append("This server is not in demo mode: the dev login is off. Embed SpaceHost and ExternalChatHost with your own tokens.");
-    return;
-  }
-  myName = await login();
-  const session = await devLogin(myName, params.get("space") ?? undefined);
-  myId = String(session.participant.id);
-  const space = session.space ?? info.demoSpace ?? "demo";
-  const def = await meetingObject(space, session.token);
+  const session = await devSession("This server is not in demo mode: the dev login is off. Embed SpaceHost and ExternalChatHost with your own tokens.");
+  if (!session) return;
+  const { space, login } = session;
+  myName = session.name;
+  myId = String(login.participant.id);
+  const def = await meetingObject(space, login.token);
   isHost = def.creator === myId;
   $("meeting-name").textContent = `${def.name}${isHost ? " · you host" : ""}`;
   $("me").textContent = `${myName} (${myId})`;
 
-  const SpaceHostClass = await loadSpaceHost();
-  spaceHost = new SpaceHostClass();
-  spaceHost.onEvent(onHostEvent);
-  spaceHost.connect(wsUrl(info.ws), session.token);
+  spaceHost = await connectHost(session.info, login.token, onHostEvent);
   $("meeting").hidden = false;
   spaceHost.openObject(meetingId, def.pluginUrl, $("chat-slot"), { title: "Meeting chat" });
   presence("subscribed");
