@@ -52,6 +52,31 @@ test("a dropped socket: messages sent meanwhile by others and by the plugin arri
   assert.deepEqual(await events(alice.frame, "d-"), ["d-0", "d-1", "d-2", "d-3", "d-4", "d-5", "d-6"]);
 });
 
+/** How many plugin frames the server answered as duplicates of an earlier one (same id). */
+async function duplicates() {
+  const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+  return Number(/^meetbridge_duplicates_total (\d+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+test("an ack lost with the socket: the message is sent again and the others see it once", async () => {
+  const before = await duplicates();
+  // Sent and dropped in one task: the frame goes out, its ack comes back to a closed socket,
+  // so the host sends it again (same id) after the reconnect.
+  await alice.page.evaluate(() => {
+    const host = window.meetbridge.users[0].host;
+    host.sendAsPage("inspector", { type: "ovice_broadcast_message", payload: { event: "once-1", message: 1 } });
+    host.dropConnection();
+  });
+  await waitFor(bob.frame, (m) => m.payload?.event === "once-1", "once-1");
+  await waitConnected(alice);
+  // Something live after the resend: a second copy would have reached Bob before it.
+  await post(alice.frame, { type: "ovice_broadcast_message", payload: { event: "once-2", message: 2 } });
+  await waitFor(bob.frame, (m) => m.payload?.event === "once-2", "once-2");
+  await sleep(300);
+  assert.deepEqual(await events(bob.frame, "once-"), ["once-1", "once-2"]);
+  assert.equal(await duplicates(), before + 1, "the resend reached the server and was answered as a duplicate");
+});
+
 test("a server restart: both reconnect with backoff, queued messages arrive in order, saved data survives", async () => {
   await post(alice.frame, { type: "ovice_save_and_emit_data", payload: { kept: true } });
   await waitFor(alice.frame, (m) => m.type === "ovice_data_saved_success", "save before the restart");
