@@ -13,10 +13,14 @@ use meetbridge_protocol::bridge::{ClientFrame, ServerFrame};
 use meetbridge_protocol::ovice::{PlatformToPlugin, PluginToPlatform};
 #[cfg(feature = "pexip")]
 use meetbridge_protocol::pexip::{PluginToTop, TopToPlugin};
-use meetbridge_protocol::{Invalid, Parsed};
-use serde::Serialize;
+use meetbridge_protocol::Parsed;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
+
+/// talc instead of std's dlmalloc: a few KB smaller, as fast for what the parsers allocate.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -36,54 +40,59 @@ fn to_json(value: &JsValue) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
-fn to_js<T: Serialize>(value: &T) -> JsValue {
-    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
-    js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL)
+/// Sets `key` on a plain object (cannot fail on one we created).
+fn set(target: &js_sys::Object, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
 }
 
-/// The JS outcome object. A message is returned as the caller's own object: it was
-/// validated, and re-encoding it from Rust would ship every type's serializer to the browser.
-fn outcome<T>(parsed: Parsed<T>, original: &JsValue) -> JsValue {
-    let value = match parsed {
-        Parsed::Message(_) => {
-            let out = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&out, &"kind".into(), &"message".into());
-            let _ = js_sys::Reflect::set(&out, &"message".into(), original);
-            return out.into();
+/// The JS outcome object, built directly (no serializer in the wasm). A message is returned
+/// as the caller's own object: it was validated, and re-encoding it from Rust would ship
+/// every type's serializer to the browser. Not generic, so there is one copy of it.
+fn outcome(parsed: Parsed<()>, original: &JsValue) -> JsValue {
+    let out = js_sys::Object::new();
+    match parsed {
+        Parsed::Message(()) => {
+            set(&out, "kind", &"message".into());
+            set(&out, "message", original);
         }
-        Parsed::Ignored(i) => serde_json::json!({"kind": "ignored", "reason": i.reason}),
+        Parsed::Ignored(i) => {
+            set(&out, "kind", &"ignored".into());
+            set(&out, "reason", &i.reason.into());
+        }
         Parsed::Invalid(i) => {
-            let mut v = serde_json::json!({"kind": "invalid", "field": i.field, "error": i.error});
+            set(&out, "kind", &"invalid".into());
             if let Some(name) = i.name {
-                v["name"] = name.into();
+                set(&out, "name", &name.into());
             }
-            v
+            set(&out, "field", &i.field.into());
+            set(&out, "error", &i.error.into());
         }
-    };
-    to_js(&value)
+    }
+    out.into()
+}
+
+/// Reads `data` as JSON and parses it; the message itself is dropped (see [`outcome`]).
+fn check(data: &JsValue, parse: &dyn Fn(&Value) -> Parsed<()>) -> Parsed<()> {
+    match to_json(data) {
+        Ok(value) => parse(&value),
+        Err(reason) => Parsed::Ignored(meetbridge_protocol::Ignored { reason }),
+    }
 }
 
 fn parse_with<T>(data: &JsValue, parse: impl Fn(&Value) -> Parsed<T>) -> JsValue {
-    match to_json(data) {
-        Ok(value) => outcome(parse(&value), data),
-        Err(reason) => outcome::<T>(
-            Parsed::Ignored(meetbridge_protocol::Ignored { reason }),
-            data,
-        ),
-    }
+    outcome(check(data, &|v| parse(v).map(drop)), data)
 }
 
 fn build_with<T>(data: &JsValue, parse: impl Fn(&Value) -> Parsed<T>) -> Result<JsValue, JsError> {
-    let value = to_json(data).map_err(|e| JsError::new(&e))?;
-    match parse(&value) {
-        Parsed::Message(_) => Ok(data.clone()),
-        Parsed::Invalid(i) => Err(invalid_error(&i)),
-        Parsed::Ignored(i) => Err(JsError::new(&format!("not a message: {}", i.reason))),
-    }
+    built(data, check(data, &|v| parse(v).map(drop)))
 }
 
-fn invalid_error(invalid: &Invalid) -> JsError {
-    JsError::new(&invalid.to_string())
+fn built(data: &JsValue, parsed: Parsed<()>) -> Result<JsValue, JsError> {
+    match parsed {
+        Parsed::Message(()) => Ok(data.clone()),
+        Parsed::Invalid(i) => Err(JsError::new(&i.to_string())),
+        Parsed::Ignored(i) => Err(JsError::new(&format!("not a message: {}", i.reason))),
+    }
 }
 
 #[cfg(feature = "pexip")]
@@ -168,14 +177,16 @@ pub fn parse_server_frame(text: &str) -> JsValue {
 /// A frame's outcome: the message is the frame decoded by the browser's JSON.
 fn frame_outcome<T>(text: &str, parsed: Parsed<T>) -> JsValue {
     let original = js_sys::JSON::parse(text).unwrap_or(JsValue::NULL);
-    outcome(parsed, &original)
+    outcome(parsed.map(drop), &original)
 }
 
 /// The limits, for display: `{maxMessageBytes, maxDataBytes}`.
 #[wasm_bindgen(js_name = limits, unchecked_return_type = "{ maxMessageBytes: number; maxDataBytes: number }")]
 pub fn limits() -> JsValue {
-    to_js(&serde_json::json!({
-        "maxMessageBytes": meetbridge_protocol::limits::MAX_MESSAGE_BYTES,
-        "maxDataBytes": meetbridge_protocol::limits::MAX_DATA_BYTES,
-    }))
+    let out = js_sys::Object::new();
+    let max_message = meetbridge_protocol::limits::MAX_MESSAGE_BYTES as f64;
+    let max_data = meetbridge_protocol::limits::MAX_DATA_BYTES as f64;
+    set(&out, "maxMessageBytes", &max_message.into());
+    set(&out, "maxDataBytes", &max_data.into());
+    out.into()
 }

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::limits::{json_len, MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
+use crate::limits::{map_json_len, value_json_len, MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
 use crate::parsed::{decode, ignored, invalid, Invalid, Parsed};
 
 /// A saved-data document: a JSON object.
@@ -452,7 +452,7 @@ impl OutgoingMessage {
         if self.event.is_empty() {
             return Err(invalid(name, "payload.event", "must not be empty"));
         }
-        let size = json_len(&self.message);
+        let size = value_json_len(&self.message);
         if size > MAX_MESSAGE_BYTES {
             return Err(invalid(
                 name,
@@ -476,8 +476,30 @@ fn data_document(name: &str, value: &Value) -> Result<DataDocument, Invalid> {
     Ok(map.clone())
 }
 
+/// `ovice_data_saved_success`: `updated_at` beside the data, as `SavedSuccess`'s flattened
+/// `Deserialize` reads it, without going through serde's buffering of flattened maps.
+fn saved_success(name: &str, value: &Value) -> Result<PlatformToPlugin, Invalid> {
+    let Value::Object(map) = value else {
+        return data_document(name, value).map(PlatformToPlugin::SavedData);
+    };
+    check_data(name, "payload", map)?;
+    let mut data = DataDocument::new();
+    let mut updated_at = None;
+    for (key, v) in map {
+        if key == "updated_at" {
+            updated_at = decode(name, "payload.updated_at", v)?;
+        } else {
+            data.insert(key.clone(), v.clone());
+        }
+    }
+    Ok(PlatformToPlugin::DataSavedSuccess(SavedSuccess {
+        updated_at,
+        data,
+    }))
+}
+
 fn check_data(name: &str, field: &str, data: &DataDocument) -> Result<(), Invalid> {
-    let size = json_len(data);
+    let size = map_json_len(data);
     if size > MAX_DATA_BYTES {
         return Err(invalid(
             name,
@@ -513,12 +535,7 @@ impl PlatformToPlugin {
             "ovice_message" => decode(name, "payload", p).map(PlatformToPlugin::Message),
             "ovice_saved_data" => data_document(name, p).map(PlatformToPlugin::SavedData),
             "ovice_shared_data" => data_document(name, p).map(PlatformToPlugin::SharedData),
-            "ovice_data_saved_success" => {
-                let checked = data_document(name, p);
-                checked.and_then(|_| {
-                    decode(name, "payload", p).map(PlatformToPlugin::DataSavedSuccess)
-                })
-            }
+            "ovice_data_saved_success" => saved_success(name, p),
             "ovice_confirmation" => Ok(PlatformToPlugin::Confirmation),
             "meetbridge_error" => decode(name, "payload", p).map(PlatformToPlugin::Error),
             "meetbridge_history" => decode(name, "payload", p).map(PlatformToPlugin::History),
