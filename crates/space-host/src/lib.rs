@@ -90,6 +90,8 @@ struct Host {
     timer: Option<i32>,
     timer_cb: Option<Closure<dyn FnMut()>>,
     stopped: bool,
+    /// `Date.now()` before which no reconnect is attempted (set by `dropConnection(holdMs)`).
+    hold_until: f64,
     listener: Option<Closure<dyn FnMut(MessageEvent)>>,
 }
 
@@ -250,7 +252,9 @@ fn socket_closed(rc: &Rc<RefCell<Host>>, generation: u32) {
     };
     run(rc, effects);
     if let Some(delay) = delay {
-        schedule_reconnect(rc, delay);
+        // A held drop waits out its hold; the backoff applies on top of nothing else.
+        let held = (rc.borrow().hold_until - js_sys::Date::now()).max(0.0) as u32;
+        schedule_reconnect(rc, delay.max(held));
     }
 }
 
@@ -339,6 +343,7 @@ impl SpaceHost {
             timer: None,
             timer_cb: None,
             stopped: false,
+            hold_until: 0.0,
             listener: None,
         }));
         let weak = Rc::downgrade(&rc);
@@ -381,10 +386,12 @@ impl SpaceHost {
     }
 
     /// Drops the socket as a network failure would: the host reconnects with backoff and
-    /// resumes. For tests and for trying a plugin's behaviour on a flaky network.
+    /// resumes. With `hold_ms`, the network stays "down" at least that long before the
+    /// first attempt, so a test (or a plugin author) can act while the host is offline.
     #[wasm_bindgen(js_name = dropConnection)]
-    pub fn drop_connection(&self) {
-        let host = self.rc.borrow();
+    pub fn drop_connection(&self, hold_ms: Option<u32>) {
+        let mut host = self.rc.borrow_mut();
+        host.hold_until = js_sys::Date::now() + f64::from(hold_ms.unwrap_or(0));
         if let Some(socket) = &host.socket {
             let _ = socket
                 .ws

@@ -201,7 +201,7 @@ test("a reload keeps the history: messages both ways, own ones and DMs, without 
 });
 
 test("a dropped socket: what was said meanwhile arrives after the reconnect, in order, once", async () => {
-  await bob.page.evaluate(() => window.meeting.spaceHost.dropConnection());
+  await bob.page.evaluate(() => window.meeting.spaceHost.dropConnection(1500)); // offline while Alice talks
   const words = ["while away 1", "while away 2", "while away 3"];
   for (const w of words) await say(alice, w);
   await bob.waitFor("the three messages after the reconnect", async () => (await texts(bob)).filter((t) => words.includes(t)).length === 3, 15_000);

@@ -33,7 +33,7 @@ test("a dropped socket: messages sent meanwhile by others and by the plugin arri
   // Before the drop, so Alice has a sequence number to resume from.
   await post(bob.frame, { type: "ovice_broadcast_message", payload: { event: "d-0", message: 0 } });
   await waitFor(alice.frame, (m) => m.payload?.event === "d-0", "d-0");
-  await hostCall(alice, "dropConnection");
+  await hostCall(alice, "dropConnection", 3000); // offline for 3 s, however slow the posting below
   await alice.page.waitForFunction(() => !window.meetbridge.users[0].host.connected);
   // While Alice is away: Bob sends five, Alice's plugin sends two (queued by her host).
   for (let i = 1; i <= 5; i++) await post(bob.frame, { type: "ovice_broadcast_message", payload: { event: `d-${i}`, message: i } });
