@@ -28,8 +28,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::decode::decode;
 use crate::ovice::{PlatformToPlugin, PluginToPlatform, PresenceStatus, StringOrNumber, UserId};
-use crate::parsed::{decode, ignored, invalid, Invalid, Parsed};
+use crate::parsed::{ignored, invalid, Invalid, Parsed};
 
 /// Browser → server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

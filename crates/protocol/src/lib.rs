@@ -16,6 +16,7 @@
 pub mod bridge;
 #[cfg(feature = "codegen")]
 pub mod codegen;
+mod decode;
 pub mod limits;
 pub mod ovice;
 mod parsed;

@@ -12,8 +12,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::decode::decode;
 use crate::limits::{map_json_len, value_json_len, MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
-use crate::parsed::{decode, ignored, invalid, Invalid, Parsed};
+use crate::parsed::{ignored, invalid, Invalid, Parsed};
 
 /// A saved-data document: a JSON object.
 pub type DataDocument = Map<String, Value>;

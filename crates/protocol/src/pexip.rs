@@ -13,7 +13,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::parsed::{decode, ignored, invalid, Invalid, Parsed};
+use crate::decode::decode;
+use crate::parsed::{ignored, invalid, Invalid, Parsed};
 
 /// Every action starts with this namespace; anything else is ignored (with a warning).
 pub const ACTION_PREFIX: &str = "pexip:plugin:external-chat/";
