@@ -14,7 +14,7 @@ use meetbridge_protocol::ovice::{DataDocument, PlatformToPlugin};
 use crate::dedup::{Answer, Seen};
 use crate::history::Audience;
 use crate::outbox::Outbox;
-use crate::room::{DataCache, Room};
+use crate::room::{DataCache, Room, RoomState};
 
 /// Why a request on an object was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,37 @@ impl Refusal {
 }
 
 impl Room {
+    /// Only a connection that is a member of the object may send to it.
+    fn require_member(&self, st: &RoomState, out: &Outbox, user: &Arc<str>) -> Result<(), Refusal> {
+        let present = st
+            .members
+            .get(user)
+            .is_some_and(|m| m.conns.iter().any(|c| c.out.id() == out.id()));
+        if present {
+            Ok(())
+        } else {
+            Err(Refusal::not_member(&self.def.id))
+        }
+    }
+
+    /// Whether `user` sent message `id` recently (counted in the metrics when it did).
+    fn seen(
+        &self,
+        st: &mut RoomState,
+        user: &Arc<str>,
+        id: &str,
+        out: &Outbox,
+        req: Option<u64>,
+    ) -> Seen {
+        let seen = st.dedup.check(user, id, out, req);
+        if !matches!(seen, Seen::New) {
+            self.metrics
+                .duplicates
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        seen
+    }
+
     /// Relays an encoded `ovice_message` (`message_json`, the whole `{type, payload}`)
     /// from `user` to every other member, or to `to` only, and returns the answer (its
     /// `seq`). With a message `id` this user sent recently nothing is relayed: the answer
@@ -55,22 +86,10 @@ impl Room {
         message_json: &str,
     ) -> Result<Option<Answer>, Refusal> {
         let mut st = self.lock();
-        let sender_present = st
-            .members
-            .get(user)
-            .is_some_and(|m| m.conns.iter().any(|c| c.out.id() == out.id()));
-        if !sender_present {
-            return Err(Refusal::not_member(&self.def.id));
-        }
+        self.require_member(&st, out, user)?;
         if let Some(id) = id {
             // Before the recipient check: a duplicate is answered even if `to` left since.
-            let seen = st.dedup.check(user, id, out, req);
-            if !matches!(seen, Seen::New) {
-                self.metrics
-                    .duplicates
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            match seen {
+            match self.seen(&mut st, user, id, out, req) {
                 Seen::New => {}
                 Seen::Answer(answer) => return Ok(Some(answer)),
                 Seen::Waiting => return Ok(None),
@@ -147,21 +166,9 @@ impl Room {
         req: Option<u64>,
     ) -> Result<BeginSave, Refusal> {
         let mut st = self.lock();
-        let present = st
-            .members
-            .get(user)
-            .is_some_and(|m| m.conns.iter().any(|c| c.out.id() == out.id()));
-        if !present {
-            return Err(Refusal::not_member(&self.def.id));
-        }
+        self.require_member(&st, out, user)?;
         if let Some(id) = id {
-            let seen = st.dedup.check(user, id, out, req);
-            if !matches!(seen, Seen::New) {
-                self.metrics
-                    .duplicates
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            match seen {
+            match self.seen(&mut st, user, id, out, req) {
                 Seen::New => st.dedup.pending(user, id),
                 Seen::Answer(answer) => return Ok(BeginSave::Duplicate(answer)),
                 Seen::Waiting => return Ok(BeginSave::Waiting),
