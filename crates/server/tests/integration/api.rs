@@ -24,36 +24,56 @@ async fn call(
     )
 }
 
+async fn admin_post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    call(s, "POST", path, &[ADMIN], Some(body)).await
+}
+
+/// A call with `Authorization: {auth}`.
+async fn call_as(
+    s: &TestServer,
+    auth: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    call(s, method, path, &[("Authorization", auth)], body).await
+}
+
+async fn dev_login(s: &TestServer, name: &str) -> (u16, Value) {
+    call(
+        s,
+        "POST",
+        "/api/dev/login",
+        &[],
+        Some(json!({ "name": name })),
+    )
+    .await
+}
+
+/// A plain GET, for the responses that are not JSON.
+async fn get(s: &TestServer, path: &str) -> (u16, String) {
+    request(s.addr, "GET", path, &[], None).await.unwrap()
+}
+
 #[tokio::test]
 async fn admin_api_creates_spaces_objects_and_tokens_that_work() {
     let s = start().await;
     let (status, _) = call(&s, "GET", "/api/admin/spaces", &[], None).await;
     assert_eq!(status, 401);
-    let (status, _) = call(
-        &s,
-        "GET",
-        "/api/admin/spaces",
-        &[("Authorization", "Bearer wrong")],
-        None,
-    )
-    .await;
+    let (status, _) = call_as(&s, "Bearer wrong", "GET", "/api/admin/spaces", None).await;
     assert_eq!(status, 401);
 
-    let (status, space) = call(
+    let (status, space) = admin_post(
         &s,
-        "POST",
         "/api/admin/spaces",
-        &[ADMIN],
-        Some(json!({"id": "team", "name": "Team"})),
+        json!({"id": "team", "name": "Team"}),
     )
     .await;
     assert_eq!(status, 201, "{space}");
-    let (status, _) = call(
+    let (status, _) = admin_post(
         &s,
-        "POST",
         "/api/admin/spaces",
-        &[ADMIN],
-        Some(json!({"id": "team", "name": "Again"})),
+        json!({"id": "team", "name": "Again"}),
     )
     .await;
     assert_eq!(status, 409);
@@ -67,12 +87,10 @@ async fn admin_api_creates_spaces_objects_and_tokens_that_work() {
     .await;
     assert_eq!(status, 201, "{obj}");
     assert_eq!(obj["objectType"], "dynamic");
-    let (status, _) = call(
+    let (status, _) = admin_post(
         &s,
-        "POST",
         "/api/admin/spaces/nope/objects",
-        &[ADMIN],
-        Some(json!({"pluginUrl": "/x/"})),
+        json!({"pluginUrl": "/x/"}),
     )
     .await;
     assert_eq!(status, 404);
@@ -81,12 +99,10 @@ async fn admin_api_creates_spaces_objects_and_tokens_that_work() {
     let (_, spaces) = call(&s, "GET", "/api/admin/spaces", &[ADMIN], None).await;
     assert_eq!(spaces[0]["id"], "team");
 
-    let (status, issued) = call(
+    let (status, issued) = admin_post(
         &s,
-        "POST",
         "/api/admin/tokens",
-        &[ADMIN],
-        Some(json!({"id": "ann", "name": "Ann", "email": "ann@example.com", "space": "team"})),
+        json!({"id": "ann", "name": "Ann", "email": "ann@example.com", "space": "team"}),
     )
     .await;
     assert_eq!(status, 201, "{issued}");
@@ -101,63 +117,35 @@ async fn admin_api_creates_spaces_objects_and_tokens_that_work() {
 
     // The participant API lists the space's objects and lets Ann place a dynamic one.
     let auth = format!("Bearer {token}");
-    let (status, objects) = call(
-        &s,
-        "GET",
-        "/api/spaces/team/objects",
-        &[("Authorization", &auth)],
-        None,
-    )
-    .await;
+    let (status, objects) = call_as(&s, &auth, "GET", "/api/spaces/team/objects", None).await;
     assert_eq!(status, 200);
     assert_eq!(objects[0]["pluginUrl"], "/plugins/notes/");
-    let (status, placed) = call(
+    let (status, placed) = call_as(
         &s,
+        &auth,
         "POST",
         "/api/spaces/team/objects",
-        &[("Authorization", &auth)],
         Some(json!({"pluginUrl": "/plugins/poll/", "settings": {"shareEmail": true}})),
     )
     .await;
     assert_eq!(status, 201, "{placed}");
     assert_eq!(placed["creator"], "ann");
     assert_eq!(placed["settings"]["shareEmail"], false);
-    let (status, _) = call(
-        &s,
-        "GET",
-        "/api/spaces/other/objects",
-        &[("Authorization", &auth)],
-        None,
-    )
-    .await;
+    let (status, _) = call_as(&s, &auth, "GET", "/api/spaces/other/objects", None).await;
     assert_eq!(status, 403);
 }
 
 #[tokio::test]
 async fn dev_login_exists_only_in_demo_mode() {
     let s = start().await;
-    let (status, _) = call(
-        &s,
-        "POST",
-        "/api/dev/login",
-        &[],
-        Some(json!({"name": "Alice"})),
-    )
-    .await;
+    let (status, _) = dev_login(&s, "Alice").await;
     assert_eq!(status, 404);
 
     let s = start_with(|c| c.demo = true).await;
     let (_, info) = call(&s, "GET", "/api/info", &[], None).await;
     assert_eq!(info["devLogin"], true);
     assert_eq!(info["demoSpace"], "demo");
-    let (status, login) = call(
-        &s,
-        "POST",
-        "/api/dev/login",
-        &[],
-        Some(json!({"name": "Alice"})),
-    )
-    .await;
+    let (status, login) = dev_login(&s, "Alice").await;
     assert_eq!(status, 200, "{login}");
     assert_eq!(login["devOnly"], true);
     assert_eq!(login["participant"]["id"], "dev-alice");
@@ -168,14 +156,7 @@ async fn dev_login_exists_only_in_demo_mode() {
     let got = alice.presence("demo-notes", "joined").await;
     assert_eq!(messages(&got)[0]["payload"]["email"], "alice@dev.invalid");
     let auth = format!("Bearer {}", login["token"].as_str().unwrap());
-    let (_, objects) = call(
-        &s,
-        "GET",
-        "/api/spaces/demo/objects",
-        &[("Authorization", &auth)],
-        None,
-    )
-    .await;
+    let (_, objects) = call_as(&s, &auth, "GET", "/api/spaces/demo/objects", None).await;
     let urls: Vec<&str> = objects
         .as_array()
         .unwrap()
@@ -191,14 +172,14 @@ async fn dev_login_exists_only_in_demo_mode() {
 #[tokio::test]
 async fn health_metrics_and_static_files() {
     let s = start_with(|c| c.demo = false).await;
-    let (status, body) = request(s.addr, "GET", "/healthz", &[], None).await.unwrap();
+    let (status, body) = get(&s, "/healthz").await;
     assert_eq!((status, body.as_str()), (200, "ok\n"));
 
     let mut a = s.client("a").await;
     a.request(json!({"op": "ping"})).await;
     a.send_text("nope".into()).await;
     a.recv().await;
-    let (status, metrics) = request(s.addr, "GET", "/metrics", &[], None).await.unwrap();
+    let (status, metrics) = get(&s, "/metrics").await;
     assert_eq!(status, 200);
     assert!(
         metrics.contains("meetbridge_connections_open 1"),
@@ -210,7 +191,7 @@ async fn health_metrics_and_static_files() {
     );
 
     // web/dist not built: a 404 that says how to build it.
-    let (status, body) = request(s.addr, "GET", "/", &[], None).await.unwrap();
+    let (status, body) = get(&s, "/").await;
     assert_eq!(status, 404);
     assert!(body.contains("npm run build"), "{body}");
 
@@ -220,12 +201,8 @@ async fn health_metrics_and_static_files() {
     std::fs::write(web.join("plugins/notes/index.html"), "<p>notes</p>").unwrap();
     drop(a);
     let s2 = start_with(|c| c.web_dir = web.clone()).await;
-    let (status, body) = request(s2.addr, "GET", "/plugins/notes/", &[], None)
-        .await
-        .unwrap();
+    let (status, body) = get(&s2, "/plugins/notes/").await;
     assert_eq!((status, body.as_str()), (200, "<p>notes</p>"));
-    let (status, _) = request(s2.addr, "GET", "/plugins/none/", &[], None)
-        .await
-        .unwrap();
+    let (status, _) = get(&s2, "/plugins/none/").await;
     assert_eq!(status, 404);
 }

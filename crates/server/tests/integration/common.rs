@@ -48,8 +48,17 @@ pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServeConfi
 }
 
 impl TestServer {
+    pub fn hub(&self) -> &meetbridge::hub::Hub {
+        &self.server.as_ref().unwrap().state.hub
+    }
+
     pub fn store(&self) -> &std::sync::Arc<dyn Store> {
-        &self.server.as_ref().unwrap().state.hub.store
+        &self.hub().store
+    }
+
+    /// A static object without e-mail, the kind most tests use.
+    pub fn static_object(&self, id: &str) {
+        self.object(id, ObjectType::Static, false, None);
     }
 
     /// Creates a space (once) and an object in it, directly in the store and registry.
@@ -76,7 +85,7 @@ impl TestServer {
             created_at: 0,
         };
         self.store().create_object(&def).unwrap();
-        self.server.as_ref().unwrap().state.hub.insert(def);
+        self.hub().insert(def);
     }
 
     pub fn token(&self, id: &str) -> String {
@@ -98,6 +107,18 @@ impl TestServer {
 
     pub async fn client(&self, id: &str) -> Client {
         Client::connect(self.addr, &self.token(id)).await
+    }
+
+    /// A new client for `id` that has set its presence on `object` to `status`.
+    pub async fn present(&self, id: &str, object: &str, status: &str) -> Client {
+        let mut client = self.client(id).await;
+        client.presence(object, status).await;
+        client
+    }
+
+    /// A new client for `id` that has joined `object`.
+    pub async fn joined(&self, id: &str, object: &str) -> Client {
+        self.present(id, object, "joined").await
     }
 
     pub async fn stop(&mut self) {
@@ -185,6 +206,11 @@ impl Client {
         }
     }
 
+    /// Reads and drops whatever has arrived until the socket goes quiet.
+    pub async fn drain(&mut self) {
+        while self.try_recv().await.is_some() {}
+    }
+
     pub async fn assert_quiet(&mut self) {
         if let Some(v) = self.try_recv().await {
             panic!("expected nothing, got {v}");
@@ -223,12 +249,54 @@ impl Client {
             .await
     }
 
+    /// Presence with `since`: a returning connection asks for what it missed.
+    pub async fn resume(&mut self, object: &str, status: &str, since: u64) -> Vec<Value> {
+        self.request(json!({"op": "presence", "object": object, "status": status, "since": since}))
+            .await
+    }
+
+    pub async fn get_data(&mut self, object: &str) -> Vec<Value> {
+        self.plugin(object, json!({"type": "ovice_get_data"})).await
+    }
+
+    pub async fn get_participants(&mut self, object: &str) -> Vec<Value> {
+        self.plugin(object, json!({"type": "ovice_get_participants"}))
+            .await
+    }
+
     /// The next frame that is a plugin message, skipping nothing else silently.
     pub async fn recv_plugin(&mut self) -> Value {
         let f = self.recv().await;
         assert_eq!(f["op"], "plugin", "{f}");
         f
     }
+
+    /// The message types of the next `n` plugin frames.
+    pub async fn recv_types(&mut self, n: usize) -> Vec<String> {
+        let mut types = Vec::new();
+        for _ in 0..n {
+            let f = self.recv_plugin().await;
+            types.push(f["message"]["type"].as_str().unwrap().to_owned());
+        }
+        types
+    }
+}
+
+/// Drains each of `clients`.
+pub async fn drain(clients: &mut [&mut Client]) {
+    for c in clients.iter_mut() {
+        c.drain().await;
+    }
+}
+
+/// A broadcast of `message` under `event`.
+pub fn broadcast_event(event: &str, message: Value) -> Value {
+    json!({"type": "ovice_broadcast_message", "payload": {"event": event, "message": message}})
+}
+
+/// A broadcast numbered `n`, easy to tell apart on the receiving side.
+pub fn broadcast(n: i64) -> Value {
+    broadcast_event("n", json!(n))
 }
 
 /// The oVice messages among `frames`.

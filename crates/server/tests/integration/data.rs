@@ -1,6 +1,5 @@
 //! Saved data: get, save-and-emit, success only after the commit, durable across restarts.
 
-use meetbridge_protocol::ovice::ObjectType;
 use serde_json::json;
 
 use crate::common::*;
@@ -8,14 +7,12 @@ use crate::common::*;
 #[tokio::test]
 async fn get_save_and_share_data() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    let mut b = s.client("b").await;
-    a.presence("o1", "joined").await;
-    b.presence("o1", "subscribed").await;
-    while a.try_recv().await.is_some() {}
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let mut b = s.present("b", "o1", "subscribed").await;
+    a.drain().await;
 
-    let got = a.plugin("o1", json!({"type": "ovice_get_data"})).await;
+    let got = a.get_data("o1").await;
     assert_eq!(
         messages(&got),
         [&json!({"type": "ovice_saved_data", "payload": {}})]
@@ -43,7 +40,7 @@ async fn get_save_and_share_data() {
     );
     a.assert_quiet().await;
 
-    let got = b.plugin("o1", json!({"type": "ovice_get_data"})).await;
+    let got = b.get_data("o1").await;
     assert_eq!(
         messages(&got),
         [&json!({"type": "ovice_saved_data", "payload": {"value1": "12", "value2": "test"}})]
@@ -58,9 +55,8 @@ async fn acknowledged_saves_survive_a_restart() {
         c.data.sqlite_sync = meetbridge::config::SqliteSync::Full
     })
     .await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
     for i in 0..20 {
         let got = a
             .plugin(
@@ -77,9 +73,8 @@ async fn acknowledged_saves_survive_a_restart() {
     assert_eq!(dir.path(), path);
     let s = start_in(dir, |_| {}).await;
     // The object came back from the store, not from this test.
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
-    let got = a.plugin("o1", json!({"type": "ovice_get_data"})).await;
+    let mut a = s.joined("a", "o1").await;
+    let got = a.get_data("o1").await;
     assert_eq!(
         messages(&got),
         [&json!({"type": "ovice_saved_data", "payload": {"n": 19}})]
@@ -89,9 +84,8 @@ async fn acknowledged_saves_survive_a_restart() {
 #[tokio::test]
 async fn oversize_data_is_refused_and_not_stored() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
     let big = "y".repeat(500 * 1024);
     let got = a
         .plugin(
@@ -102,7 +96,7 @@ async fn oversize_data_is_refused_and_not_stored() {
     let err = got.last().unwrap();
     assert_eq!(err["code"], "too_large");
     assert_eq!(err["field"], "message.payload");
-    let got = a.plugin("o1", json!({"type": "ovice_get_data"})).await;
+    let got = a.get_data("o1").await;
     assert_eq!(
         messages(&got),
         [&json!({"type": "ovice_saved_data", "payload": {}})]

@@ -2,7 +2,6 @@
 //! host runtime): what a user may see of an object's past, their own messages included, and
 //! how far the answer goes (`ack.seq`), for a chat that survives reloads.
 
-use meetbridge_protocol::ovice::ObjectType;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -26,13 +25,10 @@ fn texts(frames: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn history_includes_own_messages_and_dms_of_this_user_only() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    let mut b = s.client("b").await;
-    let mut c = s.client("c").await;
-    for x in [&mut a, &mut b, &mut c] {
-        x.presence("o1", "joined").await;
-    }
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let mut b = s.joined("b", "o1").await;
+    let mut c = s.joined("c", "o1").await;
     a.plugin("o1", say("a to all")).await;
     b.plugin("o1", dm("a", "b to a")).await;
     c.plugin("o1", dm("b", "c to b")).await;
@@ -41,8 +37,7 @@ async fn history_includes_own_messages_and_dms_of_this_user_only() {
 
     // `a` reloads: a new connection asks for everything kept.
     drop(a);
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
+    let mut a = s.joined("a", "o1").await;
     let got = a
         .request(json!({"op": "history", "object": "o1", "limit": 100}))
         .await;
@@ -83,18 +78,15 @@ async fn history_includes_own_messages_and_dms_of_this_user_only() {
     // A resume (presence with `since`) still leaves out what the user sent.
     drop(a);
     let mut a = s.client("a").await;
-    let got = a
-        .request(json!({"op": "presence", "object": "o1", "status": "joined", "since": 1}))
-        .await;
+    let got = a.resume("o1", "joined", 1).await;
     assert!(!texts(&got).contains(&"a to all".to_owned()), "{got:?}");
 }
 
 #[tokio::test]
 async fn a_raw_get_history_plugin_message_is_answered_like_a_history_frame() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
     let seq = a.plugin("o1", say("hello")).await.last().unwrap()["seq"]
         .as_u64()
         .unwrap();

@@ -3,35 +3,22 @@
 
 use std::sync::atomic::Ordering;
 
-use meetbridge_protocol::ovice::ObjectType;
 use serde_json::{json, Value};
 
 use crate::common::*;
-
-fn broadcast(n: i64) -> Value {
-    json!({"type": "ovice_broadcast_message", "payload": {"event": "n", "message": n}})
-}
 
 fn with_id(id: &str, message: Value) -> Value {
     json!({"op": "plugin", "object": "o1", "id": id, "message": message})
 }
 
-async fn drain(clients: &mut [&mut Client]) {
-    for c in clients.iter_mut() {
-        while c.try_recv().await.is_some() {}
-    }
-}
-
 async fn members(s: &TestServer, ids: &[&str]) -> Vec<Client> {
-    s.object("o1", ObjectType::Static, false, None);
+    s.static_object("o1");
     let mut clients = Vec::new();
     for id in ids {
-        let mut c = s.client(id).await;
-        c.presence("o1", "joined").await;
-        clients.push(c);
+        clients.push(s.joined(id, "o1").await);
     }
     for c in clients.iter_mut() {
-        while c.try_recv().await.is_some() {}
+        c.drain().await;
     }
     clients
 }
@@ -53,8 +40,7 @@ async fn a_broadcast_resent_after_a_lost_ack_is_delivered_once() {
     drop(a);
 
     // A comes back and sends it again, as the host runtime does.
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
+    let mut a = s.joined("a", "o1").await;
     drain(&mut [&mut a, &mut b]).await;
     let got = a.request(with_id("page1-1", broadcast(1))).await;
     assert_eq!(got.len(), 1, "only the ack: {got:?}");
@@ -69,7 +55,7 @@ async fn a_broadcast_resent_after_a_lost_ack_is_delivered_once() {
         .filter(|m| m["type"] == "ovice_message")
         .collect();
     assert_eq!(relayed.len(), 1, "{got:?}");
-    let hub = &s.server.as_ref().unwrap().state.hub;
+    let hub = s.hub();
     assert_eq!(hub.metrics.relayed.load(Ordering::Relaxed), 1);
     assert_eq!(hub.metrics.duplicates.load(Ordering::Relaxed), 1);
 
@@ -124,8 +110,7 @@ async fn a_duplicate_save_is_saved_once_and_answered_the_same() {
 
     // Reconnect, send again (with other data under the same id: still a duplicate).
     drop(a);
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
+    let mut a = s.joined("a", "o1").await;
     drain(&mut [&mut a, &mut b]).await;
     let again = a.request(with_id("s-1", save(2))).await;
     assert_eq!(again.len(), 2, "{again:?}");
@@ -133,9 +118,9 @@ async fn a_duplicate_save_is_saved_once_and_answered_the_same() {
     assert_eq!(again[1]["op"], "ack");
     assert!(again[1].get("seq").is_none());
     b.assert_quiet().await;
-    let hub = &s.server.as_ref().unwrap().state.hub;
+    let hub = s.hub();
     assert_eq!(hub.metrics.saves.load(Ordering::Relaxed), 1);
-    let got = b.plugin("o1", json!({"type": "ovice_get_data"})).await;
+    let got = b.get_data("o1").await;
     assert_eq!(
         messages(&got),
         [&json!({"type": "ovice_saved_data", "payload": {"v": 1}})]
@@ -172,7 +157,7 @@ async fn a_duplicate_sent_while_the_save_commits_waits_for_it() {
         "ovice_shared_data"
     );
     b.assert_quiet().await;
-    let hub = &s.server.as_ref().unwrap().state.hub;
+    let hub = s.hub();
     assert_eq!(hub.metrics.saves.load(Ordering::Relaxed), 1);
     assert_eq!(hub.metrics.duplicates.load(Ordering::Relaxed), 1);
 }
@@ -196,7 +181,7 @@ async fn ids_are_per_user_and_per_object() {
     }
     assert_eq!(got, [json!(1), json!(2)]);
     // Another object: the same id is another message.
-    s.object("o2", ObjectType::Static, false, None);
+    s.static_object("o2");
     a.presence("o2", "joined").await;
     c.presence("o2", "joined").await;
     drain(&mut [&mut a, &mut b, &mut c]).await;

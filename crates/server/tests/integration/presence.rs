@@ -1,14 +1,13 @@
 //! Presence: the seed's four statuses, several users, several tabs, e-mail, isHost.
 
 use meetbridge_protocol::ovice::ObjectType;
-use serde_json::json;
 
 use crate::common::*;
 
 #[tokio::test]
 async fn presence_transitions_reach_every_member_with_is_self_only_on_their_own() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
+    s.static_object("o1");
     let mut a = s.client("a").await;
     let mut b = s.client("b").await;
 
@@ -68,20 +67,13 @@ async fn presence_transitions_reach_every_member_with_is_self_only_on_their_own(
         ["ovice_participant_left", "ovice_participant_unsubscribed"]
     );
     assert_eq!(
-        a.recv_plugin().await["message"]["type"],
-        "ovice_participant_subscribed"
-    );
-    assert_eq!(
-        a.recv_plugin().await["message"]["type"],
-        "ovice_participant_joined"
-    );
-    assert_eq!(
-        a.recv_plugin().await["message"]["type"],
-        "ovice_participant_left"
-    );
-    assert_eq!(
-        a.recv_plugin().await["message"]["type"],
-        "ovice_participant_unsubscribed"
+        a.recv_types(4).await,
+        [
+            "ovice_participant_subscribed",
+            "ovice_participant_joined",
+            "ovice_participant_left",
+            "ovice_participant_unsubscribed"
+        ]
     );
     // No longer a member: nothing more reaches B.
     a.presence("o1", "joined").await;
@@ -92,25 +84,18 @@ async fn presence_transitions_reach_every_member_with_is_self_only_on_their_own(
 async fn get_participants_lists_members_with_status_and_is_self() {
     let s = start().await;
     s.object("o1", ObjectType::Static, true, None);
-    let mut a = s.client("a").await;
-    let mut b = s.client("b").await;
-    let mut c = s.client("c").await;
-    a.presence("o1", "joined").await;
-    b.presence("o1", "subscribed").await;
-    c.presence("o1", "joined").await;
+    let _a = s.joined("a", "o1").await;
+    let mut b = s.present("b", "o1", "subscribed").await;
+    let mut c = s.joined("c", "o1").await;
     c.presence("o1", "left").await;
 
     // Not a member: refused.
     let mut d = s.client("d").await;
-    let got = d
-        .plugin("o1", json!({"type": "ovice_get_participants"}))
-        .await;
+    let got = d.get_participants("o1").await;
     assert_eq!(got.last().unwrap()["code"], "not_member");
 
-    while b.try_recv().await.is_some() {}
-    let got = b
-        .plugin("o1", json!({"type": "ovice_get_participants"}))
-        .await;
+    b.drain().await;
+    let got = b.get_participants("o1").await;
     let list = messages(&got)[0].clone();
     assert_eq!(list["type"], "ovice_participants");
     let list = list["payload"].as_array().unwrap().clone();
@@ -165,10 +150,9 @@ async fn the_creator_of_a_dynamic_object_is_its_host() {
 #[tokio::test]
 async fn several_tabs_are_one_participant_and_the_last_one_leaving_unsubscribes() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    s.object("o2", ObjectType::Static, false, None);
-    let mut watcher = s.client("w").await;
-    watcher.presence("o1", "subscribed").await;
+    s.static_object("o1");
+    s.static_object("o2");
+    let mut watcher = s.present("w", "o1", "subscribed").await;
     watcher.presence("o2", "subscribed").await;
 
     let mut tab1 = s.client("u").await;
@@ -197,9 +181,7 @@ async fn several_tabs_are_one_participant_and_the_last_one_leaving_unsubscribes(
     assert_eq!(types(&got), ["ovice_participant_joined"]);
     assert_eq!(messages(&got)[0]["payload"]["isSelf"], true);
     watcher.assert_quiet().await;
-    let got = watcher
-        .plugin("o1", json!({"type": "ovice_get_participants"}))
-        .await;
+    let got = watcher.get_participants("o1").await;
     assert_eq!(messages(&got)[0]["payload"].as_array().unwrap().len(), 2);
 
     // Tab 1 (the linked one) closes: u is left on o1 (tab 2 is in range) and gone from o2.
@@ -228,29 +210,21 @@ async fn several_tabs_are_one_participant_and_the_last_one_leaving_unsubscribes(
     assert_eq!(f["object"], "o1");
     assert_eq!(f["message"]["type"], "ovice_participant_unsubscribed");
     assert_eq!(f["message"]["payload"]["id"], "u");
-    let got = watcher
-        .plugin("o1", json!({"type": "ovice_get_participants"}))
-        .await;
+    let got = watcher.get_participants("o1").await;
     assert_eq!(messages(&got)[0]["payload"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn a_dropped_joined_user_leaves_then_unsubscribes() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    let mut b = s.client("b").await;
-    a.presence("o1", "subscribed").await;
-    b.presence("o1", "joined").await;
+    s.static_object("o1");
+    let mut a = s.present("a", "o1", "subscribed").await;
+    let b = s.joined("b", "o1").await;
     a.recv_plugin().await;
     a.recv_plugin().await;
     drop(b);
     assert_eq!(
-        a.recv_plugin().await["message"]["type"],
-        "ovice_participant_left"
-    );
-    assert_eq!(
-        a.recv_plugin().await["message"]["type"],
-        "ovice_participant_unsubscribed"
+        a.recv_types(2).await,
+        ["ovice_participant_left", "ovice_participant_unsubscribed"]
     );
 }

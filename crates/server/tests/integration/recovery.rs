@@ -1,27 +1,42 @@
 //! Reconnect recovery: replay in order of what was addressed to the user, `missed` past
 //! the window, then live traffic.
 
-use meetbridge_protocol::ovice::ObjectType;
 use serde_json::{json, Value};
 
 use crate::common::*;
 
-fn broadcast(n: i64) -> Value {
-    json!({"type": "ovice_broadcast_message", "payload": {"event": "n", "message": n}})
+/// A and B joined on o1, with A's presence news drained.
+async fn a_and_b_joined(s: &TestServer) -> (Client, Client) {
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let b = s.joined("b", "o1").await;
+    a.drain().await;
+    (a, b)
+}
+
+/// Sends broadcast `n` and returns the seq its ack carries.
+async fn broadcast_seq(a: &mut Client, n: i64) -> u64 {
+    a.plugin("o1", broadcast(n)).await[0]["seq"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The replayed plugin frames (those with a seq) among `frames`.
+fn replayed(frames: &[Value]) -> Vec<&Value> {
+    frames
+        .iter()
+        .filter(|f| f["op"] == "plugin" && f["seq"].is_u64())
+        .collect()
 }
 
 #[tokio::test]
 async fn a_returning_connection_gets_what_it_missed_in_order_before_live_traffic() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    let mut c = s.client("c").await;
-    a.presence("o1", "joined").await;
-    c.presence("o1", "joined").await;
-    let mut b = s.client("b").await;
-    b.presence("o1", "joined").await;
-    while a.try_recv().await.is_some() {}
-    while c.try_recv().await.is_some() {}
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let mut c = s.joined("c", "o1").await;
+    let mut b = s.joined("b", "o1").await;
+    drain(&mut [&mut a, &mut c]).await;
 
     a.plugin("o1", broadcast(1)).await;
     let last_seen = b.recv_plugin().await["seq"].as_u64().unwrap();
@@ -39,14 +54,8 @@ async fn a_returning_connection_gets_what_it_missed_in_order_before_live_traffic
     .await;
 
     let mut b = s.client("b").await;
-    let got = b
-        .request(json!({"op": "presence", "object": "o1", "status": "joined", "since": last_seen}))
-        .await;
-    let replayed: Vec<Value> = got
-        .iter()
-        .filter(|f| f["op"] == "plugin" && f["seq"].is_u64())
-        .cloned()
-        .collect();
+    let got = b.resume("o1", "joined", last_seen).await;
+    let replayed = replayed(&got);
     let bodies: Vec<Value> = replayed
         .iter()
         .map(|f| {
@@ -85,24 +94,15 @@ async fn a_returning_connection_gets_what_it_missed_in_order_before_live_traffic
 #[tokio::test]
 async fn past_the_window_the_client_is_told_what_it_missed() {
     let s = start_with(|c| c.limits.history_size = 3).await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
-    let mut b = s.client("b").await;
-    b.presence("o1", "joined").await;
-    while a.try_recv().await.is_some() {}
-    let first = a.plugin("o1", broadcast(0)).await[0]["seq"]
-        .as_u64()
-        .unwrap();
+    let (mut a, mut b) = a_and_b_joined(&s).await;
+    let first = broadcast_seq(&mut a, 0).await;
     assert_eq!(b.recv_plugin().await["seq"], first);
     drop(b);
     for n in 1..=5 {
         a.plugin("o1", broadcast(n)).await;
     }
     let mut b = s.client("b").await;
-    let got = b
-        .request(json!({"op": "presence", "object": "o1", "status": "subscribed", "since": first}))
-        .await;
+    let got = b.resume("o1", "subscribed", first).await;
     let missed = got
         .iter()
         .find(|f| f["op"] == "missed")
@@ -111,9 +111,8 @@ async fn past_the_window_the_client_is_told_what_it_missed() {
         missed,
         &json!({"op": "missed", "object": "o1", "from": first + 1, "to": first + 2})
     );
-    let replayed: Vec<i64> = got
+    let replayed: Vec<i64> = replayed(&got)
         .iter()
-        .filter(|f| f["op"] == "plugin" && f["seq"].is_u64())
         .map(|f| f["message"]["payload"]["message"].as_i64().unwrap())
         .collect();
     assert_eq!(replayed, [3, 4, 5]);
@@ -138,23 +137,14 @@ async fn past_the_window_the_client_is_told_what_it_missed() {
 #[tokio::test]
 async fn history_age_bounds_the_window() {
     let s = start_with(|c| c.limits.history_age_secs = 0).await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
-    let mut b = s.client("b").await;
-    b.presence("o1", "joined").await;
-    while a.try_recv().await.is_some() {}
-    let first = a.plugin("o1", broadcast(0)).await[0]["seq"]
-        .as_u64()
-        .unwrap();
+    let (mut a, mut b) = a_and_b_joined(&s).await;
+    let first = broadcast_seq(&mut a, 0).await;
     b.recv_plugin().await;
     drop(b);
     a.plugin("o1", broadcast(1)).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let mut b = s.client("b").await;
-    let got = b
-        .request(json!({"op": "presence", "object": "o1", "status": "joined", "since": first}))
-        .await;
+    let got = b.resume("o1", "joined", first).await;
     assert!(got.iter().any(|f| f["op"] == "missed"), "{got:?}");
     assert!(!got.iter().any(|f| f["seq"].is_u64()), "{got:?}");
 }
@@ -168,19 +158,14 @@ async fn a_full_window_replays_even_with_a_small_send_queue() {
         c.limits.rate_burst = 10_000;
     })
     .await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    a.presence("o1", "joined").await;
-    let first = a.plugin("o1", broadcast(0)).await[0]["seq"]
-        .as_u64()
-        .unwrap();
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let first = broadcast_seq(&mut a, 0).await;
     for n in 1..=200 {
         a.plugin("o1", broadcast(n)).await;
     }
     let mut b = s.client("b").await;
-    let got = b
-        .request(json!({"op": "presence", "object": "o1", "status": "subscribed", "since": first}))
-        .await;
+    let got = b.resume("o1", "subscribed", first).await;
     let replayed = got.iter().filter(|f| f["seq"].is_u64()).count();
     assert_eq!(replayed, 200);
     assert_eq!(got.last().unwrap()["op"], "ack");

@@ -1,23 +1,18 @@
 //! Relay: broadcast to the others, emit to one, source and objectId filled in by the
 //! server, spoofing and non-members refused.
 
-use meetbridge_protocol::ovice::ObjectType;
 use serde_json::json;
 
 use crate::common::*;
 
 async fn three_members() -> (TestServer, Client, Client, Client) {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    let mut b = s.client("b").await;
-    let mut c = s.client("c").await;
-    a.presence("o1", "joined").await;
-    b.presence("o1", "joined").await;
-    c.presence("o1", "subscribed").await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let mut b = s.joined("b", "o1").await;
+    let c = s.present("c", "o1", "subscribed").await;
     // Drain the presence announcements.
-    while a.try_recv().await.is_some() {}
-    while b.try_recv().await.is_some() {}
+    drain(&mut [&mut a, &mut b]).await;
     (s, a, b, c)
 }
 
@@ -93,14 +88,9 @@ async fn a_spoofed_source_or_object_is_refused() {
 #[tokio::test]
 async fn only_members_send_and_unknown_objects_are_named() {
     let (s, _a, mut b, _c) = three_members().await;
-    s.object("o2", ObjectType::Static, false, None);
+    s.static_object("o2");
     let mut outsider = s.client("x").await;
-    let got = outsider
-        .plugin(
-            "o1",
-            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": 1}}),
-        )
-        .await;
+    let got = outsider.plugin("o1", broadcast_event("e", json!(1))).await;
     assert_eq!(got.last().unwrap()["code"], "not_member");
     // Present on another object does not count.
     outsider.presence("o2", "joined").await;
@@ -111,9 +101,7 @@ async fn only_members_send_and_unknown_objects_are_named() {
         )
         .await;
     assert_eq!(got.last().unwrap()["code"], "not_member");
-    let got = outsider
-        .plugin("o1", json!({"type": "ovice_get_data"}))
-        .await;
+    let got = outsider.get_data("o1").await;
     assert_eq!(got.last().unwrap()["code"], "not_member");
     b.assert_quiet().await;
 

@@ -1,16 +1,59 @@
 //! Bad input gets a clear error frame; floods are limited; nobody else is hurt.
 
-use meetbridge_protocol::ovice::ObjectType;
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use meetbridge::token::{TokenKey, TokenRequest};
 use serde_json::json;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::common::*;
-use futures_util::SinkExt;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Reads until quiet and counts the relayed messages among what came.
+async fn count_relayed(c: &mut Client) -> usize {
+    let mut n = 0;
+    while let Some(f) = c.try_recv().await {
+        if f["op"] == "plugin" && f["message"]["type"] == "ovice_message" {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// A token for "a" in workspace "w", for `space` if given; the caller signs it.
+fn token_request(space: Option<&str>) -> TokenRequest {
+    TokenRequest {
+        id: "a".into(),
+        name: "A".into(),
+        avatar_url: String::new(),
+        workspace_id: "w".into(),
+        language: None,
+        email: None,
+        is_visitor: false,
+        space: space.map(str::to_owned),
+        ttl_secs: 60,
+    }
+}
+
+/// Connects with `token` in the query and returns the socket and its first text frame.
+async fn connect_for_first_text(addr: SocketAddr, token: &str) -> (Socket, String) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?token={token}"))
+        .await
+        .unwrap();
+    let Some(Ok(Message::Text(t))) = ws.next().await else {
+        panic!()
+    };
+    (ws, t.to_string())
+}
 
 #[tokio::test]
 async fn malformed_frames_get_errors_and_the_connection_goes_on() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
+    s.static_object("o1");
     let mut a = s.client("a").await;
 
     a.send_text("{not json".into()).await;
@@ -50,21 +93,14 @@ async fn malformed_frames_get_errors_and_the_connection_goes_on() {
 #[tokio::test]
 async fn oversize_messages_are_refused_with_too_large() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    let mut b = s.client("b").await;
-    a.presence("o1", "joined").await;
-    b.presence("o1", "joined").await;
-    while a.try_recv().await.is_some() {}
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let mut b = s.joined("b", "o1").await;
+    a.drain().await;
 
     // Exactly the limit passes (2 MiB of JSON, quotes included)...
     let ok = "x".repeat(2 * 1024 * 1024 - 2);
-    let got = a
-        .plugin(
-            "o1",
-            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": ok}}),
-        )
-        .await;
+    let got = a.plugin("o1", broadcast_event("e", json!(ok))).await;
     assert_eq!(got.last().unwrap()["op"], "ack");
     let f = b.recv_plugin().await;
     assert_eq!(
@@ -73,12 +109,7 @@ async fn oversize_messages_are_refused_with_too_large() {
     );
     // ...one byte more does not.
     let over = "x".repeat(2 * 1024 * 1024 - 1);
-    let got = a
-        .plugin(
-            "o1",
-            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": over}}),
-        )
-        .await;
+    let got = a.plugin("o1", broadcast_event("e", json!(over))).await;
     let e = got.last().unwrap();
     assert_eq!(e["code"], "too_large");
     assert_eq!(e["field"], "message.payload.message");
@@ -92,16 +123,11 @@ async fn floods_are_rate_limited_without_hurting_others() {
         c.limits.rate_burst = 10;
     })
     .await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut flooder = s.client("f").await;
-    let mut a = s.client("a").await;
-    let mut b = s.client("b").await;
-    flooder.presence("o1", "joined").await;
-    a.presence("o1", "joined").await;
-    b.presence("o1", "joined").await;
-    while a.try_recv().await.is_some() {}
-    while b.try_recv().await.is_some() {}
-    while flooder.try_recv().await.is_some() {}
+    s.static_object("o1");
+    let mut flooder = s.joined("f", "o1").await;
+    let mut a = s.joined("a", "o1").await;
+    let mut b = s.joined("b", "o1").await;
+    drain(&mut [&mut a, &mut b, &mut flooder]).await;
 
     // 200 frames at once: the burst and the per-second rate pass, the rest are refused.
     let started = std::time::Instant::now();
@@ -133,7 +159,7 @@ async fn floods_are_rate_limited_without_hurting_others() {
         spam += 1;
     }
     assert_eq!(spam, acked);
-    while a.try_recv().await.is_some() {}
+    a.drain().await;
     let got = a
         .plugin("o1", json!({"type": "ovice_emit_message", "payload": {"event": "hello", "message": 1, "to": "b"}}))
         .await;
@@ -151,32 +177,21 @@ async fn a_client_that_does_not_read_is_dropped_and_others_keep_going() {
         c.limits.history_size = 16;
     })
     .await;
-    s.object("o1", ObjectType::Static, false, None);
-    let mut a = s.client("a").await;
-    let mut stuck = s.client("stuck").await;
-    let mut b = s.client("b").await;
-    a.presence("o1", "joined").await;
-    stuck.presence("o1", "joined").await;
-    b.presence("o1", "joined").await;
-    while a.try_recv().await.is_some() {}
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let stuck = s.joined("stuck", "o1").await;
+    let mut b = s.joined("b", "o1").await;
+    a.drain().await;
     // `stuck` never reads again; A sends far more than its queue and socket buffers hold.
     let payload = "z".repeat(64 * 1024);
     let mut b_got = 0;
     for i in 0..400 {
-        a.send(json!({"op": "plugin", "object": "o1", "message": {"type": "ovice_broadcast_message", "payload": {"event": "big", "message": payload}}})).await;
+        a.send(json!({"op": "plugin", "object": "o1", "message": broadcast_event("big", json!(payload))})).await;
         if i % 20 == 19 {
-            while let Some(f) = b.try_recv().await {
-                if f["op"] == "plugin" && f["message"]["type"] == "ovice_message" {
-                    b_got += 1;
-                }
-            }
+            b_got += count_relayed(&mut b).await;
         }
     }
-    while let Some(f) = b.try_recv().await {
-        if f["op"] == "plugin" && f["message"]["type"] == "ovice_message" {
-            b_got += 1;
-        }
-    }
+    b_got += count_relayed(&mut b).await;
     assert_eq!(b_got, 400, "b got every message");
     // The stuck one was dropped: its user has left the object.
     let mut events = Vec::new();
@@ -198,13 +213,7 @@ async fn a_client_that_does_not_read_is_dropped_and_others_keep_going() {
 #[tokio::test]
 async fn bad_tokens_are_refused_with_unauthorized() {
     let s = start().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws?token=abc.def", s.addr))
-        .await
-        .unwrap();
-    use futures_util::StreamExt;
-    let Some(Ok(Message::Text(t))) = ws.next().await else {
-        panic!()
-    };
+    let (mut ws, t) = connect_for_first_text(s.addr, "abc.def").await;
     let e: serde_json::Value = serde_json::from_str(&t).unwrap();
     assert_eq!(e["code"], "unauthorized");
     let Some(Ok(Message::Close(Some(close)))) = ws.next().await else {
@@ -213,26 +222,11 @@ async fn bad_tokens_are_refused_with_unauthorized() {
     assert_eq!(u16::from(close.code), 4401);
 
     // A token signed with another secret.
-    let other = meetbridge::token::TokenRequest {
-        id: "a".into(),
-        name: "A".into(),
-        avatar_url: String::new(),
-        workspace_id: "w".into(),
-        language: None,
-        email: None,
-        is_visitor: false,
-        space: None,
-        ttl_secs: 60,
-    }
-    .issue(&meetbridge::token::TokenKey::new("not the secret"))
-    .unwrap()
-    .token;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws?token={other}", s.addr))
-        .await
-        .unwrap();
-    let Some(Ok(Message::Text(t))) = ws.next().await else {
-        panic!()
-    };
+    let other = token_request(None)
+        .issue(&TokenKey::new("not the secret"))
+        .unwrap()
+        .token;
+    let (_ws, t) = connect_for_first_text(s.addr, &other).await;
     assert!(t.contains("unauthorized"));
 
     // The subprotocol form works, and the welcome names the user from the token.
@@ -244,21 +238,11 @@ async fn bad_tokens_are_refused_with_unauthorized() {
 #[tokio::test]
 async fn a_space_scoped_token_only_opens_its_space() {
     let s = start().await;
-    s.object("o1", ObjectType::Static, false, None); // in space "s"
-    let token = meetbridge::token::TokenRequest {
-        id: "a".into(),
-        name: "A".into(),
-        avatar_url: String::new(),
-        workspace_id: "w".into(),
-        language: None,
-        email: None,
-        is_visitor: false,
-        space: Some("elsewhere".into()),
-        ttl_secs: 60,
-    }
-    .issue(&s.server.as_ref().unwrap().state.tokens)
-    .unwrap()
-    .token;
+    s.static_object("o1"); // in space "s"
+    let token = token_request(Some("elsewhere"))
+        .issue(&s.server.as_ref().unwrap().state.tokens)
+        .unwrap()
+        .token;
     let mut a = Client::connect(s.addr, &token).await;
     assert_eq!(a.presence_raw("o1").await["code"], "unknown_object");
 }
@@ -274,7 +258,6 @@ async fn a_relentless_flood_is_closed_with_policy_violation() {
     for _ in 0..1100 {
         f.send(json!({"op": "ping"})).await;
     }
-    use futures_util::StreamExt;
     let mut limited = 0;
     let close = loop {
         let Ok(next) = tokio::time::timeout(WAIT, f.ws.next()).await else {
