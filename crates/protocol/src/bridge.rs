@@ -256,7 +256,7 @@ impl ErrorCode {
 
     /// The code for an invalid message: `too_large` when a limit was crossed.
     pub fn for_invalid(invalid: &Invalid) -> Self {
-        if invalid.error.contains("the limit is") {
+        if invalid.is_over_limit() {
             ErrorCode::TooLarge
         } else {
             ErrorCode::InvalidMessage

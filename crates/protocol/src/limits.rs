@@ -9,6 +9,10 @@ pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
 /// Largest saved-data document (`ovice_save_and_emit_data` and the replies): 500 KiB of JSON.
 pub const MAX_DATA_BYTES: usize = 500 * 1024;
 
+/// The words every over-the-limit error carries, so callers can tell "too large" from
+/// "malformed" ([`crate::Invalid::is_over_limit`]) without a second error type.
+pub(crate) const OVER_LIMIT: &str = "the limit is";
+
 /// The number of bytes `value` takes once encoded as JSON, without building the string.
 pub fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
     struct Counter(usize);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::decode::decode;
-use crate::limits::{map_json_len, value_json_len, MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
+use crate::limits::{map_json_len, value_json_len, MAX_DATA_BYTES, MAX_MESSAGE_BYTES, OVER_LIMIT};
 use crate::parsed::{ignored, invalid, Invalid, Parsed};
 
 /// A saved-data document: a JSON object.
@@ -458,7 +458,7 @@ impl OutgoingMessage {
             return Err(invalid(
                 name,
                 "payload.message",
-                format!("is {size} bytes of JSON; the limit is {MAX_MESSAGE_BYTES} bytes (2 MB)"),
+                format!("is {size} bytes of JSON; {OVER_LIMIT} {MAX_MESSAGE_BYTES} bytes (2 MB)"),
             ));
         }
         Ok(())
@@ -505,7 +505,7 @@ fn check_data(name: &str, field: &str, data: &DataDocument) -> Result<(), Invali
         return Err(invalid(
             name,
             field,
-            format!("is {size} bytes of JSON; the limit is {MAX_DATA_BYTES} bytes (500 KB)"),
+            format!("is {size} bytes of JSON; {OVER_LIMIT} {MAX_DATA_BYTES} bytes (500 KB)"),
         ));
     }
     Ok(())

@@ -79,6 +79,14 @@ impl std::fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+impl Invalid {
+    /// Whether the message was refused for its size (2 MB message, 500 KB data) rather
+    /// than for its shape.
+    pub fn is_over_limit(&self) -> bool {
+        self.error.contains(crate::limits::OVER_LIMIT)
+    }
+}
+
 pub(crate) fn ignored<T>(reason: impl Into<String>) -> Parsed<T> {
     Parsed::Ignored(Ignored {
         reason: reason.into(),

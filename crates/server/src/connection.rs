@@ -366,7 +366,7 @@ impl Session {
                 let h = head(text);
                 let in_message =
                     invalid.field == "message" || invalid.field.starts_with("message.");
-                let code = if in_message || invalid.error.contains("the limit is") {
+                let code = if in_message || invalid.is_over_limit() {
                     ErrorCode::for_invalid(&invalid)
                 } else {
                     ErrorCode::BadFrame
