@@ -136,6 +136,19 @@ fn require_participant(state: &AppState, headers: &HeaderMap) -> ApiResult<Claim
         .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()))
 }
 
+/// [`require_participant`], and the token must not be scoped to another space.
+fn require_participant_in(state: &AppState, headers: &HeaderMap, space: &str) -> ApiResult<Claims> {
+    let claims = require_participant(state, headers)?;
+    if claims.space.as_deref().is_some_and(|s| s != space) {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this token is for another space".into(),
+        ));
+    }
+    Ok(claims)
+}
+
 /// A random id with a readable prefix.
 fn new_id(prefix: &str) -> String {
     use rand::Rng;
@@ -248,14 +261,7 @@ async fn space_objects(
     Path(space): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<ObjectDef>>> {
-    let claims = require_participant(&state, &headers)?;
-    if claims.space.as_deref().is_some_and(|s| s != space) {
-        return Err(ApiError(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this token is for another space".into(),
-        ));
-    }
+    require_participant_in(&state, &headers, &space)?;
     let objects = blocking(&state.hub.store, move |s| s.objects(Some(&space))).await?;
     Ok(Json(objects))
 }
@@ -313,14 +319,7 @@ async fn create_dynamic(
     headers: HeaderMap,
     Json(mut new): Json<NewObject>,
 ) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
-    let claims = require_participant(&state, &headers)?;
-    if claims.space.as_deref().is_some_and(|s| s != space) {
-        return Err(ApiError(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this token is for another space".into(),
-        ));
-    }
+    let claims = require_participant_in(&state, &headers, &space)?;
     new.object_type = ObjectType::Dynamic;
     new.creator = Some(claims.user.id.as_source());
     // Sharing e-mail is the organisation owner's decision, not a participant's.
