@@ -267,9 +267,17 @@ export type HistoryRequest = {
  */
 since?: number, 
 /**
- * At most this many messages, the oldest first (the server caps it).
+ * At most this many messages (the server caps it).
  */
-limit?: number, };
+limit?: number, 
+/**
+ * Page backwards: only messages below this sequence number (a previous reply's `from`).
+ */
+before?: number, 
+/**
+ * Page backwards from the newest message (implied by `before`).
+ */
+backward?: boolean, };
 
 export type HistoryEntry = { seq: number, message: RelayedMessage, };
 
@@ -280,9 +288,18 @@ export type HistoryPage = { entries: Array<HistoryEntry>,
  */
 upto: number, 
 /**
- * The page was cut at `limit`: later messages exist.
+ * A forward page was cut at `limit`: later messages exist.
  */
 more: boolean, 
+/**
+ * On a backward page: the lowest sequence number it covers; ask with `before` = this
+ * for the page before it.
+ */
+from?: number, 
+/**
+ * A backward page reaches the oldest message retained: there is nothing earlier to load.
+ */
+start: boolean, 
 /**
  * Messages `[from, to]` were past the history window and are lost.
  */
@@ -303,7 +320,15 @@ export type PluginFrame = { req?: number, object: string,
  */
 id?: string, message: PluginToPlatform, };
 
-export type HistoryFrame = { req?: number, object: string, since?: number, limit?: number, };
+export type HistoryFrame = { req?: number, object: string, since?: number, limit?: number, 
+/**
+ * Page backwards from just below this sequence number (a previous answer's `from`).
+ */
+before?: number, 
+/**
+ * Page backwards from the newest message (implied by `before`).
+ */
+backward?: boolean, };
 
 export type PingFrame = { req?: number, };
 
@@ -319,7 +344,16 @@ export type Limits = { maxMessageBytes: number, maxDataBytes: number,
  */
 maxFramesPerSecond: number, };
 
-export type Ack = { req: number, seq?: number, };
+export type Ack = { req: number, seq?: number, 
+/**
+ * On a backward `history` request: the lowest sequence number the answer covers (the
+ * `before` of the page before it).
+ */
+from?: number, 
+/**
+ * On a backward `history` request: the answer reaches the oldest message retained.
+ */
+start?: boolean, };
 
 export type ServerPluginFrame = { object: string, seq?: number, message: PlatformToPlugin, };
 

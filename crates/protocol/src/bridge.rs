@@ -11,7 +11,7 @@
 //!   since?}                                {op:"ack", req, seq?}
 //! {op:"plugin", req, object, id?, message} {op:"plugin", object, seq?, message}
 //! {op:"history", req, object, since?,      {op:"missed", object, from, to}
-//!   limit?}                                {op:"error", req?, object?, code, message, field?}
+//!   limit?, before?, backward?}            {op:"error", req?, object?, code, message, field?}
 //! {op:"ping", req?}                        {op:"pong", req?}
 //! ```
 //!
@@ -43,10 +43,10 @@ pub enum ClientFrame {
     Presence(PresenceFrame),
     /// A message from the object's plugin, to be acted on by the server.
     Plugin(PluginFrame),
-    /// Asks for the object's relayed messages after `since` (history extension): those
-    /// addressed to this user and those this user sent, oldest first, then an `ack` whose
-    /// `seq` is the highest sequence number the answer covers. The host runtime sends it
-    /// for a plugin's `meetbridge_get_history`.
+    /// Asks for the object's relayed messages (history extension): those addressed to this
+    /// user and those this user sent, oldest first, then an `ack` that says which part of
+    /// the history the answer covers (see [`HistoryFrame`]). The host runtime sends it for a
+    /// plugin's `meetbridge_get_history`.
     History(HistoryFrame),
     /// Keep-alive.
     Ping(PingFrame),
@@ -85,7 +85,17 @@ pub struct PluginFrame {
 /// The longest `id` a `plugin` frame may carry, in bytes (UTF-8).
 pub const MAX_MESSAGE_ID_BYTES: usize = 128;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A `history` request. Two directions:
+///
+/// - **forward** (the default): the oldest `limit` messages with a sequence number above
+///   `since` (the whole retained history without it); the `ack`'s `seq` is the highest
+///   number the answer covers: ask again with `since` = that to go on.
+/// - **backward** (`before`, or `backward: true` for the newest page): the newest `limit`
+///   messages below `before` (and above `since`, when given), still oldest first within
+///   the page; the `ack`'s `from` is the lowest number the answer covers: ask again with
+///   `before` = that for the page before it. The `ack`'s `start` says the answer reached
+///   the oldest message retained: there is nothing earlier to ask for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
 pub struct HistoryFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,6 +108,21 @@ pub struct HistoryFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "codegen", ts(optional))]
     pub limit: Option<u32>,
+    /// Page backwards from just below this sequence number (a previous answer's `from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub before: Option<u64>,
+    /// Page backwards from the newest message (implied by `before`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "codegen", ts(as = "Option<bool>", optional))]
+    pub backward: bool,
+}
+
+impl HistoryFrame {
+    /// Whether this asks for a page backwards (`before` or `backward`).
+    pub fn is_backward(&self) -> bool {
+        self.backward || self.before.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,7 +141,8 @@ pub enum ServerFrame {
     /// First frame on a socket: who the server says this user is.
     Welcome(Welcome),
     /// A request succeeded. `seq` is the sequence number given to a relayed message; on a
-    /// `history` request, the highest sequence number the answer covers.
+    /// `history` request, the highest sequence number the answer covers (and `from`,
+    /// `start` say where it begins).
     Ack(Ack),
     /// A message for the object's plugin. `seq` is set on relayed messages, which the
     /// history keeps; a client remembers the highest it saw to resume after a drop.
@@ -172,6 +198,27 @@ pub struct Ack {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
     pub seq: Option<u64>,
+    /// On a backward `history` request: the lowest sequence number the answer covers (the
+    /// `before` of the page before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub from: Option<u64>,
+    /// On a backward `history` request: the answer reaches the oldest message retained.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "codegen", ts(as = "Option<bool>", optional))]
+    pub start: bool,
+}
+
+impl Ack {
+    /// The plain answer to a request (with the `seq` of a relayed message, if any).
+    pub fn new(req: u64, seq: Option<u64>) -> Self {
+        Ack {
+            req,
+            seq,
+            from: None,
+            start: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -500,5 +547,53 @@ mod tests {
         });
         let text = serde_json::to_string(&frame).unwrap();
         assert_eq!(ClientFrame::parse(&text), Parsed::Message(frame));
+    }
+
+    #[test]
+    fn history_frames_page_forward_or_backward() {
+        let forward = ClientFrame::parse(r#"{"op":"history","object":"o","since":3,"limit":2}"#);
+        let Parsed::Message(ClientFrame::History(f)) = forward else {
+            panic!("{forward:?}")
+        };
+        assert!(!f.is_backward());
+        let newest = ClientFrame::parse(r#"{"op":"history","object":"o","backward":true}"#);
+        let Parsed::Message(ClientFrame::History(f)) = newest else {
+            panic!("{newest:?}")
+        };
+        assert!(f.is_backward() && f.before.is_none());
+        let earlier = HistoryFrame {
+            req: Some(2),
+            object: "o".into(),
+            before: Some(40),
+            limit: Some(50),
+            ..HistoryFrame::default()
+        };
+        assert!(earlier.is_backward());
+        let text = serde_json::to_string(&ClientFrame::History(earlier.clone())).unwrap();
+        assert_eq!(
+            text,
+            r#"{"op":"history","req":2,"object":"o","limit":50,"before":40}"#
+        );
+        assert_eq!(
+            ClientFrame::parse(&text),
+            Parsed::Message(ClientFrame::History(earlier))
+        );
+        let bad = ClientFrame::parse(r#"{"op":"history","object":"o","backward":"yes"}"#);
+        assert!(matches!(bad, Parsed::Invalid(Invalid { ref field, .. }) if field == "backward"));
+        let ack = ServerFrame::Ack(Ack {
+            req: 2,
+            seq: Some(39),
+            from: Some(12),
+            start: true,
+        });
+        assert_eq!(
+            ack.to_text(),
+            r#"{"op":"ack","req":2,"seq":39,"from":12,"start":true}"#
+        );
+        assert_eq!(ServerFrame::parse(&ack.to_text()), Parsed::Message(ack));
+        assert_eq!(
+            ServerFrame::Ack(Ack::new(1, None)).to_text(),
+            r#"{"op":"ack","req":1}"#
+        );
     }
 }

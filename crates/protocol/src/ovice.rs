@@ -312,7 +312,10 @@ pub struct SavedSuccess {
     pub data: DataDocument,
 }
 
-/// Payload of `meetbridge_get_history`. Both fields are optional; the payload may be absent.
+/// Payload of `meetbridge_get_history`. Every field is optional; the payload may be absent.
+/// Forward (the default): the oldest `limit` messages after `since`. Backward (`before`,
+/// or `backward: true` for the newest page): the newest `limit` messages below `before`,
+/// oldest first within the page; go on with `before` = the reply's `from`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
 pub struct HistoryRequest {
@@ -320,10 +323,18 @@ pub struct HistoryRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
     pub since: Option<u64>,
-    /// At most this many messages, the oldest first (the server caps it).
+    /// At most this many messages (the server caps it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "codegen", ts(optional))]
     pub limit: Option<u32>,
+    /// Page backwards: only messages below this sequence number (a previous reply's `from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub before: Option<u64>,
+    /// Page backwards from the newest message (implied by `before`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "codegen", ts(as = "Option<bool>", optional))]
+    pub backward: bool,
 }
 
 /// One message of the object's history: the `ovice_message` payload and its sequence number.
@@ -345,8 +356,16 @@ pub struct HistoryPage {
     /// `more` is set.
     #[cfg_attr(feature = "codegen", ts(type = "number"))]
     pub upto: u64,
-    /// The page was cut at `limit`: later messages exist.
+    /// A forward page was cut at `limit`: later messages exist.
     pub more: bool,
+    /// On a backward page: the lowest sequence number it covers; ask with `before` = this
+    /// for the page before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub from: Option<u64>,
+    /// A backward page reaches the oldest message retained: there is nothing earlier to load.
+    #[serde(default)]
+    pub start: bool,
     /// Messages `[from, to]` were past the history window and are lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "codegen", ts(optional, type = "[number, number]"))]
@@ -664,6 +683,18 @@ mod tests {
             Parsed::Message(PluginToPlatform::GetHistory(HistoryRequest::default()))
         );
         let full = json!({"type": "meetbridge_get_history", "payload": {"since": 7, "limit": 50}});
+        let back =
+            json!({"type": "meetbridge_get_history", "payload": {"limit": 20, "before": 90}});
+        let Parsed::Message(PluginToPlatform::GetHistory(h)) = PluginToPlatform::parse(&back)
+        else {
+            panic!()
+        };
+        assert_eq!((h.before, h.backward, h.limit), (Some(90), false, Some(20)));
+        let newest = json!({"type": "meetbridge_get_history", "payload": {"backward": true}});
+        let Parsed::Message(msg) = PluginToPlatform::parse(&newest) else {
+            panic!()
+        };
+        assert_eq!(serde_json::to_value(&msg).unwrap(), newest);
         let Parsed::Message(msg) = PluginToPlatform::parse(&full) else {
             panic!()
         };
@@ -681,13 +712,14 @@ mod tests {
         let msg = json!({"type": "meetbridge_history", "payload": {
             "entries": [{"seq": 41, "message": {"source": "u1", "event": "chat", "objectId": "o", "message": {"text": "hi"}}},
                         {"seq": 42, "message": {"source": "u2", "event": "chat", "objectId": "o", "message": "dm", "to": "u1"}}],
-            "upto": 42, "more": false, "missed": [3, 40]}});
+            "upto": 42, "more": false, "from": 41, "start": true, "missed": [3, 40]}});
         let Parsed::Message(PlatformToPlugin::History(page)) = PlatformToPlugin::parse(&msg) else {
             panic!()
         };
         assert_eq!(page.entries[1].seq, 42);
         assert_eq!(page.entries[1].message.to.as_deref(), Some("u1"));
         assert_eq!(page.missed, Some((3, 40)));
+        assert_eq!((page.from, page.start), (Some(41), true));
         assert_eq!(
             serde_json::to_value(PlatformToPlugin::History(page)).unwrap(),
             msg

@@ -271,10 +271,7 @@ fn answer_to(out: &Outbox, req: Option<u64>, answer: &Answer) {
         out.send_text(reply.clone());
     }
     if let Some(req) = req {
-        out.send(&ServerFrame::Ack(Ack {
-            req,
-            seq: answer.seq,
-        }));
+        out.send(&ServerFrame::Ack(Ack::new(req, answer.seq)));
     }
 }
 
@@ -332,7 +329,7 @@ impl Session {
 
     fn ack(&self, req: Option<u64>, seq: Option<u64>) {
         if let Some(req) = req {
-            self.out.send(&ServerFrame::Ack(Ack { req, seq }));
+            self.out.send(&ServerFrame::Ack(Ack::new(req, seq)));
         }
     }
 
@@ -433,6 +430,25 @@ impl Session {
     fn history(&mut self, f: HistoryFrame) -> Result<(), Refusal> {
         let room = self.present_room(&f.object)?;
         let limit = f.limit.unwrap_or(MAX_HISTORY_LIMIT).min(MAX_HISTORY_LIMIT) as usize;
+        if f.is_backward() {
+            let before = f.before.unwrap_or(u64::MAX);
+            let page =
+                room.lock()
+                    .history
+                    .page_back(f.since.unwrap_or(0), before, &self.user, limit);
+            for frame in page.frames {
+                self.out.send_text(frame);
+            }
+            if let Some(req) = f.req {
+                self.out.send(&ServerFrame::Ack(Ack {
+                    req,
+                    seq: Some(page.upto),
+                    from: Some(page.from),
+                    start: page.start,
+                }));
+            }
+            return Ok(());
+        }
         // What this user may see: addressed to them, or sent by them.
         let replay = room
             .lock()
@@ -504,6 +520,8 @@ impl Session {
                 object: f.object,
                 since: h.since,
                 limit: h.limit,
+                before: h.before,
+                backward: h.backward,
             })?,
         }
         Ok(())
@@ -538,7 +556,7 @@ impl Session {
         let reply = move |room: &Room, out: &Outbox, doc: &DataDocument| {
             out.send_text(room.plugin_frame(None, PlatformToPlugin::SavedData(doc.clone())));
             if let Some(req) = req {
-                out.send(&ServerFrame::Ack(Ack { req, seq: None }));
+                out.send(&ServerFrame::Ack(Ack::new(req, None)));
             }
         };
         if let Some(doc) = room.cached_data() {
@@ -625,7 +643,7 @@ impl Session {
                 let waiters = room.finish_save(version, &user, doc.clone(), remembered);
                 out.send_text(reply.clone());
                 if let Some(req) = req {
-                    out.send(&ServerFrame::Ack(Ack { req, seq: None }));
+                    out.send(&ServerFrame::Ack(Ack::new(req, None)));
                 }
                 let answer = Answer {
                     reply: Some(reply),

@@ -138,6 +138,53 @@ impl History {
     }
 }
 
+/// A backward page: the newest frames below a point, oldest first.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub frames: Vec<Utf8Bytes>,
+    /// The lowest sequence number the page covers (the next page's `before`).
+    pub from: u64,
+    /// The highest sequence number the page covers.
+    pub upto: u64,
+    /// Nothing earlier that `user` may see is kept.
+    pub start: bool,
+}
+
+impl History {
+    /// The newest `limit` frames below `before` and above `since` that `user` sent or
+    /// was sent, oldest first (a backward `history` request).
+    pub fn page_back(&mut self, since: u64, before: u64, user: &str, limit: usize) -> Page {
+        self.prune(Instant::now());
+        let upto = before.saturating_sub(1).min(self.next_seq - 1).max(since);
+        let mut picked: Vec<&Entry> = Vec::new();
+        let mut start = true;
+        for e in self
+            .entries
+            .iter()
+            .rev()
+            .filter(|e| e.seq > since && e.seq <= upto)
+            .filter(|e| e.audience.includes(user) || &*e.sender == user)
+        {
+            if picked.len() == limit {
+                start = false;
+                break;
+            }
+            picked.push(e);
+        }
+        let first_kept = self.entries.front().map_or(self.next_seq, |e| e.seq);
+        let from = match (start, picked.last()) {
+            (false, Some(e)) => e.seq,
+            _ => first_kept.max(since + 1).min(upto + 1),
+        };
+        Page {
+            frames: picked.iter().rev().map(|e| e.frame.clone()).collect(),
+            from,
+            upto,
+            start,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +246,45 @@ mod tests {
         assert_eq!(got, ["b to a", "b to all"]);
         // A resume still leaves out what the user sent.
         assert_eq!(h.replay(0, "a", 100, false).frames.len(), 2);
+    }
+
+    #[test]
+    fn backward_pages_walk_to_the_start_oldest_first_within_each() {
+        let mut h = History::new(window(100));
+        let base = h.next_seq();
+        let a: Arc<str> = "a".into();
+        let b: Arc<str> = "b".into();
+        for i in 0..5 {
+            h.push(
+                a.clone(),
+                Audience::AllBut(a.clone()),
+                format!("a{i}").into(),
+            );
+            h.push(
+                b.clone(),
+                Audience::Only(b.clone()),
+                format!("to b {i}").into(),
+            );
+        }
+        let texts = |p: &Page| p.frames.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+        let p = h.page_back(0, u64::MAX, "a", 2);
+        assert_eq!(texts(&p), ["a3", "a4"]);
+        assert_eq!((p.from, p.upto, p.start), (base + 6, base + 9, false));
+        let p = h.page_back(0, p.from, "a", 2);
+        assert_eq!(texts(&p), ["a1", "a2"]);
+        let p = h.page_back(0, p.from, "a", 2);
+        assert_eq!(texts(&p), ["a0"]);
+        assert!(p.start);
+        assert_eq!(p.from, base);
+        // Exactly `limit` left: the next page is empty and at the start.
+        let p = h.page_back(0, base + 2, "a", 1);
+        assert_eq!((texts(&p), p.start), (vec!["a0".to_owned()], false));
+        let p = h.page_back(0, p.from, "a", 1);
+        assert!(p.frames.is_empty() && p.start);
+        // `since` bounds it below.
+        let p = h.page_back(base + 5, u64::MAX, "b", 10);
+        assert_eq!(texts(&p), ["a3", "to b 3", "a4", "to b 4"]);
+        assert!(p.start);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use meetbridge_protocol::bridge::{
-    ClientFrame, ErrorCode, ErrorFrame, HistoryFrame, Identity, Missed, PluginFrame, PresenceFrame,
-    ServerFrame, ServerPluginFrame, Welcome,
+    Ack, ClientFrame, ErrorCode, ErrorFrame, HistoryFrame, Identity, Missed, PluginFrame,
+    PresenceFrame, ServerFrame, ServerPluginFrame, Welcome,
 };
 use meetbridge_protocol::ovice::{
     HistoryEntry, HistoryPage, PlatformToPlugin, PluginError, PluginToPlatform, PresenceStatus,
@@ -115,6 +115,8 @@ struct Outgoing {
 struct HistoryCollect {
     object: String,
     limit: Option<u32>,
+    /// A backward page (`before` / `backward`): `more` does not apply, `from` does.
+    backward: bool,
     held: Vec<ServerPluginFrame>,
     missed: Option<(u64, u64)>,
 }
@@ -375,7 +377,7 @@ impl Core {
             ServerFrame::Ack(ack) => {
                 self.unacked.remove(&ack.req);
                 if let Some(collect) = self.history.remove(&ack.req) {
-                    return self.history_done(collect, ack.seq);
+                    return self.history_done(collect, &ack);
                 }
                 match self.presence_reqs.remove(&ack.req) {
                     Some(_) => vec![Effect::PresenceDone {
@@ -498,6 +500,7 @@ impl Core {
                     HistoryCollect {
                         object: out.object.clone(),
                         limit: h.limit,
+                        backward: h.backward || h.before.is_some(),
                         held: Vec::new(),
                         missed: None,
                     },
@@ -507,6 +510,8 @@ impl Core {
                     object: out.object.clone(),
                     since: h.since,
                     limit: h.limit,
+                    before: h.before,
+                    backward: h.backward,
                 }))
             }
             _ => frame_text(&ClientFrame::Plugin(PluginFrame {
@@ -522,13 +527,15 @@ impl Core {
 
     /// The server answered a history request: frames up to `upto` are the reply (only
     /// `ovice_message`s, in order, once each); later ones were live and are delivered now.
-    fn history_done(&mut self, collect: HistoryCollect, upto: Option<u64>) -> Vec<Effect> {
+    fn history_done(&mut self, collect: HistoryCollect, ack: &Ack) -> Vec<Effect> {
         let HistoryCollect {
             object,
             limit,
+            backward,
             mut held,
             missed,
         } = collect;
+        let upto = ack.seq;
         held.sort_by_key(|f| f.seq);
         let upto = upto.unwrap_or_else(|| held.iter().filter_map(|f| f.seq).max().unwrap_or(0));
         let (old, live): (Vec<_>, Vec<_>) = held
@@ -543,7 +550,8 @@ impl Core {
                 }
             }
         }
-        let more = limit.is_some_and(|l| entries.len() >= l as usize);
+        let more = !backward && limit.is_some_and(|l| entries.len() >= l as usize);
+        let from = backward.then(|| ack.from.or(entries.first().map(|e| e.seq)).unwrap_or(upto));
         let state = self.objects.entry(object.clone()).or_default();
         // What the reply covers is delivered: a resume must not replay it as new.
         state.max_seq = state.max_seq.max(upto);
@@ -555,6 +563,8 @@ impl Core {
                     entries,
                     upto,
                     more,
+                    from,
+                    start: ack.start,
                     missed,
                 }),
             });
@@ -1104,6 +1114,53 @@ mod tests {
         let frames = sent(&core.from_server(&welcome()));
         assert_eq!(frames[0]["since"], 8);
         assert_eq!(core.pending(), 0);
+    }
+
+    #[test]
+    fn backward_history_pages_carry_the_cursor_and_the_start_flag() {
+        let mut core = open_core();
+        let relayed = |seq: u64, n: i32| {
+            json!({"op": "plugin", "object": "o1", "seq": seq, "message": {"type": "ovice_message",
+                   "payload": {"source": "u2", "event": "chat", "objectId": "o1", "message": n}}})
+            .to_string()
+        };
+        // The newest page.
+        let ask =
+            json!({"type": "meetbridge_get_history", "payload": {"backward": true, "limit": 2}});
+        let frames = sent(&core.from_plugin("o1", ORIGIN, Some(ask)));
+        assert_eq!(frames[0]["op"], "history");
+        assert_eq!(frames[0]["backward"], true);
+        let req = frames[0]["req"].as_u64().unwrap();
+        for text in [relayed(9, 1), relayed(10, 2)] {
+            assert!(to_plugin(&core.from_server(&text)).is_empty());
+        }
+        let replies = to_plugin(
+            &core.from_server(&json!({"op": "ack", "req": req, "seq": 10, "from": 9}).to_string()),
+        );
+        let page = &replies[0]["payload"];
+        assert_eq!(page["from"], 9);
+        assert_eq!(page["start"], false);
+        assert_eq!(page["more"], false);
+        assert_eq!(page["entries"].as_array().unwrap().len(), 2);
+        // The page before it reaches the start.
+        let ask = json!({"type": "meetbridge_get_history", "payload": {"before": 9, "limit": 2}});
+        let frames = sent(&core.from_plugin("o1", ORIGIN, Some(ask)));
+        assert_eq!(frames[0]["before"], 9);
+        assert!(frames[0].get("backward").is_none());
+        let req = frames[0]["req"].as_u64().unwrap();
+        assert!(to_plugin(&core.from_server(&relayed(4, 0))).is_empty());
+        let replies = to_plugin(&core.from_server(
+            &json!({"op": "ack", "req": req, "seq": 8, "from": 1, "start": true}).to_string(),
+        ));
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        let page = &replies[0]["payload"];
+        assert_eq!(
+            (page["from"].as_u64(), page["start"].as_bool()),
+            (Some(1), Some(true))
+        );
+        assert_eq!(page["entries"][0]["seq"], 4);
+        // Old pages do not move the resume point back.
+        assert_eq!(core.max_seq("o1"), 10);
     }
 
     #[test]

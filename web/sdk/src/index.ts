@@ -78,8 +78,15 @@ export type HistoryResult = ({ supported: true } & HistoryPage) | { supported: f
 export interface HistoryOptions {
   /** Only messages after this sequence number (a previous page's `upto`). */
   since?: number;
-  /** At most this many messages, the oldest first. */
+  /** At most this many messages, the oldest first within the page. */
   limit?: number;
+  /**
+   * Page backwards: the newest messages below this sequence number (a previous backward
+   * page's `from`); the page's `start` says nothing earlier is retained.
+   */
+  before?: number;
+  /** Page backwards from the newest message (implied by `before`). */
+  backward?: boolean;
   /** How long to wait for an answer before deciding the platform has no history (default 3 s). */
   waitMs?: number;
 }
@@ -213,6 +220,8 @@ export class OvicePlugin {
     const payload: HistoryRequest = {};
     if (options.since !== undefined) payload.since = options.since;
     if (options.limit !== undefined) payload.limit = options.limit;
+    if (options.before !== undefined) payload.before = options.before;
+    if (options.backward) payload.backward = true;
     try {
       const page = (await this.request({ type: "meetbridge_get_history", payload }, options.waitMs ?? 3000)) as HistoryPage;
       return { supported: true, ...page };

@@ -103,3 +103,38 @@ async fn a_raw_get_history_plugin_message_is_answered_like_a_history_frame() {
     let got = z.request(json!({"op": "history", "object": "o1"})).await;
     assert_eq!(got.last().unwrap()["code"], "not_member", "{got:?}");
 }
+
+#[tokio::test]
+async fn backward_pages_load_earlier_messages_until_the_start() {
+    let s = start().await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let mut b = s.joined("b", "o1").await;
+    let _c = s.joined("c", "o1").await;
+    for i in 0..5 {
+        a.plugin("o1", say(&format!("a{i}"))).await;
+        let sent = b.plugin("o1", dm("c", &format!("not for a {i}"))).await;
+        assert_eq!(sent.last().unwrap()["op"], "ack", "{sent:?}");
+    }
+    let newest = a
+        .request(json!({"op": "history", "object": "o1", "backward": true, "limit": 2}))
+        .await;
+    assert_eq!(texts(&newest), ["a3", "a4"], "oldest first within the page");
+    let ack = newest.last().unwrap();
+    assert_eq!(ack["op"], "ack");
+    assert!(ack.get("start").is_none(), "{ack}");
+    let from = ack["from"].as_u64().unwrap();
+    let earlier = a
+        .request(json!({"op": "history", "object": "o1", "before": from, "limit": 2}))
+        .await;
+    assert_eq!(texts(&earlier), ["a1", "a2"]);
+    let from = earlier.last().unwrap()["from"].as_u64().unwrap();
+    let first = a
+        .plugin(
+            "o1",
+            json!({"type": "meetbridge_get_history", "payload": {"before": from, "limit": 2}}),
+        )
+        .await;
+    assert_eq!(texts(&first), ["a0"]);
+    assert_eq!(first.last().unwrap()["start"], true, "{first:?}");
+}
