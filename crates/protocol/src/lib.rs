@@ -8,6 +8,7 @@
 //! - [`ovice`]: seed 003, oVice custom plugins (`{ type: "ovice_<event>", payload }`).
 //! - [`bridge`]: host runtime ↔ server WebSocket frames (ours).
 //! - [`limits`]: 2 MB messages, 500 KB saved data, measured on the JSON encoding.
+//! - [`plugin_url`]: which plugin URLs may become an iframe.
 //!
 //! Every parser returns a [`Parsed`]: *ignored* (not ours, with the reason), *invalid*
 //! (ours but malformed, naming the field), or the typed message. Parsers never panic and
@@ -21,5 +22,6 @@ pub mod limits;
 pub mod ovice;
 mod parsed;
 pub mod pexip;
+pub mod plugin_url;
 
 pub use parsed::{Ignored, Invalid, Parsed};
