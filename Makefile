@@ -18,7 +18,7 @@ VERSION = $(shell node -p "require('$(abspath $(PLUGIN_DIR))/package.json').vers
 ZIP = external-chat-v$(VERSION).zip
 
 .PHONY: all release bump build deploy package clean run test tools wasm wasm-size bindings \
-        rust-check rust-test web-deps web-build web-test
+        rust-check rust-test web-deps web-build web-test fuzz
 
 # ---- seed 000: the external-chat plugin -------------------------------------------
 all: release
@@ -52,6 +52,12 @@ clean:
 # ---- toolchain ---------------------------------------------------------------------
 tools:
 	bash scripts/install-tools.sh $(WASM_BINDGEN_VERSION)
+
+# ---- fuzzing (nightly; not part of `make test`) -------------------------------------------
+# Each target for FUZZ_SECS seconds (default 60); `make fuzz FUZZ_TARGETS="ovice pexip"`.
+fuzz:
+	bash scripts/install-tools.sh --fuzz
+	bash scripts/fuzz.sh
 
 # ---- everything else -----------------------------------------------------------------
 test: tools

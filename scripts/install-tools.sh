@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, from the project's own files, and only
-# what is missing, so a second run costs a few seconds. Usage: install-tools.sh <wasm-bindgen version>
+# what is missing, so a second run costs a few seconds.
+# Usage: install-tools.sh <wasm-bindgen version>   everything the build and `make test` need
+#        install-tools.sh --fuzz                   only cargo-fuzz (for `make fuzz`; needs nightly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WB_VERSION="${1:?wasm-bindgen version}"
 
 say() { printf '[tools] %s\n' "$*"; }
+
+if [ "${1:-}" = "--fuzz" ]; then
+  # cargo-fuzz drives libFuzzer through sanitizer flags that only a nightly rustc accepts.
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    say "make fuzz needs a nightly toolchain: rustup toolchain install nightly --profile minimal"
+    say "(without it, cargo test still replays the regression corpus in fuzz/regressions/)"
+    exit 1
+  fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz (a few minutes, once)"
+    cargo install cargo-fuzz --locked || cargo install cargo-fuzz
+  fi
+  exit 0
+fi
+WB_VERSION="${1:?wasm-bindgen version}"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Rust: the wasm target and the wasm-bindgen CLI matching the crate's pinned version.

@@ -9,6 +9,7 @@
 //! - [`bridge`]: host runtime ↔ server WebSocket frames (ours).
 //! - [`limits`]: 2 MB messages, 500 KB saved data, measured on the JSON encoding.
 //! - [`plugin_url`]: which plugin URLs may become an iframe.
+//! - [`fuzzing`]: what the parsers promise on any bytes, checked by the fuzz targets.
 //!
 //! Every parser returns a [`Parsed`]: *ignored* (not ours, with the reason), *invalid*
 //! (ours but malformed, naming the field), or the typed message. Parsers never panic and
@@ -18,6 +19,7 @@ pub mod bridge;
 #[cfg(feature = "codegen")]
 pub mod codegen;
 mod decode;
+pub mod fuzzing;
 pub mod limits;
 pub mod ovice;
 mod parsed;
