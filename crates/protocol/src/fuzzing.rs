@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::bridge::{ClientFrame, ServerFrame};
+use crate::plugin_url::{check_plugin_url, PluginUrl, PluginUrlPolicy};
 use crate::{ovice, pexip, Parsed};
 
 /// A check of one input.
@@ -24,6 +25,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("ovice", ovice_messages),
     ("bridge_client", bridge_client_frame),
     ("bridge_server", bridge_server_frame),
+    ("plugin_url", plugin_url),
 ];
 
 fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
@@ -106,5 +108,55 @@ pub fn bridge_server_frame(data: &[u8]) {
             Parsed::Message(frame),
             "re-encoded as {encoded}"
         );
+    }
+}
+
+/// A plugin URL as an operator or a participant gives it. The first byte picks the policy
+/// (plain HTTP allowed or not). An accepted path stays on this server; an accepted
+/// absolute URL starts with the origin it reports, in the canonical form, and pinning
+/// that origin still accepts it.
+pub fn plugin_url(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let url = text(rest);
+    let policy = PluginUrlPolicy {
+        allow_http: flags & 1 == 1,
+        allowed_origins: &[],
+    };
+    match check_plugin_url("pluginUrl", &url, &policy) {
+        Err(e) => assert_eq!(e.field, "pluginUrl"),
+        Ok(PluginUrl::SameServer) => {
+            assert!(url.starts_with('/') && !url.starts_with("//"), "{url:?}");
+            assert!(!url.contains('\\'), "{url:?}");
+            assert!(
+                !url.chars().any(|c| c.is_whitespace() || c.is_control()),
+                "{url:?}"
+            );
+        }
+        Ok(PluginUrl::Absolute { origin }) => {
+            let (scheme, host) = origin.split_once("://").expect("scheme://host");
+            assert!(scheme == "https" || (scheme == "http"), "{origin}");
+            assert!(
+                !host.is_empty() && !host.contains(['/', '@', '?', '#', '\\']),
+                "{origin}"
+            );
+            assert_eq!(origin, origin.to_ascii_lowercase());
+            assert!(
+                url.to_ascii_lowercase()
+                    .starts_with(&format!("{scheme}://")),
+                "{url:?} gave {origin}"
+            );
+            let pinned = [origin.clone()];
+            let pinned = PluginUrlPolicy {
+                allowed_origins: &pinned,
+                ..policy
+            };
+            assert_eq!(
+                check_plugin_url("pluginUrl", &url, &pinned),
+                Ok(PluginUrl::Absolute { origin }),
+                "{url:?} refused under its own origin"
+            );
+        }
     }
 }
