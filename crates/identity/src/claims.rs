@@ -53,6 +53,8 @@ pub struct Verified {
     pub claims: Claims,
     /// `hs256` or the JWKS key id: which key vouched for it (for logs).
     pub key: String,
+    /// An ID token's `nonce`, for the sign-in that asked for it.
+    pub nonce: Option<String>,
 }
 
 impl Claims {

@@ -9,6 +9,7 @@
 pub mod claims;
 pub mod jwks;
 pub mod mint;
+pub mod oidc;
 pub mod rejection;
 pub mod role;
 pub mod time;

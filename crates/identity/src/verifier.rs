@@ -143,9 +143,15 @@ impl Verifier {
                 }
             })?;
         let claims = Claims::from_payload(&data.claims, now)?;
+        let nonce = data
+            .claims
+            .get("nonce")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Ok(Verified {
             claims,
             key: key_name,
+            nonce,
         })
     }
 }

@@ -126,6 +126,7 @@ pub fn plugin_url(data: &[u8]) {
     };
     match check_plugin_url("pluginUrl", &url, &policy) {
         Err(e) => assert_eq!(e.field, "pluginUrl"),
+        Ok(PluginUrl::Floor) => assert_eq!(url, crate::plugin_url::FLOOR_URL),
         Ok(PluginUrl::SameServer) => {
             assert!(url.starts_with('/') && !url.starts_with("//"), "{url:?}");
             assert!(!url.contains('\\'), "{url:?}");

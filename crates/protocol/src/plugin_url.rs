@@ -9,6 +9,10 @@
 //! strip before reading the scheme) is refused with a sentence naming the field. A space may
 //! further pin absolute URLs to a list of origins.
 
+/// The plugin URL that marks a space's floor object: no iframe, the space page itself is
+/// its plugin (it broadcasts avatar positions on it).
+pub const FLOOR_URL: &str = "meetbridge:floor";
+
 /// Longest plugin URL accepted, in bytes.
 pub const MAX_PLUGIN_URL_BYTES: usize = 2048;
 
@@ -25,6 +29,8 @@ pub struct PluginUrlPolicy<'a> {
 /// An accepted plugin URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PluginUrl {
+    /// [`FLOOR_URL`]: the page draws it, nothing is loaded.
+    Floor,
     /// A path on the server that serves the page: `/plugins/notes/`.
     SameServer,
     /// An absolute URL; its origin (`scheme://host[:port]`, lower-case, default port
@@ -60,6 +66,9 @@ pub fn check_plugin_url(
         field: field.to_owned(),
         why,
     };
+    if url == FLOOR_URL {
+        return Ok(PluginUrl::Floor);
+    }
     if url.is_empty() {
         return Err(refuse(format!("is empty: {ACCEPTED}")));
     }
@@ -218,6 +227,8 @@ mod tests {
     #[test]
     fn accepts_https_loopback_http_and_paths() {
         assert_eq!(check("/plugins/notes/"), Ok(PluginUrl::SameServer));
+        assert_eq!(check(FLOOR_URL), Ok(PluginUrl::Floor));
+        assert!(check("meetbridge:other").is_err());
         assert_eq!(
             origin("https://Plugins.Example.com/poll/?x=1#y"),
             "https://plugins.example.com"
