@@ -1,0 +1,225 @@
+//! The records the store keeps, shared by both backends.
+
+use meetbridge_protocol::ovice::ObjectType;
+use serde::{Deserialize, Serialize};
+
+/// A place that holds objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpaceDef {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// One plugin instance in a space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectDef {
+    pub id: String,
+    pub space_id: String,
+    pub name: String,
+    pub object_type: ObjectType,
+    /// The plugin page loaded in the object's iframe.
+    pub plugin_url: String,
+    pub settings: ObjectSettings,
+    /// For dynamic objects: the user id of the creator, who is the object's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+    pub created_at: i64,
+}
+
+/// Per-object settings set by the organisation's owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ObjectSettings {
+    /// Whether participants' e-mail addresses are given to the plugin (only when the owner
+    /// allows it). Off unless set.
+    pub share_email: bool,
+    /// How much of the object's message history is kept; unset parts take the server's
+    /// defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+}
+
+/// How much of an object's message log is kept: by count, age and bytes, whichever bites
+/// first. Unset fields take the server's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Retention {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_messages: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+}
+
+impl Retention {
+    /// These settings over `defaults`.
+    pub fn resolve(retention: Option<&Retention>, defaults: RetentionLimits) -> RetentionLimits {
+        let r = retention.copied().unwrap_or_default();
+        RetentionLimits {
+            max_messages: r.max_messages.unwrap_or(defaults.max_messages),
+            max_age_secs: r.max_age_secs.unwrap_or(defaults.max_age_secs),
+            max_bytes: r.max_bytes.unwrap_or(defaults.max_bytes),
+        }
+    }
+}
+
+/// Retention with every bound set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionLimits {
+    pub max_messages: u64,
+    pub max_age_secs: u64,
+    pub max_bytes: u64,
+}
+
+/// An object's saved-data document as stored: its JSON text and when it was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedDoc {
+    pub json: String,
+    /// Seconds since the Unix epoch.
+    pub updated_at: i64,
+    /// Grows by one per committed save of the object: the commit order.
+    pub version: u64,
+}
+
+/// A save as submitted: the document, and optionally the log entry of the
+/// `ovice_shared_data` that announces it and the id that makes it idempotent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Save {
+    pub json: String,
+    pub updated_at: i64,
+    pub log: Option<LogEntry>,
+    pub id: Option<RememberedId>,
+}
+
+/// One relayed frame in an object's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch, when it was relayed.
+    pub at_ms: i64,
+    /// The sender's user key.
+    pub sender: String,
+    /// `None`: every member but the sender; `Some(user)`: that user only.
+    pub to: Option<String>,
+    /// The frame as sent to its recipients, stored exactly as given.
+    pub frame: String,
+}
+
+impl LogEntry {
+    /// Whether `user` may see this entry (`own`: including what they sent).
+    pub fn visible_to(&self, user: &str, own: bool) -> bool {
+        match &self.to {
+            Some(to) => to == user || (own && self.sender == user),
+            None => self.sender != user || own,
+        }
+    }
+}
+
+/// An idempotent send the object remembers: the answer given to `(user, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedId {
+    pub user: String,
+    pub id: String,
+    /// The `seq` of the `ack`.
+    pub seq: Option<u64>,
+    /// A frame sent before the `ack` (a save's `ovice_data_saved_success`).
+    pub reply: Option<String>,
+    /// Milliseconds since the Unix epoch, when it was stored.
+    pub at_ms: i64,
+}
+
+/// Which part of a log to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogQuery {
+    /// Only entries with `seq > after`.
+    pub after: u64,
+    /// Only entries with `seq < before`.
+    pub before: u64,
+    /// At most this many entries.
+    pub limit: usize,
+    /// `false`: the oldest `limit` entries of the range; `true`: the newest. Either way the
+    /// page comes oldest first.
+    pub backward: bool,
+    /// Only what this user may see (with `own`: including what they sent).
+    pub viewer: Option<(String, bool)>,
+}
+
+impl LogQuery {
+    /// Everything after `after`, oldest first.
+    pub fn after(after: u64, limit: usize) -> Self {
+        LogQuery {
+            after,
+            before: u64::MAX,
+            limit,
+            backward: false,
+            viewer: None,
+        }
+    }
+}
+
+/// What [`crate::Store::read_log`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogPage {
+    /// Oldest first.
+    pub entries: Vec<LogEntry>,
+    /// The limit cut the page: more entries of the range exist beyond it (later ones for a
+    /// forward read, earlier ones for a backward read).
+    pub cut: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The id is taken.
+    Conflict(String),
+    /// A referenced row (e.g. the space of a new object) does not exist.
+    Missing(String),
+    /// The backend failed (or cannot be reached): retry later.
+    Backend(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(m) => write!(f, "already exists: {m}"),
+            StoreError::Missing(m) => write!(f, "not found: {m}"),
+            StoreError::Backend(m) => write!(f, "storage failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// How SQLite syncs a commit. `Full`: an acknowledged write survives power loss. `Normal`:
+/// it survives a crash of the process but not of the machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    #[default]
+    Full,
+    Normal,
+}
+
+pub(crate) fn object_type_str(t: ObjectType) -> &'static str {
+    match t {
+        ObjectType::Static => "static",
+        ObjectType::Dynamic => "dynamic",
+    }
+}
+
+pub(crate) fn object_type_from(s: &str) -> ObjectType {
+    if s == "dynamic" {
+        ObjectType::Dynamic
+    } else {
+        ObjectType::Static
+    }
+}
