@@ -73,4 +73,9 @@ pub trait Store: Send + Sync + 'static {
     fn forget_ids(&self, before_ms: i64) -> StoreResult<u64>;
     /// Objects that have a log, for the background pruner.
     fn logged_objects(&self) -> StoreResult<Vec<String>>;
+
+    /// Records a revocation; revoking the same token or user again moves `at` forward.
+    fn revoke(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Every revocation, oldest first (the server keeps them in memory).
+    fn revocations(&self) -> StoreResult<Vec<Revocation>>;
 }

@@ -172,6 +172,44 @@ pub struct LogPage {
     pub cut: bool,
 }
 
+/// A revoked token (`kind` `jti`: that one token) or user (`kind` `sub`: every token of
+/// that subject issued at or before `at`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revocation {
+    pub kind: RevocationKind,
+    pub value: String,
+    /// Seconds since the Unix epoch.
+    pub at: i64,
+    /// Why, as the admin wrote it (shown in the console, never to the user).
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevocationKind {
+    Jti,
+    Sub,
+}
+
+impl RevocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationKind::Jti => "jti",
+            RevocationKind::Sub => "sub",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "jti" => Some(RevocationKind::Jti),
+            "sub" => Some(RevocationKind::Sub),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
     /// The id is taken.

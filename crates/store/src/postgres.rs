@@ -21,7 +21,8 @@ use tokio_postgres::NoTls;
 use crate::model::{backend, object_type_from, object_type_str};
 use crate::{
     AppendDone, LogEntry, LogPage, LogQuery, ObjectDef, ObjectSettings, RememberedId,
-    RetentionLimits, Save, SaveDone, SavedDoc, SpaceDef, Store, StoreError, StoreResult,
+    RetentionLimits, Revocation, RevocationKind, Save, SaveDone, SavedDoc, SpaceDef, Store,
+    StoreError, StoreResult,
 };
 
 const MAX_BATCH: usize = 512;
@@ -78,6 +79,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (object_id, user_id, msg_id)
     );
     CREATE INDEX message_ids_at ON message_ids (at_ms);",
+    // 2: revoked tokens and users.
+    "CREATE TABLE revocations (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+    );",
 ];
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -782,6 +791,45 @@ impl Store for PgStore {
                 .await
                 .map_err(pg)?;
             Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    fn revoke(&self, revocation: &Revocation) -> StoreResult<()> {
+        let r = revocation.clone();
+        self.call(move |pool| async move {
+            let client = pool.get().await.map_err(pg)?;
+            client
+                .execute(
+                    "INSERT INTO revocations (kind, value, at, reason) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (kind, value) DO UPDATE
+                     SET at = GREATEST(revocations.at, EXCLUDED.at), reason = EXCLUDED.reason",
+                    &[&r.kind.as_str(), &r.value, &r.at, &r.reason],
+                )
+                .await
+                .map(|_| ())
+                .map_err(pg)
+        })
+    }
+
+    fn revocations(&self) -> StoreResult<Vec<Revocation>> {
+        self.call(|pool| async move {
+            let client = pool.get().await.map_err(pg)?;
+            let rows = client
+                .query(
+                    "SELECT kind, value, at, reason FROM revocations ORDER BY at, kind, value",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(rows
+                .iter()
+                .map(|r| Revocation {
+                    kind: RevocationKind::parse(r.get(0)).unwrap_or(RevocationKind::Jti),
+                    value: r.get(1),
+                    at: r.get(2),
+                    reason: r.get(3),
+                })
+                .collect())
         })
     }
 }

@@ -16,8 +16,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::model::{backend, object_type_from, object_type_str};
 use crate::{
     AppendDone, LogEntry, LogPage, LogQuery, ObjectDef, ObjectSettings, RememberedId,
-    RetentionLimits, Save, SaveDone, SavedDoc, SpaceDef, SqliteSync, Store, StoreError,
-    StoreResult,
+    RetentionLimits, Revocation, RevocationKind, Save, SaveDone, SavedDoc, SpaceDef, SqliteSync,
+    Store, StoreError, StoreResult,
 };
 
 const MAX_BATCH: usize = 512;
@@ -71,6 +71,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (object_id, user_id, msg_id)
     ) WITHOUT ROWID;
     CREATE INDEX message_ids_at ON message_ids (at_ms);",
+    // 3: revoked tokens and users.
+    "CREATE TABLE revocations (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+    ) WITHOUT ROWID;",
 ];
 
 /// Runs inside a batch's transaction and returns what to do once the batch committed.
@@ -634,6 +642,37 @@ impl Store for SqliteStore {
             let mut stmt =
                 conn.prepare_cached("SELECT object_id FROM object_seq ORDER BY object_id")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    fn revoke(&self, revocation: &Revocation) -> StoreResult<()> {
+        let r = revocation.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO revocations (kind, value, at, reason) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (kind, value) DO UPDATE SET at = MAX(at, excluded.at), reason = excluded.reason",
+                params![r.kind.as_str(), r.value, r.at, r.reason],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+    }
+
+    fn revocations(&self) -> StoreResult<Vec<Revocation>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT kind, value, at, reason FROM revocations ORDER BY at, kind, value",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let kind: String = r.get(0)?;
+                Ok(Revocation {
+                    kind: RevocationKind::parse(&kind).unwrap_or(RevocationKind::Jti),
+                    value: r.get(1)?,
+                    at: r.get(2)?,
+                    reason: r.get(3)?,
+                })
+            })?;
             rows.collect()
         })
     }

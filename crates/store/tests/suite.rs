@@ -111,6 +111,41 @@ suite! {
     remembered_ids_survive_a_restart_until_forgotten_sqlite, remembered_ids_survive_a_restart_until_forgotten_postgres => remembered_ids;
     concurrent_appends_share_commits_and_all_land_sqlite, concurrent_appends_share_commits_and_all_land_postgres => concurrent_appends;
     text_is_stored_exactly_as_given_sqlite, text_is_stored_exactly_as_given_postgres => text_is_exact;
+    revocations_persist_and_move_forward_sqlite, revocations_persist_and_move_forward_postgres => revocations_persist;
+}
+
+fn revocations_persist(b: &dyn Backend) {
+    let revoked = |kind, value: &str, at| Revocation {
+        kind,
+        value: value.into(),
+        at,
+        reason: format!("test {at}"),
+    };
+    {
+        let store = b.open();
+        assert_eq!(store.revocations().unwrap(), vec![]);
+        store
+            .revoke(&revoked(RevocationKind::Jti, "j1", 10))
+            .unwrap();
+        store
+            .revoke(&revoked(RevocationKind::Sub, "u1", 20))
+            .unwrap();
+        // Again, later: the moment moves forward; earlier: it stays.
+        store
+            .revoke(&revoked(RevocationKind::Sub, "u1", 30))
+            .unwrap();
+        store
+            .revoke(&revoked(RevocationKind::Sub, "u1", 5))
+            .unwrap();
+    }
+    let store = b.open();
+    let list = store.revocations().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0], revoked(RevocationKind::Jti, "j1", 10));
+    assert_eq!(
+        (list[1].kind, list[1].value.as_str(), list[1].at),
+        (RevocationKind::Sub, "u1", 30)
+    );
 }
 
 fn space(id: &str) -> SpaceDef {
