@@ -2,13 +2,20 @@
 // subscribes to it and shows its plugin, "Link" joins, "Unlink" leaves, walking away
 // unsubscribes. Other users' avatars move through the space's floor object (FLOOR_URL):
 // the page broadcasts its position there through the same host runtime and socket.
+//
+// The floor is W × H floor units for every user (positions travel in those units); it is
+// drawn scaled to the width available, and panned inside #floor-wrap when narrower.
 import type { JsonValue, Participant, PlatformToPlugin, PluginToPlatform, PresenceStatus } from "../../crates/protocol/bindings/protocol";
 import { ensureFloor, listObjects, FLOOR_URL, type HostEvent, type ObjectDef, type SpaceHost } from "../host/index";
-import { connectHost, devSession, showConnection } from "./session";
+import { connectHost, devSession, showConnection, showFatal } from "./session";
 
 const RANGE = 120;
 const W = 760;
 const H = 520;
+/** Below this scale the floor is panned instead of shrunk further (text stays readable). */
+const MIN_SCALE = 0.62;
+/** Avatars closer than this (floor units) stand "at the same place" and are spread apart. */
+const CROWD = 24;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 interface Placed {
@@ -16,44 +23,117 @@ interface Placed {
   x: number;
   y: number;
   el: HTMLElement;
+  state: HTMLElement;
   status?: PresenceStatus;
   panel?: HTMLElement;
   people: Map<string, Participant>;
 }
-interface Other {
+interface Avatar {
+  id: string;
   name: string;
+  x: number;
+  y: number;
   el: HTMLElement;
 }
 
 const objects = new Map<string, Placed>();
-const others = new Map<string, Other>();
+const others = new Map<string, Avatar>();
 let host: SpaceHost;
 let floorId: string | undefined;
-let myId = "";
 let myName = "";
-const me: { x: number; y: number; el: HTMLElement } = { x: W / 2, y: H - 40, el: document.createElement("div") };
+let scale = 1;
+const me: Avatar = { id: "", name: "", x: W / 2, y: H - 40, el: document.createElement("div") };
 
-function initials(name: string): string {
-  return name.split(/\s+/).map((w) => w[0] ?? "").join("").slice(0, 2).toUpperCase() || "?";
+/** The first letters of the first two words, by grapheme (an emoji or a flag stays whole). */
+export function initials(name: string): string {
+  const seg = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  const firsts = name
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => seg.segment(w)[Symbol.iterator]().next().value?.segment ?? "");
+  return firsts.slice(0, 2).join("").toUpperCase() || "?";
 }
 
-function avatar(name: string, mine: boolean): HTMLElement {
+/** Words for a presence state, as people say it in a space. */
+function presenceWords(status: PresenceStatus | undefined): string {
+  switch (status) {
+    case "joined":
+      return "linked";
+    case "subscribed":
+    case "left":
+      return "near";
+    default:
+      return "away";
+  }
+}
+
+/** The meeting's chat (the chat room plugin in meeting mode) is an object of the space too. */
+const isMeetingChat = (def: ObjectDef): boolean => /\/plugins\/chatroom\/.*mode=meeting/.test(def.pluginUrl);
+
+function avatarEl(name: string, mine: boolean): HTMLElement {
   const el = document.createElement("div");
   el.className = mine ? "avatar me" : "avatar";
-  el.textContent = initials(name);
+  el.setAttribute("role", "img");
+  el.setAttribute("aria-label", mine ? `You, ${name}` : name);
+  const letters = document.createElement("span");
+  letters.setAttribute("aria-hidden", "true");
+  letters.textContent = initials(name);
   const label = document.createElement("span");
   label.className = "label";
+  label.setAttribute("aria-hidden", "true");
   label.textContent = mine ? `${name} (you)` : name;
-  el.append(label);
+  el.append(letters, label);
   el.title = name;
   return el;
 }
 
 function place(el: HTMLElement, x: number, y: number): void {
-  el.style.left = `${x}px`;
-  el.style.top = `${y}px`;
+  el.style.left = `${Math.round(x)}px`;
+  el.style.top = `${Math.round(y)}px`;
 }
 
+/**
+ * Draws every avatar at its position; avatars standing at the same place (within CROWD)
+ * are spread on a small circle around it, in a stable order, so none hides another.
+ */
+function drawAvatars(): void {
+  const all = [me, ...others.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const groups: Avatar[][] = [];
+  for (const a of all) {
+    const g = groups.find((list) => Math.hypot(list[0].x - a.x, list[0].y - a.y) < CROWD);
+    if (g) g.push(a);
+    else groups.push([a]);
+  }
+  for (const g of groups) {
+    const r = g.length > 1 ? 16 + 4 * g.length : 0;
+    g.forEach((a, i) => {
+      const angle = (2 * Math.PI * i) / g.length - Math.PI / 2;
+      const x = Math.max(17, Math.min(W - 17, g[0].x + r * Math.cos(angle)));
+      const y = Math.max(17, Math.min(H - 17, g[0].y + r * Math.sin(angle)));
+      place(a.el, x, y);
+      a.el.dataset.x = String(Math.round(a.x));
+      a.el.dataset.y = String(Math.round(a.y));
+    });
+  }
+}
+
+/** Fits the floor to the width available: scaled down to MIN_SCALE, then panned. */
+function fitFloor(): void {
+  const wrap = $("floor-wrap");
+  const width = wrap.clientWidth;
+  scale = Math.max(MIN_SCALE, Math.min(1, width / W));
+  $("floor").style.transform = scale === 1 ? "" : `scale(${scale})`;
+  Object.assign($("floor-size").style, { width: `${Math.round(W * scale)}px`, height: `${Math.round(H * scale)}px` });
+}
+
+/** Pans the floor so that my avatar stays in view on a narrow screen. */
+function keepMeInView(): void {
+  const wrap = $("floor-wrap");
+  const x = me.x * scale;
+  if (x < wrap.scrollLeft + 40 || x > wrap.scrollLeft + wrap.clientWidth - 40) wrap.scrollLeft = x - wrap.clientWidth / 2;
+}
+
+/** Lays the objects out in a grid sorted by id: the same place for every user. */
 function layout(defs: ObjectDef[]): void {
   const list = defs.filter((o) => o.pluginUrl !== FLOOR_URL).sort((a, b) => a.id.localeCompare(b.id));
   const cols = Math.max(1, Math.ceil(Math.sqrt(list.length)));
@@ -67,31 +147,98 @@ function layout(defs: ObjectDef[]): void {
     const el = document.createElement("div");
     el.className = "object";
     el.dataset.object = def.id;
+    el.title = def.name;
     const title = document.createElement("strong");
     title.textContent = def.name;
     const sub = document.createElement("small");
-    sub.textContent = `${def.objectType} · ${def.pluginUrl}`;
+    sub.textContent = isMeetingChat(def) ? "meeting chat" : "";
     el.append(title, sub);
     place(el, x, y);
     $("floor").append(range, el);
-    objects.set(def.id, { def, x, y, el, people: new Map() });
+    const li = document.createElement("li");
+    const go = document.createElement("button");
+    go.type = "button";
+    go.dataset.object = def.id;
+    go.textContent = def.name;
+    go.setAttribute("aria-label", `Walk to ${def.name}`);
+    const state = document.createElement("span");
+    state.className = "state";
+    go.append(state);
+    go.onclick = () => walkTo(def.id);
+    li.append(go);
+    $("object-list").append(li);
+    objects.set(def.id, { def, x, y, el, state, people: new Map() });
   });
+}
+
+/** Walks next to an object (from the list: the keyboard's way in) and focuses its panel. */
+function walkTo(id: string): void {
+  const o = objects.get(id);
+  if (!o) return;
+  moveTo(o.x, o.y + 52);
+  o.panel?.querySelector<HTMLButtonElement>("button.link")?.focus();
+}
+
+function announce(text: string): void {
+  const el = $("announce");
+  el.textContent = "";
+  // A fresh text node so that screen readers announce the same words twice in a row too.
+  requestAnimationFrame(() => (el.textContent = text));
 }
 
 function renderPeople(o: Placed): void {
   const div = o.panel?.querySelector(".people");
-  if (div) {
-    div.textContent = [...o.people.values()].map((p) => `${p.name}${p.isSelf ? " (you)" : ""}: ${p.status ?? "subscribed"}`).join(" · ");
+  if (!div) return;
+  const list = [...o.people.values()];
+  div.textContent = list.length
+    ? `Here: ${list.map((p) => `${p.name}${p.isSelf ? " (you)" : ""}: ${presenceWords(p.status ?? "subscribed")}`).join(" · ")}`
+    : "";
+}
+
+/** The line under a panel's title: what this object is and what to do. */
+function panelHint(o: Placed): string {
+  const linked = o.status === "joined";
+  if (isMeetingChat(o.def)) {
+    return linked ? "This is the meeting's chat: you can write. Unlink to stop." : "This is the meeting's chat: you can read it; Link to write.";
   }
+  return linked ? `You are linked to ${o.def.name}. Unlink to stop taking part.` : `You are near ${o.def.name}: Link to take part.`;
+}
+
+function renderObject(o: Placed): void {
+  const status = o.status;
+  o.el.classList.toggle("near", status !== undefined && status !== "unsubscribed");
+  o.el.classList.toggle("linked", status === "joined");
+  const near = status !== undefined && status !== "unsubscribed";
+  o.state.textContent = near ? `· ${presenceWords(status)}` : "";
+  o.state.parentElement?.setAttribute("aria-current", String(near));
+  const sub = o.el.querySelector("small");
+  if (sub) sub.textContent = [isMeetingChat(o.def) ? "meeting chat" : "", near ? presenceWords(status) : ""].filter(Boolean).join(" · ");
+  const link = o.panel?.querySelector<HTMLButtonElement>("button.link");
+  if (link) {
+    const verb = status === "joined" ? "Unlink" : "Link";
+    link.textContent = verb;
+    link.setAttribute("aria-label", `${verb} ${o.def.name}`);
+  }
+  const what = o.panel?.querySelector(".what");
+  if (what) what.textContent = panelHint(o);
 }
 
 function setStatus(o: Placed, status: PresenceStatus): void {
+  const was = o.status;
   o.status = status;
-  o.el.classList.toggle("near", status !== "unsubscribed");
-  o.el.classList.toggle("linked", status === "joined");
-  const link = o.panel?.querySelector<HTMLButtonElement>("button.link");
-  if (link) link.textContent = status === "joined" ? "Unlink" : "Link";
+  renderObject(o);
+  if (was !== undefined && was !== "unsubscribed" && (status === "joined" || was === "joined")) {
+    announce(status === "joined" ? `Linked to ${o.def.name}.` : `Unlinked from ${o.def.name}.`);
+  }
   host.setPresence(o.def.id, status).catch((e: Error) => console.warn(e.message));
+}
+
+/** The URL to load an object's plugin from: the meeting chat learns that it is in the space. */
+function pluginUrl(def: ObjectDef): string {
+  if (!isMeetingChat(def)) return def.pluginUrl;
+  const u = new URL(def.pluginUrl, location.href);
+  u.searchParams.set("in", "space");
+  return u.origin === location.origin ? `${u.pathname}${u.search}` : u.href;
 }
 
 function openPanel(o: Placed): void {
@@ -99,21 +246,26 @@ function openPanel(o: Placed): void {
   panel.className = "panel";
   panel.dataset.object = o.def.id;
   const head = document.createElement("header");
-  const title = document.createElement("span");
+  const title = document.createElement("h3");
+  title.id = `panel-title-${o.def.id}`;
   title.textContent = o.def.name;
+  panel.setAttribute("aria-labelledby", title.id);
   const link = document.createElement("button");
+  link.type = "button";
   link.className = "link";
-  link.textContent = "Link";
   link.onclick = () => setStatus(o, o.status === "joined" ? "left" : "joined");
   head.append(title, link);
+  const what = document.createElement("p");
+  what.className = "what";
   const people = document.createElement("div");
   people.className = "people";
   const frame = document.createElement("div");
   frame.className = "frame";
-  panel.append(head, people, frame);
+  panel.append(head, what, people, frame);
   $("panels").append(panel);
   o.panel = panel;
-  host.openObject(o.def.id, o.def.pluginUrl, frame, { title: o.def.name });
+  host.openObject(o.def.id, pluginUrl(o.def), frame, { title: o.def.name });
+  announce(`${o.def.name} opened beside the floor. Link ${o.def.name} to take part.`);
 }
 
 function closePanel(o: Placed): void {
@@ -121,6 +273,7 @@ function closePanel(o: Placed): void {
   o.panel?.remove();
   o.panel = undefined;
   o.people.clear();
+  announce(`${o.def.name} closed: you walked away.`);
 }
 
 /** Subscribes to what is in range, unsubscribes from what is not. */
@@ -163,22 +316,25 @@ function sendPosition(to?: string): void {
 function moveTo(x: number, y: number): void {
   me.x = Math.max(17, Math.min(W - 17, x));
   me.y = Math.max(17, Math.min(H - 17, y));
-  place(me.el, me.x, me.y);
+  drawAvatars();
+  keepMeInView();
   proximity();
   sendPosition();
 }
 
-function other(id: string, name: string): Other {
+function other(id: string, name: string): Avatar {
   let o = others.get(id);
   if (!o) {
-    o = { name, el: avatar(name, false) };
+    o = { id, name, x: 20, y: 20, el: avatarEl(name, false) };
     o.el.dataset.user = id;
-    place(o.el, 20, 20);
     $("floor").append(o.el);
     others.set(id, o);
+    drawAvatars();
   }
   return o;
 }
+
+const MAX_NAME_SHOWN = 64;
 
 function onFloor(message: PlatformToPlugin): void {
   switch (message.type) {
@@ -195,13 +351,18 @@ function onFloor(message: PlatformToPlugin): void {
       const id = String(message.payload.id);
       others.get(id)?.el.remove();
       others.delete(id);
+      drawAvatars();
       break;
     }
     case "ovice_message": {
       const m = message.payload;
-      const pos = m.message as { x?: number; y?: number; name?: string };
-      if (m.event === "pos" && typeof pos?.x === "number" && typeof pos.y === "number") {
-        place(other(m.source, String(pos.name ?? m.source)).el, pos.x, pos.y);
+      const pos = m.message as { x?: unknown; y?: unknown; name?: unknown };
+      if (m.event === "pos" && typeof pos?.x === "number" && typeof pos.y === "number" && Number.isFinite(pos.x) && Number.isFinite(pos.y)) {
+        const name = typeof pos.name === "string" && pos.name.trim() ? pos.name.slice(0, MAX_NAME_SHOWN) : m.source;
+        const a = other(m.source, name);
+        a.x = Math.max(0, Math.min(W, pos.x));
+        a.y = Math.max(0, Math.min(H, pos.y));
+        drawAvatars();
       }
       break;
     }
@@ -215,8 +376,9 @@ function onEvent(e: HostEvent): void {
       showConnection(e);
       break;
     case "welcome":
-      myId = String(e.participant.id);
-      $("me").textContent = `${e.participant.name} (${myId})`;
+      me.id = String(e.participant.id);
+      $("me").textContent = e.participant.name;
+      $("me").title = `Logged in as ${e.participant.name}`;
       break;
     case "plugin": {
       if (e.object === floorId) {
@@ -246,21 +408,29 @@ function onEvent(e: HostEvent): void {
 }
 
 async function main(): Promise<void> {
-  const session = await devSession("This server is not in demo mode: the dev login is off. Embed SpaceHost with your own tokens.");
+  const session = await devSession(
+    "This server is not in demo mode, so the name login of the demo is off. A deployment embeds the space with its own sign-in (see the README).",
+  );
   if (!session) return;
   const { space, login } = session;
   myName = session.name;
+  me.name = myName;
+  me.id = String(login.participant.id);
+  $("me").textContent = myName;
   $("space-name").textContent = space;
   const defs = await listObjects(space, login.token);
   const floor = await ensureFloor(space, login.token, defs);
   floorId = floor?.id;
   host = await connectHost(session.info, login.token, onEvent);
-  (window as unknown as { meetbridge: unknown }).meetbridge = { host, objects, others, moveTo, me };
+  (window as unknown as { meetbridge: unknown }).meetbridge = { host, objects, others, moveTo, walkTo, me, initials };
+  $("welcome").hidden = true;
   $("space").hidden = false;
   layout(defs);
-  me.el = avatar(myName, true);
+  fitFloor();
+  new ResizeObserver(fitFloor).observe($("floor-wrap"));
+  me.el = avatarEl(myName, true);
+  me.el.dataset.user = me.id;
   $("floor").append(me.el);
-  place(me.el, me.x, me.y);
   if (floorId) {
     host.setPresence(floorId, "subscribed").catch((e: Error) => console.warn(e.message));
     floorSend({ type: "ovice_get_participants" });
@@ -270,7 +440,7 @@ async function main(): Promise<void> {
   floorEl.onclick = (e) => {
     if ((e.target as HTMLElement).closest(".avatar")) return;
     const r = floorEl.getBoundingClientRect();
-    moveTo(e.clientX - r.left, e.clientY - r.top);
+    moveTo((e.clientX - r.left) / scale, (e.clientY - r.top) / scale);
   };
   floorEl.onkeydown = (e) => {
     const step = 20;
@@ -284,7 +454,12 @@ async function main(): Promise<void> {
   floorEl.focus();
 }
 
-main().catch((e: Error) => {
+main().catch((e: unknown) => {
   console.error(e);
-  document.body.append(`Could not start: ${e.message}`);
+  const why = e instanceof Error ? e.message : String(e);
+  showFatal(
+    /Failed to fetch|NetworkError/i.test(why)
+      ? "The space could not start: the server did not answer. Check that it is running (make run), then reload this page."
+      : "The space could not start. Reload the page; if it keeps failing, restart the server (make run) and look at its log.",
+  );
 });

@@ -43,9 +43,9 @@ test("walk near, link, see the other user, walk away", async () => {
   }, [poll.x, poll.y + 60]);
 
   await moveTo(bob.page, poll.x + 40, poll.y + 40);
-  await alice.page.locator('.panel[data-object="poll"] .people', { hasText: "Bob: subscribed" }).waitFor();
+  await alice.page.locator('.panel[data-object="poll"] .people', { hasText: "Bob: near" }).waitFor();
   await alice.page.click('.panel[data-object="poll"] button.link');
-  await bob.page.locator('.panel[data-object="poll"] .people', { hasText: "Alice: joined" }).waitFor();
+  await bob.page.locator('.panel[data-object="poll"] .people', { hasText: "Alice: linked" }).waitFor();
   assert.match(await alice.page.getAttribute('.object[data-object="poll"]', "class"), /linked/);
   // The plugin runs and sees both users.
   const frame = await (await alice.page.$('.panel[data-object="poll"] iframe')).contentFrame();

@@ -18,13 +18,24 @@ import init, {
 } from "../../pkg/meeting-host/meeting_host.js";
 import type { JsonValue, PlatformToPlugin, PresenceStatus } from "../../../crates/protocol/bindings/protocol";
 import { createObject, listObjects, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
-import { connectHost, devSession, showConnection } from "../session";
+import { connectHost, devSession, showConnection, showFatal } from "../session";
 
 const CHAT_PLUGIN = "/plugins/chatroom/?mode=meeting";
 const DIAL_TIMEOUT_MS = 30_000;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 const meetingId = params.get("meeting") ?? "demo-meeting";
+/** What the server accepts as an object id (crates/server/src/api.rs, `check_id`). */
+const MEETING_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Why `id` cannot be a meeting id, in words, or undefined when it can. */
+export function meetingIdProblem(id: string): string | undefined {
+  if (MEETING_ID.test(id)) return undefined;
+  const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+  return id.length === 0
+    ? "The link has an empty meeting id (?meeting=). Meeting ids are 1 to 128 characters: letters A–Z and a–z, digits 0–9, and - _ . (for example ?meeting=team-standup)."
+    : `“${shown}” cannot be a meeting id. Meeting ids are 1 to 128 characters: letters A–Z and a–z, digits 0–9, and - _ . (no spaces or other signs; for example ?meeting=team-standup). Check the link you were given.`;
+}
 
 let spaceHost: SpaceHost;
 let chatHost: ExternalChatHost;
@@ -35,6 +46,8 @@ let pluginReady = false;
 let inCall = false;
 let panelOpen = false;
 let unread = 0;
+/** A message while the panel was closed mentioned this user (the badge says "@"). */
+let mentioned = false;
 const log: { event: string; data?: unknown }[] = [];
 
 /** The stand-in on the other loopback origin, so Web App 3 is cross-origin as in production. */
@@ -55,20 +68,29 @@ function toPlugin(f: () => void): void {
   }
 }
 
+/** The chat room lists the users a message mentions (`mentions`: their ids). */
+function mentionsMe(message: JsonValue): boolean {
+  const list = message && typeof message === "object" && !Array.isArray(message) ? message.mentions : undefined;
+  return Array.isArray(list) && list.includes(myId);
+}
+
 function renderToggle(): void {
   const b = $<HTMLButtonElement>("chat-toggle");
   b.setAttribute("aria-pressed", String(panelOpen));
   b.title = panelOpen ? "Close Chat" : "Open Chat";
   const count = $("unread");
   count.hidden = unread === 0;
-  count.textContent = String(unread);
-  count.setAttribute("aria-label", `${unread} unread`);
+  count.textContent = mentioned ? `@${unread}` : String(unread);
+  count.setAttribute("aria-label", mentioned ? `${unread} unread, you were mentioned` : `${unread} unread`);
 }
 
 function setPanel(open: boolean): void {
   panelOpen = open;
   $("chat-panel").hidden = !open;
-  if (open) unread = 0;
+  if (open) {
+    unread = 0;
+    mentioned = false;
+  }
   renderToggle();
   toPlugin(() => chatHost.setButtonActive(open));
   if (open) toPlugin(() => chatHost.setBadge(false));
@@ -100,9 +122,11 @@ function onHostEvent(e: HostEvent): void {
       break;
     case "plugin":
       // A new message for the chat while its panel is closed raises the badge.
+      // Edits, reactions, typing and read marks are chat events too, but nothing new to read.
       if (e.object === meetingId && e.message.type === "ovice_message" && (e.message.payload.event === "chat" || e.message.payload.event === "system")) {
         if (!panelOpen) {
           unread += 1;
+          if (mentionsMe(e.message.payload.message)) mentioned = true;
           renderToggle();
           toPlugin(() => chatHost.setBadge(true));
         }
@@ -172,6 +196,14 @@ function dialParams(form: HTMLFormElement): DialOutParams {
   return out as unknown as DialOutParams;
 }
 
+/** A refused dial-out field in words: the field's label, not its wire name. */
+function fieldProblem(form: HTMLFormElement, field: string, message: string): string {
+  if (field === "destination") return "Enter a destination to dial, for example sip:alice@example.com.";
+  const label = form.querySelector(`[name="${CSS.escape(field)}"]`)?.closest("label")?.firstChild?.textContent?.trim() || "this field";
+  const reason = message.replace(/^(invalid )?field `[^`]*`:?\s*/i, "").replace(/`/g, "");
+  return `Check “${label}”: ${reason}`;
+}
+
 function wireDialOut(): void {
   const form = $<HTMLFormElement>("dial-form");
   const error = $("dial-error");
@@ -199,7 +231,7 @@ function wireDialOut(): void {
           // Refused before sending: say which field, in the form.
           field.setAttribute("aria-invalid", "true");
           field.focus();
-          error.textContent = err.message;
+          error.textContent = fieldProblem(form, err.field ?? "", err.message);
           return;
         }
         notice({ kind: "dial-out", ok: false, displayName: who, destination: p.destination, error: err.message }, true);
@@ -217,13 +249,34 @@ async function meetingObject(space: string, token: string): Promise<ObjectDef> {
   const found = (await listObjects(space, token)).find((o) => o.id === meetingId);
   if (found) return found;
   const r = await createObject(space, token, { id: meetingId, name: `Meeting ${meetingId}`, pluginUrl: CHAT_PLUGIN });
-  if (!r.ok && r.status !== 409) throw new Error(`cannot create the meeting's chat: ${r.status} ${await r.text()}`);
+  if (!r.ok && r.status !== 409) {
+    let said = "";
+    try {
+      said = String(((await r.json()) as { message?: unknown }).message ?? "").replace(/`/g, "");
+    } catch {
+      // not JSON: no reason to show
+    }
+    throw new MeetingProblem(
+      r.status === 401 || r.status === 403
+        ? `Meeting “${meetingId}” does not exist yet, and you may not create it. Ask the meeting's host for the link.`
+        : `Meeting “${meetingId}” could not be opened${said ? `: ${said}` : ""}. Reload the page to try again.`,
+    );
+  }
   const created = (await listObjects(space, token)).find((o) => o.id === meetingId);
-  if (!created) throw new Error(`the meeting's chat object ${meetingId} is missing`);
+  if (!created) throw new MeetingProblem(`Meeting “${meetingId}” could not be opened. Reload the page to try again.`);
   return created;
 }
 
+/** A problem already written for the person in front of the page. */
+class MeetingProblem extends Error {}
+
 async function main(): Promise<void> {
+  const badId = meetingIdProblem(meetingId);
+  if (badId) {
+    $("login").hidden = true;
+    showFatal(badId);
+    return;
+  }
   const session = await devSession("This server is not in demo mode: the dev login is off. Embed SpaceHost and ExternalChatHost with your own tokens.");
   if (!session) return;
   const { space, login } = session;
@@ -232,9 +285,10 @@ async function main(): Promise<void> {
   const def = await meetingObject(space, login.token);
   isHost = def.creator === myId;
   $("meeting-name").textContent = `${def.name}${isHost ? " · you host" : ""}`;
-  $("me").textContent = `${myName} (${myId})`;
+  $("me").textContent = myName;
 
   spaceHost = await connectHost(session.info, login.token, onHostEvent);
+  $("welcome").hidden = true;
   $("meeting").hidden = false;
   spaceHost.openObject(meetingId, def.pluginUrl, $("chat-slot"), { title: "Meeting chat" });
   presence("subscribed");
@@ -256,15 +310,21 @@ async function main(): Promise<void> {
       return chatHost;
     },
     get state() {
-      return { meetingId, myId, isHost, pluginReady, inCall, panelOpen, unread };
+      return { meetingId, myId, isHost, pluginReady, inCall, panelOpen, unread, mentioned };
     },
   };
 }
 
 main().catch((e: unknown) => {
   console.error("meeting:", e);
-  const p = document.createElement("p");
-  p.className = "devonly";
-  p.textContent = `The meeting page could not start: ${e instanceof Error ? e.message : String(e)}`;
-  document.body.append(p);
+  if (e instanceof MeetingProblem) {
+    showFatal(e.message);
+    return;
+  }
+  const why = e instanceof Error ? e.message : String(e);
+  showFatal(
+    /Failed to fetch|NetworkError/i.test(why)
+      ? "The meeting page could not start: the server did not answer. Check that it is running (make run), then reload."
+      : "The meeting page could not start. Reload it; if it keeps failing, restart the server (make run) and look at its log.",
+  );
 });

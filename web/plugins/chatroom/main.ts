@@ -1,24 +1,36 @@
 // Chat room: one chat plugin for spaces and meetings, built with the oVice plugin SDK
 // (web/sdk), so it runs on meetbridge and on oVice itself.
 //
-// - Messages to everyone are `ovice_broadcast_message`, direct messages `ovice_emit_message`,
-//   both with event "chat" (see README.md for the message shapes).
+// - Messages to everyone are `ovice_broadcast_message`, direct messages `ovice_emit_message`.
+//   Besides "chat" the plugin sends "edit", "delete", "react", "typing" (to the same
+//   audience as the message they touch) and "read" (emitted to this user only: the
+//   last-read position, kept by the platform's history for this user alone). See README.md.
 // - The member list comes from `ovice_get_participants` and the four presence events.
 // - History (reloads, reconnects) comes from the meetbridge history extension when the
 //   platform has it; on oVice the request resolves as unsupported and live messages still work.
 // - Everything a peer sends is untrusted: it is rendered with textContent only, and links
 //   become anchors only for http(s) URLs, with rel="noopener noreferrer" and target=_blank.
+//   Edits and deletions count only from the message's own sender.
 //
 // `?mode=meeting` (the meeting page): the composer opens only while this user is joined
-// to the object (in the call); otherwise the history stays readable.
+// to the object (in the call); otherwise the history stays readable. `&in=space`: the same
+// chat opened as an object of the space, where "joined" is the panel's Link.
 import type { PresenceStatus } from "../../../crates/protocol/bindings/protocol";
-import { connect, type JsonValue, type Participant, type RelayedMessage } from "../../sdk/src/index";
+import { connect, type JsonValue, type Participant, type PluginError, type RelayedMessage } from "../../sdk/src/index";
 
 const MAX_TEXT = 4000;
 const HISTORY_LIMIT = 500;
+/** How many messages of a conversation are drawn at first; scrolling up draws more. */
+const PAGE = 60;
 const EMOJI = ["👍", "😀", "😂", "🎉", "❤️", "🙏", "👀", "✅"];
+const REACTIONS = ["👍", "❤️", "😂", "🎉", "👀"];
+const TYPING_EVERY_MS = 4000;
+const TYPING_SHOWN_MS = 6000;
+/** Without a delivery receipt from the platform, a send not refused within this time counts as sent. */
+const UNREFUSED_MS = 2500;
 
 type ConvKey = string; // "all" or "dm:<user id>"
+type Delivery = "sending" | "sent" | "failed";
 interface Msg {
   id: string;
   conv: ConvKey;
@@ -29,6 +41,18 @@ interface Msg {
   at: number;
   mine: boolean;
   system?: "info" | "error";
+  mentions: string[];
+  edited?: number;
+  deleted?: boolean;
+  /** emoji → the users who reacted with it. */
+  reactions: Map<string, Set<string>>;
+  /** Own messages: where delivery stands, and why it failed. */
+  delivery?: Delivery;
+  reason?: string;
+  /** What to send again on Retry. */
+  body?: JsonValue;
+  /** Where it came among everything received (history first). */
+  order?: number;
 }
 interface Member {
   p: Participant;
@@ -37,6 +61,7 @@ interface Member {
 
 const params = new URLSearchParams(location.search);
 const meetingMode = params.get("mode") === "meeting";
+const inSpace = params.get("in") === "space";
 const plugin = connect();
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -44,37 +69,68 @@ let me: Participant | undefined;
 let myStatus: PresenceStatus | undefined;
 let active: ConvKey = "all";
 let historyState: "loading" | "loaded" | "unsupported" | "failed" = "loading";
+/** The history window began after the first messages of the object: older ones are gone. */
+let historyCut = false;
 const members = new Map<string, Member>();
 const convs = new Map<ConvKey, Msg[]>([["all", []]]);
+const byId = new Map<string, Msg>();
 const unread = new Map<ConvKey, number>();
-const seen = new Set<string>();
+const mentioned = new Map<ConvKey, number>();
+/**
+ * This user's read marks: per conversation, the position (in the order messages came) of
+ * the last mark, and the first mark of any conversation (when this user was first here).
+ */
+const lastRead = new Map<ConvKey, number>();
+let firstMark: number | undefined;
+/** Per conversation: the last message id a mark was sent for. */
+const sentRead = new Map<ConvKey, string>();
+/** Position of each message and mark, in the order they came (history, then live). */
+let order = 0;
 const names = new Map<string, { name: string; avatarUrl: string }>();
+const typing = new Map<string, { conv: ConvKey; until: number }>();
+/** Edits, deletions and reactions that arrived before their message. */
+const early = new Map<string, RelayedMessage[]>();
+const shown = new Map<ConvKey, number>();
 
 // ---- untrusted input ----------------------------------------------------------------
 
 const str = (v: unknown, max = 200): string => (typeof v === "string" ? v.slice(0, max) : "");
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 const newId = (): string => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+const record = (v: unknown): Record<string, unknown> | undefined =>
+  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+const myId = (): string => (me ? String(me.id) : "");
 
-/** A chat message from a relayed payload, or undefined when it is not one. */
-function readChat(m: RelayedMessage, receivedAt: number): Msg | undefined {
-  const body = m.message as Record<string, unknown> | null;
-  if (!body || typeof body !== "object" || Array.isArray(body)) return undefined;
-  const mine = me !== undefined && m.source === String(me.id);
+/** The conversation a relayed message belongs to, seen from this user. */
+function convOf(m: RelayedMessage): ConvKey {
+  const mine = m.source === myId();
   const peer = mine ? m.to : m.source;
+  return m.to !== undefined && peer !== undefined && peer !== myId() ? `dm:${peer}` : m.to !== undefined ? "self" : "all";
+}
+
+/** A chat message or a notice from a relayed payload, or undefined when it is not one. */
+function readChat(m: RelayedMessage, receivedAt: number): Msg | undefined {
+  const body = record(m.message);
+  if (!body) return undefined;
+  const mine = me !== undefined && m.source === myId();
   if (m.event === "chat") {
     const text = str(body.text, MAX_TEXT);
     if (!text.trim()) return undefined;
+    const conv = convOf(m);
+    if (conv === "self") return undefined;
     const known = names.get(m.source);
+    const mentions = Array.isArray(body.mentions) ? body.mentions.filter((x): x is string => typeof x === "string").slice(0, 50) : [];
     return {
       id: str(body.id, 80) || `${m.source}:${receivedAt}:${text.length}`,
-      conv: m.to !== undefined && peer !== undefined ? `dm:${peer}` : "all",
+      conv,
       from: m.source,
       name: known?.name || str(body.name, 80) || m.source,
       avatarUrl: known?.avatarUrl || str(body.avatarUrl, 2000),
       text,
       at: num(body.at) ?? receivedAt,
       mine,
+      mentions,
+      reactions: new Map(),
     };
   }
   if (m.event === "system") {
@@ -89,6 +145,8 @@ function readChat(m: RelayedMessage, receivedAt: number): Msg | undefined {
       text,
       at: num(body.at) ?? receivedAt,
       mine,
+      mentions: [],
+      reactions: new Map(),
       system: body.ok === false || body.state === "dropped" ? "error" : "info",
     };
   }
@@ -115,6 +173,25 @@ function systemText(body: Record<string, unknown>, source: string): string | und
   }
 }
 
+/** Does this message speak to me: my id in its mentions, or "@my name" in its text. */
+function mentionsMe(m: Msg): boolean {
+  if (!me || m.mine || m.system) return false;
+  if (m.mentions.includes(myId())) return true;
+  return me.name.length > 0 && m.text.toLowerCase().includes(`@${me.name.toLowerCase()}`);
+}
+
+/** The members named "@Name" in `text` (longest names first, so "@Ann Lee" beats "@Ann"). */
+function findMentions(text: string): string[] {
+  const lower = text.toLowerCase();
+  const found: string[] = [];
+  const list = [...members.values()].sort((a, b) => b.p.name.length - a.p.name.length);
+  for (const { p } of list) {
+    if (p.isSelf || !p.name) continue;
+    if (lower.includes(`@${p.name.toLowerCase()}`)) found.push(String(p.id));
+  }
+  return found;
+}
+
 // ---- rendering ---------------------------------------------------------------------------
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
@@ -123,10 +200,8 @@ const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 function appendLinkified(parent: HTMLElement, text: string): void {
   let last = 0;
   for (const match of text.matchAll(URL_RE)) {
-    let raw = match[0];
     // Trailing punctuation belongs to the sentence, not the URL.
-    const trimmed = raw.replace(/[.,;:!?)\]}]+$/, "");
-    raw = trimmed;
+    const raw = match[0].replace(/[.,;:!?)\]}]+$/, "");
     const start = match.index ?? 0;
     let href: URL | undefined;
     try {
@@ -157,7 +232,7 @@ function avatar(id: string, name: string, url: string): HTMLElement {
   const el = document.createElement("span");
   el.className = "avatar";
   el.setAttribute("aria-hidden", "true");
-  el.style.background = `hsl(${hue(id)} 45% 45%)`;
+  el.style.background = `hsl(${hue(id)} 50% 36%)`;
   let safe: URL | undefined;
   try {
     safe = url ? new URL(url, location.href) : undefined;
@@ -177,23 +252,42 @@ function avatar(id: string, name: string, url: string): HTMLElement {
   return el;
 }
 
+/** The first letters of the first two words, by grapheme (an emoji or a flag stays whole). */
 function initials(name: string): string {
+  const seg = new Intl.Segmenter(undefined, { granularity: "grapheme" });
   return (
     name
       .split(/\s+/)
-      .map((w) => [...w][0] ?? "")
-      .join("")
+      .filter(Boolean)
+      .map((w) => seg.segment(w)[Symbol.iterator]().next().value?.segment ?? "")
       .slice(0, 2)
+      .join("")
       .toUpperCase() || "?"
   );
 }
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+/** The first words of a message, to name it in a button's label. */
+const gist = (text: string): string => {
+  const t = text.replace(/\s+/g, " ").trim();
+  return t.length > 40 ? `${t.slice(0, 40)}…` : t;
+};
+
+function button(label: string, text: string, onclick: () => void, className = ""): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.setAttribute("aria-label", label);
+  if (className) b.className = className;
+  b.onclick = onclick;
+  return b;
+}
 
 function messageEl(m: Msg): HTMLElement {
   const row = document.createElement("div");
-  row.className = `msg${m.mine ? " mine" : ""}${m.system ? ` system ${m.system}` : ""}`;
+  const mention = mentionsMe(m);
+  row.className = `msg${m.mine ? " mine" : ""}${m.system ? ` system ${m.system}` : ""}${mention ? " mention" : ""}${m.deleted ? " deleted" : ""}`;
   row.dataset.id = m.id;
   const text = document.createElement("div");
   text.className = "text";
@@ -202,7 +296,8 @@ function messageEl(m: Msg): HTMLElement {
     row.append(text);
     return row;
   }
-  appendLinkified(text, m.text);
+  if (m.deleted) text.textContent = "Message deleted";
+  else appendLinkified(text, m.text);
   const meta = document.createElement("div");
   meta.className = "meta";
   const who = document.createElement("strong");
@@ -213,17 +308,94 @@ function messageEl(m: Msg): HTMLElement {
   when.textContent = timeFmt.format(date);
   when.title = fullFmt.format(date);
   meta.append(who, when);
+  if (m.edited && !m.deleted) {
+    const e = document.createElement("span");
+    e.className = "edited";
+    e.textContent = "(edited)";
+    e.title = `Edited ${fullFmt.format(new Date(m.edited))}`;
+    meta.append(e);
+  }
+  if (mention) {
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = "mentions you";
+    meta.append(tag);
+  }
   const body = document.createElement("div");
   body.className = "body";
   body.append(meta, text);
+  if (m.mine && m.delivery) body.append(deliveryEl(m));
+  if (!m.deleted) {
+    const chips = reactionsEl(m);
+    if (chips) body.append(chips);
+    body.append(actionsEl(m));
+  }
   row.append(avatar(m.from, m.name, m.avatarUrl), body);
   return row;
 }
 
+function deliveryEl(m: Msg): HTMLElement {
+  const d = document.createElement("div");
+  d.className = `delivery ${m.delivery ?? ""}`;
+  if (m.delivery === "failed") {
+    d.setAttribute("role", "alert");
+    const why = document.createElement("span");
+    why.textContent = `Not sent: ${m.reason ?? "the platform refused it"}`;
+    d.append(why, button(`Retry sending “${gist(m.text)}”`, "Retry", () => retry(m.id), "retry"));
+  } else {
+    d.textContent = m.delivery === "sending" ? "Sending…" : "Sent";
+  }
+  return d;
+}
+
+function reactionsEl(m: Msg): HTMLElement | undefined {
+  const list = [...m.reactions].filter(([, who]) => who.size > 0);
+  if (list.length === 0) return undefined;
+  const wrap = document.createElement("div");
+  wrap.className = "reactions";
+  for (const [emoji, who] of list) {
+    const mine = who.has(myId());
+    const names = [...who].map((id) => (id === myId() ? "you" : (members.get(id)?.p.name ?? nameOf(id)))).join(", ");
+    const b = button(
+      `${emoji} ${who.size}: ${names}. ${mine ? "Remove your reaction" : "React with it too"}`,
+      `${emoji} ${who.size}`,
+      () => react(m.id, emoji),
+      "chip",
+    );
+    b.setAttribute("aria-pressed", String(mine));
+    b.title = names;
+    wrap.append(b);
+  }
+  return wrap;
+}
+
+function actionsEl(m: Msg): HTMLElement {
+  const bar = document.createElement("div");
+  bar.className = "actions";
+  const what = `“${gist(m.text)}”`;
+  const picker = document.createElement("span");
+  picker.className = "picker";
+  picker.hidden = true;
+  for (const e of REACTIONS) picker.append(button(`React ${e} to ${what}`, e, () => react(m.id, e)));
+  const toggle = button(`React to ${m.mine ? "your message" : `${m.name}'s message`} ${what}`, "React", () => {
+    picker.hidden = !picker.hidden;
+    toggle.setAttribute("aria-expanded", String(!picker.hidden));
+  });
+  toggle.setAttribute("aria-expanded", "false");
+  bar.append(toggle, picker);
+  if (m.mine && m.delivery !== "failed" && m.delivery !== "sending") {
+    bar.append(button(`Edit your message ${what}`, "Edit", () => startEdit(m.id)));
+    bar.append(button(`Delete your message ${what}`, "Delete", () => remove(m.id)));
+  }
+  return bar;
+}
+
+const nameOf = (id: string): string => names.get(id)?.name ?? id;
+
 function convTitle(key: ConvKey): string {
   if (key === "all") return "Everyone";
   const id = key.slice(3);
-  return members.get(id)?.p.name ?? names.get(id)?.name ?? id;
+  return members.get(id)?.p.name ?? nameOf(id);
 }
 
 function renderConvs(): void {
@@ -236,11 +408,12 @@ function renderConvs(): void {
       b.textContent = key === "all" ? "Everyone" : `@ ${convTitle(key)}`;
       b.setAttribute("aria-current", String(key === active));
       const n = unread.get(key) ?? 0;
+      const at = mentioned.get(key) ?? 0;
       if (n > 0) {
         const c = document.createElement("span");
-        c.className = "count";
-        c.textContent = String(n);
-        c.setAttribute("aria-label", `${n} unread`);
+        c.className = at > 0 ? "count at" : "count";
+        c.textContent = at > 0 ? `@${n}` : String(n);
+        c.setAttribute("aria-label", at > 0 ? `${n} unread, you were mentioned` : `${n} unread`);
         b.append(c);
       }
       b.onclick = () => openConv(key);
@@ -254,7 +427,7 @@ function renderConvs(): void {
 const STATUS_WORDS: Record<PresenceStatus, [string, string]> = {
   joined: ["in the call", "linked"],
   subscribed: ["not in the call", "nearby"],
-  left: ["left the call", "left"],
+  left: ["left the call", "nearby"],
   unsubscribed: ["away", "away"],
 };
 const RANK: Record<PresenceStatus, number> = { joined: 0, subscribed: 1, left: 2, unsubscribed: 3 };
@@ -277,18 +450,12 @@ function renderPeople(): void {
       const name = document.createElement("span");
       name.className = "name";
       name.textContent = `${p.name}${p.isSelf ? " (you)" : ""}${p.isHost ? " · host" : ""}`;
+      name.title = p.name;
       const small = document.createElement("small");
-      small.textContent = STATUS_WORDS[status][meetingMode ? 0 : 1];
+      small.textContent = STATUS_WORDS[status][meetingMode && !inSpace ? 0 : 1];
       who.append(name, small);
       li.append(avatar(String(p.id), p.name, p.avatarUrl), dot, who);
-      if (!p.isSelf) {
-        const b = document.createElement("button");
-        b.type = "button";
-        b.textContent = "Message";
-        b.setAttribute("aria-label", `Message ${p.name} directly`);
-        b.onclick = () => openConv(`dm:${String(p.id)}`);
-        li.append(b);
-      }
+      if (!p.isSelf) li.append(button(`Message ${p.name} directly`, "Message", () => openConv(`dm:${String(p.id)}`)));
       return li;
     }),
   );
@@ -298,20 +465,68 @@ function nearBottom(log: HTMLElement): boolean {
   return log.scrollHeight - log.scrollTop - log.clientHeight < 60;
 }
 
-function renderLog(): void {
+/** The line at the top of the log: earlier messages to draw, or where the conversation starts. */
+function startEl(list: Msg[], from: number): HTMLElement {
+  const p = document.createElement("p");
+  p.className = "start";
+  if (from > 0) {
+    p.append(button(`Show ${Math.min(PAGE, from)} earlier messages`, `Show earlier messages (${from})`, () => showEarlier(), "earlier"));
+  } else if (historyCut && list.length > 0) {
+    p.textContent = "Earlier messages are past what the platform keeps.";
+  } else if (list.length > 0) {
+    p.textContent = active === "all" ? "This is the start of the conversation." : `This is the start of your conversation with ${convTitle(active)}.`;
+  }
+  return p;
+}
+
+function renderLog(keepScroll = false): void {
   const log = $("log");
   const list = convs.get(active) ?? [];
+  const count = Math.min(list.length, shown.get(active) ?? PAGE);
+  const from = list.length - count;
+  const oldHeight = log.scrollHeight;
+  const oldTop = log.scrollTop;
   if (list.length === 0) {
     const p = document.createElement("p");
     p.className = "empty";
     p.textContent = active === "all" ? "No messages yet. Say hello 👋" : `No messages with ${convTitle(active)} yet.`;
     log.replaceChildren(p);
   } else {
-    log.replaceChildren(...list.map(messageEl));
+    const rows = list.slice(from).map(messageEl);
+    const first = firstUnread.get(active);
+    const i = first ? list.slice(from).findIndex((m) => m.id === first) : -1;
+    if (i >= 0) {
+      const line = document.createElement("div");
+      line.className = "new-line";
+      line.setAttribute("role", "separator");
+      line.textContent = "New since you last read";
+      rows.splice(i, 0, line);
+    }
+    log.replaceChildren(startEl(list, from), ...rows);
   }
-  log.scrollTop = log.scrollHeight;
+  const line = log.querySelector<HTMLElement>(".new-line");
+  if (keepScroll) log.scrollTop = oldTop + (log.scrollHeight - oldHeight);
+  else if (line && !scrolledToNew.has(active)) {
+    scrolledToNew.add(active);
+    log.scrollTop = Math.max(0, line.offsetTop - 40);
+  } else log.scrollTop = log.scrollHeight;
   $("title").textContent = active === "all" ? "Chat · everyone" : `Chat · ${convTitle(active)}`;
   $<HTMLTextAreaElement>("text").placeholder = active === "all" ? "Message everyone" : `Message ${convTitle(active)} privately`;
+}
+
+/** Draws the next PAGE older messages of the open conversation, keeping the view where it was. */
+function showEarlier(): void {
+  const list = convs.get(active) ?? [];
+  const now = shown.get(active) ?? PAGE;
+  if (now >= list.length) return;
+  shown.set(active, now + PAGE);
+  renderLog(true);
+}
+
+/** Redraws one message where it is (an edit, a deletion, a reaction, its delivery). */
+function redraw(m: Msg): void {
+  const old = [...$("log").querySelectorAll<HTMLElement>(".msg")].find((el) => el.dataset.id === m.id);
+  old?.replaceWith(messageEl(m));
 }
 
 function canSend(): boolean {
@@ -320,51 +535,411 @@ function canSend(): boolean {
   return myStatus === "joined" || myStatus === "subscribed" || myStatus === "left";
 }
 
+function tooLong(text: string): string | undefined {
+  const n = [...text].length;
+  return n > MAX_TEXT ? `Too long to send: ${n.toLocaleString("en")} characters, the limit is ${MAX_TEXT.toLocaleString("en")}. Shorten it or send it in parts.` : undefined;
+}
+
 function renderComposer(): void {
   const ok = canSend();
   const text = $<HTMLTextAreaElement>("text");
+  const long = tooLong(text.value);
   text.disabled = !ok;
-  $<HTMLButtonElement>("send").disabled = !ok;
+  $<HTMLButtonElement>("send").disabled = !ok || Boolean(long);
+  text.setAttribute("aria-invalid", String(Boolean(long)));
   for (const b of document.querySelectorAll<HTMLButtonElement>(".emoji button")) b.disabled = !ok;
   let why = "";
   if (!me) why = "Connecting…";
-  else if (!ok) why = meetingMode ? "Join the call to chat. The history stays readable." : "Come closer to the object to chat.";
+  else if (!ok) {
+    if (meetingMode && inSpace) why = "This is the meeting's chat: Link it to write. The history stays readable.";
+    else if (meetingMode) why = "This is the meeting's chat: join the call to write. The history stays readable.";
+    else why = "Come closer to the object to chat.";
+  }
   if (historyState === "unsupported" && ok) why = "This platform keeps no chat history: you see messages from now on.";
   if (historyState === "failed") why = "The chat history could not be loaded; new messages still arrive.";
   $("status").textContent = why;
-  $("chars").textContent = text.value.length > MAX_TEXT - 500 ? `${text.value.length}/${MAX_TEXT}` : "";
+  const chars = $("chars");
+  chars.textContent = long ?? ([...text.value].length > MAX_TEXT - 500 ? `${[...text.value].length}/${MAX_TEXT}` : "");
+  chars.className = long ? "too-long" : "";
 }
+
+function renderTyping(): void {
+  const now = Date.now();
+  const who = [...typing].filter(([id, t]) => t.until > now && t.conv === active && id !== myId()).map(([id]) => convName(id));
+  const el = $("typing");
+  el.textContent =
+    who.length === 0 ? "" : who.length === 1 ? `${who[0]} is typing…` : who.length === 2 ? `${who[0]} and ${who[1]} are typing…` : "Several people are typing…";
+}
+const convName = (id: string): string => members.get(id)?.p.name ?? nameOf(id);
+setInterval(renderTyping, 1000);
+
+// ---- sending -----------------------------------------------------------------------------
+
+interface Outgoing {
+  type: "ovice_broadcast_message" | "ovice_emit_message";
+  onFail: (reason: string) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+/** Sends waiting for a refusal, per request type (refusals come back in order). */
+const outgoing: Outgoing[] = [];
+
+/** A refusal in words for the person who wrote the message. */
+function reasonOf(code: string, message: string, to?: string): string {
+  switch (code) {
+    case "too_large":
+      return "the message is too large for the platform. Shorten it.";
+    case "recipient_not_member":
+      return `${to ? convName(to) : "they"} left this chat, so the message could not reach them.`;
+    case "not_member":
+      return meetingMode ? "you are not in this chat any more: join the call again, then retry." : "you are not near this chat any more: come back, then retry.";
+    case "rate_limited":
+      return "too many messages at once. Wait a moment, then retry.";
+    case "timeout":
+      return "the platform did not answer. Check your connection, then retry.";
+    default:
+      return `the platform refused it (${message.replace(/`/g, "")}).`;
+  }
+}
+
+/**
+ * Sends `message` as `event` to everyone (`to` undefined) or to one user. Resolves when the
+ * platform took it (its receipt where the SDK has one, else no refusal within
+ * UNREFUSED_MS), rejects with the reason in words.
+ */
+function post(event: string, message: JsonValue, to?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let result: unknown;
+    try {
+      result = to === undefined ? plugin.broadcast(event, message) : plugin.emit(to, event, message);
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      reject(new Error(reasonOf(err.code ?? "", err.message ?? String(e), to)));
+      return;
+    }
+    if (result && typeof (result as Promise<unknown>).then === "function") {
+      (result as Promise<unknown>).then(
+        () => resolve(),
+        (e: { code?: string; message?: string }) => reject(new Error(reasonOf(e.code ?? "", e.message ?? String(e), to))),
+      );
+      return;
+    }
+    const type = to === undefined ? "ovice_broadcast_message" : "ovice_emit_message";
+    const entry: Outgoing = {
+      type,
+      onFail: (reason) => reject(new Error(reason)),
+      timer: setTimeout(() => {
+        outgoing.splice(outgoing.indexOf(entry), 1);
+        resolve();
+      }, UNREFUSED_MS),
+    };
+    outgoing.push(entry);
+  });
+}
+
+plugin.on("meetbridge_error", (e: PluginError) => {
+  const i = outgoing.findIndex((o) => o.type === e.refused);
+  if (i < 0) return;
+  const [o] = outgoing.splice(i, 1);
+  clearTimeout(o.timer);
+  o.onFail(reasonOf(e.code, e.message));
+});
+
+/** The peer of a direct conversation, or undefined for the room. */
+const peerOf = (conv: ConvKey): string | undefined => (conv.startsWith("dm:") ? conv.slice(3) : undefined);
+
+function deliver(m: Msg): void {
+  m.delivery = "sending";
+  m.reason = undefined;
+  redraw(m);
+  post("chat", m.body ?? null, peerOf(m.conv)).then(
+    () => {
+      m.delivery = "sent";
+      redraw(m);
+    },
+    (e: Error) => {
+      m.delivery = "failed";
+      m.reason = e.message;
+      redraw(m);
+    },
+  );
+}
+
+function send(text: string): boolean {
+  if (!me || !canSend()) return false;
+  if (!text.trim() || tooLong(text)) return false;
+  const at = Date.now();
+  const message: JsonValue = { id: newId(), text, at, name: me.name, avatarUrl: me.avatarUrl, mentions: findMentions(text) };
+  const to = peerOf(active);
+  const msg = readChat({ source: myId(), event: "chat", objectId: me.objectId, message, ...(to ? { to } : {}) }, at);
+  if (!msg) return false;
+  msg.body = message;
+  add(msg, false);
+  deliver(msg);
+  lastTyped = 0;
+  return true;
+}
+
+function retry(id: string): void {
+  const m = byId.get(id);
+  if (m && m.mine && m.delivery === "failed") deliver(m);
+}
+
+function ownMessage(id: string): Msg | undefined {
+  const m = byId.get(id);
+  return m && m.mine && !m.system && !m.deleted ? m : undefined;
+}
+
+function edit(id: string, text: string): void {
+  const m = ownMessage(id);
+  if (!m || !text.trim() || tooLong(text) || text === m.text) return;
+  const at = Date.now();
+  post("edit", { id, text, at }, peerOf(m.conv)).then(
+    () => {
+      m.text = text;
+      m.edited = at;
+      redraw(m);
+    },
+    (e: Error) => notice(`Not edited: ${e.message}`, m.conv),
+  );
+}
+
+function remove(id: string): void {
+  const m = ownMessage(id);
+  if (!m) return;
+  post("delete", { id, at: Date.now() }, peerOf(m.conv)).then(
+    () => {
+      m.deleted = true;
+      m.text = "";
+      redraw(m);
+    },
+    (e: Error) => notice(`Not deleted: ${e.message}`, m.conv),
+  );
+}
+
+function react(id: string, emoji: string): void {
+  const m = byId.get(id);
+  if (!m || m.system || m.deleted || !me) return;
+  const who = m.reactions.get(emoji) ?? new Set<string>();
+  const on = !who.has(myId());
+  post("react", { id, emoji, on }, peerOf(m.conv)).then(
+    () => {
+      applyReaction(m, myId(), emoji, on);
+      redraw(m);
+    },
+    (e: Error) => notice(`Reaction not sent: ${e.message}`, m.conv),
+  );
+}
+
+function applyReaction(m: Msg, user: string, emoji: string, on: boolean): void {
+  const who = m.reactions.get(emoji) ?? new Set<string>();
+  if (on) who.add(user);
+  else who.delete(user);
+  m.reactions.set(emoji, who);
+}
+
+function startEdit(id: string): void {
+  const m = ownMessage(id);
+  const row = [...$("log").querySelectorAll<HTMLElement>(".msg")].find((el) => el.dataset.id === id);
+  const textEl = row?.querySelector<HTMLElement>(".text");
+  if (!m || !row || !textEl) return;
+  const form = document.createElement("form");
+  form.className = "edit";
+  const label = document.createElement("label");
+  label.className = "sr-only";
+  label.textContent = "Edit your message";
+  const area = document.createElement("textarea");
+  area.value = m.text;
+  area.id = `edit-${CSS.escape(id)}`;
+  label.htmlFor = area.id;
+  const problem = document.createElement("p");
+  problem.className = "too-long";
+  problem.setAttribute("role", "alert");
+  const save = document.createElement("button");
+  save.textContent = "Save";
+  const cancel = button("Cancel editing", "Cancel", () => redraw(m));
+  form.append(label, area, problem, save, cancel);
+  area.oninput = () => {
+    problem.textContent = tooLong(area.value) ?? "";
+    save.disabled = Boolean(problem.textContent);
+  };
+  area.onkeydown = (e) => {
+    if (e.key === "Escape") redraw(m);
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  };
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    if (tooLong(area.value) || !area.value.trim()) return;
+    edit(id, area.value);
+    redraw(m);
+  };
+  textEl.replaceWith(form);
+  area.focus();
+}
+
+let lastTyped = 0;
+function typingNow(): void {
+  if (!canSend() || !me) return;
+  const now = Date.now();
+  if (now - lastTyped < TYPING_EVERY_MS) return;
+  lastTyped = now;
+  post("typing", { at: now }, peerOf(active)).catch(() => undefined);
+}
+
+/** Tells the platform (for this user only) how far the open conversation is read. */
+let readTimer: ReturnType<typeof setTimeout> | undefined;
+function markRead(now = false): void {
+  clearTimeout(readTimer);
+  const flush = () => {
+    if (!me || !canReadMark()) return;
+    const conv = active;
+    const upto = (convs.get(conv) ?? []).filter((m) => !m.system).at(-1)?.id ?? "";
+    if (sentRead.get(conv) === upto) return;
+    sentRead.set(conv, upto);
+    post("read", { conv: conv === "all" ? "all" : conv.slice(3), upto, at: Date.now() }, myId()).catch(() => sentRead.delete(conv));
+  };
+  if (now) flush();
+  else readTimer = setTimeout(flush, 1200);
+}
+/** A read mark needs this user to be in the object (subscribed or joined) on our platform. */
+const canReadMark = (): boolean => historyState === "loaded" && (myStatus === "joined" || myStatus === "subscribed" || myStatus === "left");
 
 // ---- state -------------------------------------------------------------------------------
 
+function notice(text: string, conv: ConvKey): void {
+  add({ id: newId(), conv, from: "", name: "", avatarUrl: "", text, at: Date.now(), mine: false, system: "error", mentions: [], reactions: new Map() }, false);
+}
+
 function openConv(key: ConvKey): void {
   if (!convs.has(key)) convs.set(key, []);
+  if (key !== active) markRead(true);
   active = key;
   unread.set(key, 0);
+  mentioned.set(key, 0);
   renderConvs();
   renderLog();
+  renderTyping();
+  markRead();
   $<HTMLTextAreaElement>("text").focus();
 }
 
 /** Adds a message once (by id); `live` messages outside the open conversation count as unread. */
 function add(m: Msg, live: boolean): void {
-  if (seen.has(m.id)) return;
-  seen.add(m.id);
+  if (byId.has(m.id)) return;
+  byId.set(m.id, m);
+  m.order = ++order;
   let list = convs.get(m.conv);
   if (!list) {
     list = [];
     convs.set(m.conv, list);
   }
   list.push(m);
-  if (live && !m.mine && m.conv !== active) unread.set(m.conv, (unread.get(m.conv) ?? 0) + 1);
-  if (m.conv === active) {
+  for (const op of early.get(m.id) ?? []) applyOp(op);
+  early.delete(m.id);
+  typing.delete(m.from);
+  if (live && !m.mine && !m.system && m.conv !== active) {
+    unread.set(m.conv, (unread.get(m.conv) ?? 0) + 1);
+    if (mentionsMe(m)) mentioned.set(m.conv, (mentioned.get(m.conv) ?? 0) + 1);
+  }
+  if (m.conv === active && !replaying) {
     const log = $("log");
     const stick = nearBottom(log) || m.mine;
-    if (list.length === 1) log.replaceChildren();
+    if (list.length === 1) log.replaceChildren(startEl(list, 0));
     log.append(messageEl(m));
+    shown.set(active, (shown.get(active) ?? PAGE) + 1);
     if (stick) log.scrollTop = log.scrollHeight;
+    if (live && !m.mine) markRead();
   }
-  renderConvs();
+  if (!replaying) {
+    renderConvs();
+    renderTyping();
+  }
+}
+/** True while the history is replayed: nothing is drawn until it is all in. */
+let replaying = false;
+
+/** An edit, deletion or reaction from `op.source`; edits and deletions only from the author. */
+function applyOp(op: RelayedMessage): boolean {
+  const body = record(op.message);
+  const id = str(body?.id, 80);
+  const m = id ? byId.get(id) : undefined;
+  if (!body || !id) return true;
+  if (!m) {
+    const list = early.get(id) ?? [];
+    if (list.length < 50) list.push(op);
+    early.set(id, list);
+    return false;
+  }
+  if (m.system) return true;
+  switch (op.event) {
+    case "edit": {
+      const text = str(body.text, MAX_TEXT);
+      if (op.source !== m.from || m.deleted || !text.trim()) return true;
+      m.text = text;
+      m.edited = num(body.at) ?? Date.now();
+      break;
+    }
+    case "delete":
+      if (op.source !== m.from) return true;
+      m.deleted = true;
+      m.text = "";
+      break;
+    case "react": {
+      const emoji = str(body.emoji, 16);
+      if (!emoji || [...emoji].length > 8) return true;
+      applyReaction(m, op.source, emoji, body.on !== false);
+      break;
+    }
+    default:
+  }
+  if (m.conv === active && !replaying) redraw(m);
+  return true;
+}
+
+/** Every relayed message, live (`live`) or from history. */
+function receive(m: RelayedMessage, live: boolean): void {
+  switch (m.event) {
+    case "chat":
+    case "system": {
+      const msg = readChat(m, Date.now());
+      if (msg) add(msg, live);
+      return;
+    }
+    case "edit":
+    case "delete":
+    case "react":
+      if (convOf(m) !== "self") applyOp(m);
+      return;
+    case "typing":
+      if (live && m.source !== myId()) {
+        const conv = convOf(m);
+        if (conv !== "self") typing.set(m.source, { conv, until: Date.now() + TYPING_SHOWN_MS });
+        renderTyping();
+      }
+      return;
+    case "read": {
+      // Only this user's own marks, addressed to this user.
+      if (m.source !== myId() || m.to !== myId()) return;
+      const body = record(m.message);
+      const conv = str(body?.conv, 200);
+      if (!conv || typeof body?.upto !== "string") return;
+      const key = conv === "all" ? "all" : `dm:${conv}`;
+      const at = ++order;
+      lastRead.set(key, at);
+      firstMark ??= at;
+      sentRead.set(key, str(body.upto, 80));
+      if (live) {
+        // Read in another tab of this user.
+        unread.set(key, 0);
+        mentioned.set(key, 0);
+        renderConvs();
+      }
+      return;
+    }
+    default:
+  }
 }
 
 function setMember(p: Participant, status: PresenceStatus): void {
@@ -389,38 +964,11 @@ for (const [type, status] of [
   plugin.on(type, (p) => setMember(p, status));
 }
 
-plugin.on("ovice_message", (m) => {
-  const msg = readChat(m, Date.now());
-  if (msg) add(msg, true);
-});
-
-plugin.on("meetbridge_error", (e) => {
-  if (e.refused === "ovice_broadcast_message" || e.refused === "ovice_emit_message") {
-    add({ id: newId(), conv: active, from: "", name: "", avatarUrl: "", text: `Not delivered: ${e.message}`, at: Date.now(), mine: false, system: "error" }, false);
-  }
-});
-
-function send(text: string): void {
-  if (!me || !canSend()) return;
-  const body = text.trim() ? text.slice(0, MAX_TEXT) : "";
-  if (!body) return;
-  const message: JsonValue = { id: newId(), text: body, at: Date.now(), name: me.name, avatarUrl: me.avatarUrl };
-  const self = String(me.id);
-  try {
-    if (active === "all") plugin.broadcast("chat", message);
-    else plugin.emit(active.slice(3), "chat", message);
-  } catch (e) {
-    add({ id: newId(), conv: active, from: "", name: "", avatarUrl: "", text: `Not sent: ${(e as Error).message}`, at: Date.now(), mine: false, system: "error" }, false);
-    return;
-  }
-  const to = active === "all" ? undefined : active.slice(3);
-  const msg = readChat({ source: self, event: "chat", objectId: me.objectId, message, ...(to ? { to } : {}) }, Date.now());
-  if (msg) add(msg, false);
-}
+plugin.on("ovice_message", (m) => receive(m, true));
 
 /** Loads the object's past messages through the meetbridge history extension, if any. */
 async function loadHistory(): Promise<void> {
-  const older = new Map<ConvKey, Msg[]>();
+  const past: RelayedMessage[] = [];
   let since: number | undefined;
   try {
     for (let page = 0; page < 4; page += 1) {
@@ -429,39 +977,73 @@ async function loadHistory(): Promise<void> {
         historyState = "unsupported";
         return;
       }
-      for (const entry of result.entries) {
-        const m = readChat(entry.message, Date.now());
-        if (!m || seen.has(m.id)) continue;
-        seen.add(m.id);
-        const list = older.get(m.conv) ?? [];
-        list.push(m);
-        older.set(m.conv, list);
-      }
-      if (result.missed && page === 0) {
-        console.info(`chat: messages ${result.missed[0]}..${result.missed[1]} are past the server's history window`);
-      }
+      for (const entry of result.entries) past.push(entry.message);
+      if (result.missed && page === 0) historyCut = true;
       if (!result.more) break;
       since = result.upto;
     }
     historyState = "loaded";
   } catch (e) {
-    console.warn("chat: history unavailable", e);
+    console.info("chat: history unavailable", e);
     historyState = "failed";
   } finally {
     // Older messages go before whatever arrived live meanwhile.
-    for (const [key, list] of older) convs.set(key, [...list, ...(convs.get(key) ?? [])]);
+    const live = new Map(convs);
+    for (const key of live.keys()) convs.set(key, []);
+    byId.clear();
+    order = 0;
+    replaying = true;
+    for (const m of past) receive(m, false);
+    replaying = false;
+    for (const [key, list] of live) {
+      for (const m of list) {
+        if (byId.has(m.id)) continue;
+        byId.set(m.id, m);
+        m.order = ++order;
+        const into = convs.get(key) ?? [];
+        into.push(m);
+        convs.set(key, into);
+      }
+    }
+    countUnread();
   }
 }
+
+/**
+ * After the history: in each conversation, what others wrote after this user's last read
+ * mark there (else after their first mark anywhere: a conversation that began while they
+ * were away) is unread, and in the open one marked by a "New" line. Without any mark (a
+ * first visit) nothing from the history is unread.
+ */
+function countUnread(): void {
+  for (const [key, list] of convs) {
+    const mark = lastRead.get(key) ?? firstMark;
+    if (mark === undefined) continue;
+    const after = list.filter((m) => (m.order ?? 0) > mark && !m.mine && !m.system);
+    firstUnread.set(key, after[0]?.id ?? "");
+    if (key === active) continue;
+    unread.set(key, after.length);
+    mentioned.set(key, after.filter(mentionsMe).length);
+  }
+}
+/** Per conversation: the first message after the last-read mark when the chat loaded. */
+const firstUnread = new Map<ConvKey, string>();
+/** Conversations already scrolled to their "New" line once. */
+const scrolledToNew = new Set<ConvKey>();
 
 // ---- wiring ------------------------------------------------------------------------------
 
 const text = $<HTMLTextAreaElement>("text");
-text.maxLength = MAX_TEXT;
 $("composer").addEventListener("submit", (e) => {
   e.preventDefault();
-  send(text.value);
-  text.value = "";
-  text.style.height = "";
+  if (tooLong(text.value)) {
+    renderComposer();
+    return;
+  }
+  if (send(text.value)) {
+    text.value = "";
+    text.style.height = "";
+  }
   renderComposer();
 });
 text.addEventListener("keydown", (e) => {
@@ -473,27 +1055,33 @@ text.addEventListener("keydown", (e) => {
 text.addEventListener("input", () => {
   text.style.height = "";
   text.style.height = `${Math.min(text.scrollHeight, 120)}px`;
+  if (text.value.trim()) typingNow();
   renderComposer();
+});
+$("log").addEventListener("scroll", () => {
+  if ($("log").scrollTop < 30) showEarlier();
 });
 const emojiBar = document.querySelector<HTMLElement>(".emoji");
 for (const e of EMOJI) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = e;
-  b.setAttribute("aria-label", `Insert ${e}`);
-  b.onclick = () => {
-    const at = text.selectionStart ?? text.value.length;
-    text.setRangeText(e, at, text.selectionEnd ?? at, "end");
-    text.focus();
-    renderComposer();
-  };
-  emojiBar?.append(b);
+  emojiBar?.append(
+    button(`Insert ${e}`, e, () => {
+      const at = text.selectionStart ?? text.value.length;
+      text.setRangeText(e, at, text.selectionEnd ?? at, "end");
+      text.focus();
+      renderComposer();
+    }),
+  );
 }
 $("people-toggle").onclick = () => {
   const panel = $("people");
   panel.hidden = !panel.hidden;
   $("people-toggle").setAttribute("aria-expanded", String(!panel.hidden));
 };
+// Leaving the page: say how far this user read, now rather than after the debounce.
+addEventListener("pagehide", () => markRead(true));
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") markRead(true);
+});
 
 /** For tests and the curious: what the plugin shows. */
 (window as unknown as { chat: unknown }).chat = {
@@ -510,10 +1098,31 @@ $("people-toggle").onclick = () => {
     return active;
   },
   unread: () => Object.fromEntries(unread),
-  messages: (key: ConvKey = "all") => (convs.get(key) ?? []).map((m) => ({ id: m.id, from: m.from, name: m.name, text: m.text, mine: m.mine, system: m.system })),
+  mentioned: () => Object.fromEntries(mentioned),
+  lastRead: () => Object.fromEntries(lastRead),
+  messages: (key: ConvKey = "all") =>
+    (convs.get(key) ?? []).map((m) => ({
+      id: m.id,
+      from: m.from,
+      name: m.name,
+      text: m.text,
+      mine: m.mine,
+      system: m.system,
+      edited: Boolean(m.edited),
+      deleted: Boolean(m.deleted),
+      mention: mentionsMe(m),
+      delivery: m.delivery,
+      reason: m.reason,
+      reactions: Object.fromEntries([...m.reactions].filter(([, w]) => w.size > 0).map(([e, w]) => [e, [...w].sort()])),
+    })),
   members: () => [...members.values()].map((m) => ({ id: String(m.p.id), name: m.p.name, status: m.status, isHost: m.p.isHost })),
   open: openConv,
   send,
+  edit,
+  remove,
+  react,
+  retry,
+  markRead: () => markRead(true),
 };
 
 async function start(): Promise<void> {
@@ -524,12 +1133,13 @@ async function start(): Promise<void> {
     const list = await plugin.getParticipants();
     for (const p of list) setMember(p, p.status ?? "subscribed");
   } catch (e) {
-    console.warn("chat: no participant list yet", e);
+    console.info("chat: no participant list yet", e);
   }
   await loadHistory();
   renderConvs();
   renderLog();
   renderComposer();
+  markRead();
 }
 
 void start();
