@@ -577,11 +577,22 @@ setInterval(renderTyping, 1000);
 
 interface Outgoing {
   type: "ovice_broadcast_message" | "ovice_emit_message";
+  /** A send nobody watches (typing, read marks): never blamed for a refusal without receipts. */
+  quiet: boolean;
+  /** The one user it went to, for a direct message. */
+  to?: string;
+  onSent: () => void;
   onFail: (reason: string) => void;
   timer: ReturnType<typeof setTimeout>;
 }
-/** Sends waiting for a refusal, per request type (refusals come back in order). */
+/**
+ * Sends waiting for their receipt (`meetbridge_sent`) or refusal (`meetbridge_error`): the
+ * platform answers each send, in order. Without receipts (a platform that has none) a send
+ * not refused within UNREFUSED_MS counts as sent, and a refusal is taken for the oldest send
+ * that is not quiet.
+ */
 const outgoing: Outgoing[] = [];
+let receipts = false;
 
 /** A refusal in words for the person who wrote the message. */
 function reasonOf(code: string, message: string, to?: string): string {
@@ -606,7 +617,7 @@ function reasonOf(code: string, message: string, to?: string): string {
  * platform took it (its receipt where the SDK has one, else no refusal within
  * UNREFUSED_MS), rejects with the reason in words.
  */
-function post(event: string, message: JsonValue, to?: string): Promise<void> {
+function post(event: string, message: JsonValue, to?: string, quiet = false): Promise<void> {
   return new Promise((resolve, reject) => {
     let result: unknown;
     try {
@@ -626,8 +637,12 @@ function post(event: string, message: JsonValue, to?: string): Promise<void> {
     const type = to === undefined ? "ovice_broadcast_message" : "ovice_emit_message";
     const entry: Outgoing = {
       type,
+      quiet,
+      to,
+      onSent: resolve,
       onFail: (reason) => reject(new Error(reason)),
       timer: setTimeout(() => {
+        if (receipts) return;
         outgoing.splice(outgoing.indexOf(entry), 1);
         resolve();
       }, UNREFUSED_MS),
@@ -636,12 +651,29 @@ function post(event: string, message: JsonValue, to?: string): Promise<void> {
   });
 }
 
-plugin.on("meetbridge_error", (e: PluginError) => {
-  const i = outgoing.findIndex((o) => o.type === e.refused);
-  if (i < 0) return;
+/** The oldest send of `type` a receipt or refusal answers. */
+function answered(type: string | undefined, refusal: boolean): Outgoing | undefined {
+  const i = outgoing.findIndex((o) => o.type === type && (receipts || !refusal || !o.quiet));
+  if (i < 0) return undefined;
   const [o] = outgoing.splice(i, 1);
   clearTimeout(o.timer);
-  o.onFail(reasonOf(e.code, e.message));
+  return o;
+}
+
+// The platform's receipt for each accepted send (meetbridge extension), straight from the
+// parent window, for as long as the SDK does not resolve the sends itself.
+addEventListener("message", (e: MessageEvent) => {
+  if (e.source !== window.parent) return;
+  const data = record(e.data);
+  const payload = record(data?.payload);
+  if (data?.type !== "meetbridge_sent" || !payload) return;
+  receipts = true;
+  answered(str(payload.request, 40), false)?.onSent();
+});
+
+plugin.on("meetbridge_error", (e: PluginError) => {
+  const o = answered(e.refused, true);
+  o?.onFail(reasonOf(e.code, e.message, o.to));
 });
 
 /** The peer of a direct conversation, or undefined for the room. */
@@ -693,27 +725,30 @@ function edit(id: string, text: string): void {
   const m = ownMessage(id);
   if (!m || !text.trim() || tooLong(text) || text === m.text) return;
   const at = Date.now();
-  post("edit", { id, text, at }, peerOf(m.conv)).then(
-    () => {
-      m.text = text;
-      m.edited = at;
-      redraw(m);
-    },
-    (e: Error) => notice(`Not edited: ${e.message}`, m.conv),
-  );
+  const [was, wasEdited] = [m.text, m.edited];
+  m.text = text;
+  m.edited = at;
+  redraw(m);
+  post("edit", { id, text, at }, peerOf(m.conv)).catch((e: Error) => {
+    [m.text, m.edited] = [was, wasEdited];
+    redraw(m);
+    notice(`Not edited: ${e.message}`, m.conv);
+  });
 }
 
 function remove(id: string): void {
   const m = ownMessage(id);
   if (!m) return;
-  post("delete", { id, at: Date.now() }, peerOf(m.conv)).then(
-    () => {
-      m.deleted = true;
-      m.text = "";
-      redraw(m);
-    },
-    (e: Error) => notice(`Not deleted: ${e.message}`, m.conv),
-  );
+  const was = m.text;
+  m.deleted = true;
+  m.text = "";
+  redraw(m);
+  post("delete", { id, at: Date.now() }, peerOf(m.conv)).catch((e: Error) => {
+    m.deleted = false;
+    m.text = was;
+    redraw(m);
+    notice(`Not deleted: ${e.message}`, m.conv);
+  });
 }
 
 function react(id: string, emoji: string): void {
@@ -721,13 +756,13 @@ function react(id: string, emoji: string): void {
   if (!m || m.system || m.deleted || !me) return;
   const who = m.reactions.get(emoji) ?? new Set<string>();
   const on = !who.has(myId());
-  post("react", { id, emoji, on }, peerOf(m.conv)).then(
-    () => {
-      applyReaction(m, myId(), emoji, on);
-      redraw(m);
-    },
-    (e: Error) => notice(`Reaction not sent: ${e.message}`, m.conv),
-  );
+  applyReaction(m, myId(), emoji, on);
+  redraw(m);
+  post("react", { id, emoji, on }, peerOf(m.conv)).catch((e: Error) => {
+    applyReaction(m, myId(), emoji, !on);
+    redraw(m);
+    notice(`Reaction not sent: ${e.message}`, m.conv);
+  });
 }
 
 function applyReaction(m: Msg, user: string, emoji: string, on: boolean): void {
@@ -785,7 +820,10 @@ function typingNow(): void {
   const now = Date.now();
   if (now - lastTyped < TYPING_EVERY_MS) return;
   lastTyped = now;
-  post("typing", { at: now }, peerOf(active)).catch(() => undefined);
+  const to = peerOf(active);
+  // Nobody to tell: a direct conversation with someone who left.
+  if (to !== undefined && !members.has(to)) return;
+  post("typing", { at: now }, to, true).catch(() => undefined);
 }
 
 /** Tells the platform (for this user only) how far the open conversation is read. */
@@ -798,7 +836,7 @@ function markRead(now = false): void {
     const upto = (convs.get(conv) ?? []).filter((m) => !m.system).at(-1)?.id ?? "";
     if (sentRead.get(conv) === upto) return;
     sentRead.set(conv, upto);
-    post("read", { conv: conv === "all" ? "all" : conv.slice(3), upto, at: Date.now() }, myId()).catch(() => sentRead.delete(conv));
+    post("read", { conv: conv === "all" ? "all" : conv.slice(3), upto, at: Date.now() }, myId(), true).catch(() => sentRead.delete(conv));
   };
   if (now) flush();
   else readTimer = setTimeout(flush, 1200);
