@@ -63,7 +63,10 @@ fuzz:
 test: tools
 	bash scripts/test.sh
 
-run: tools
+# The address is checked before the tools and the build, so a taken port is said at once.
+run:
+	bash scripts/run.sh --check-port
+	@$(MAKE) --no-print-directory tools
 	bash scripts/run.sh
 
 # ---- generated TypeScript / JSON Schema from the protocol crate -------------------------

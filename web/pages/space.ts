@@ -124,6 +124,7 @@ function fitFloor(): void {
   scale = Math.max(MIN_SCALE, Math.min(1, width / W));
   $("floor").style.transform = scale === 1 ? "" : `scale(${scale})`;
   Object.assign($("floor-size").style, { width: `${Math.round(W * scale)}px`, height: `${Math.round(H * scale)}px` });
+  keepMeInView();
 }
 
 /** Pans the floor so that my avatar stays in view on a narrow screen. */
@@ -159,13 +160,15 @@ function layout(defs: ObjectDef[]): void {
     const go = document.createElement("button");
     go.type = "button";
     go.dataset.object = def.id;
-    go.textContent = def.name;
-    go.setAttribute("aria-label", `Walk to ${def.name}`);
+    const verb = document.createElement("span");
+    verb.className = "sr-only";
+    verb.textContent = "Walk to ";
+    go.append(verb, def.name);
+    go.title = `Walk to ${def.name}`;
     const state = document.createElement("span");
     state.className = "state";
-    go.append(state);
     go.onclick = () => walkTo(def.id);
-    li.append(go);
+    li.append(go, state);
     $("object-list").append(li);
     objects.set(def.id, { def, x, y, el, state, people: new Map() });
   });
@@ -209,8 +212,8 @@ function renderObject(o: Placed): void {
   o.el.classList.toggle("near", status !== undefined && status !== "unsubscribed");
   o.el.classList.toggle("linked", status === "joined");
   const near = status !== undefined && status !== "unsubscribed";
-  o.state.textContent = near ? `· ${presenceWords(status)}` : "";
-  o.state.parentElement?.setAttribute("aria-current", String(near));
+  o.state.textContent = near ? presenceWords(status) : "";
+  o.state.previousElementSibling?.setAttribute("aria-current", String(near));
   const sub = o.el.querySelector("small");
   if (sub) sub.textContent = [isMeetingChat(o.def) ? "meeting chat" : "", near ? presenceWords(status) : ""].filter(Boolean).join(" · ");
   const link = o.panel?.querySelector<HTMLButtonElement>("button.link");
