@@ -159,6 +159,25 @@ test("a long history: the last messages first, earlier ones drawn on scroll", as
   assert.equal(await bob.frame().locator("#log .msg").count(), (await bob.messages()).length);
 });
 
+test("history pages: the newest page first, older pages fetched from the platform on scroll, in order", async () => {
+  await bob.reopen("historyPage=20");
+  const all = () => bob.messages().then((list) => list.map((m) => m.text).filter((t) => /^history \d+$/.test(t)));
+  const first = await all();
+  assert.ok(first.length <= 20 && first.at(-1) === "history 80", `only the newest page: ${first.length}`);
+  assert.equal(await bob.frame().textContent("#log .start"), "Load earlier messages");
+  for (let i = 0; i < 40; i++) {
+    if ((await bob.frame().textContent("#log .start")) === "This is the start of the conversation.") break;
+    await bob.frame().evaluate(() => (document.getElementById("log").scrollTop = 0));
+    await sleep(150);
+  }
+  assert.equal(await bob.frame().textContent("#log .start"), "This is the start of the conversation.");
+  assert.deepEqual(await all(), Array.from({ length: 80 }, (_, i) => `history ${i + 1}`), "every message once, in order");
+  // Edits and reactions from a newer page reached their messages from an older one.
+  const lunch = (await bob.messages()).find((m) => m.text === "Lunch at 12:30, @Bob?");
+  assert.deepEqual(lunch.reactions, { "👍": ["dev-bob"] });
+  await bob.reopen("");
+});
+
 test("the chat room has no serious accessibility problems, and fits a phone", async () => {
   assert.deepEqual(await axeProblems(alice.frame()), []);
   assert.deepEqual(await axeProblems(bob.frame()), []);

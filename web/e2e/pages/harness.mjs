@@ -56,6 +56,11 @@ export async function openChat(browser, server, { name, object = "demo-chat", vi
       await page.reload();
       await user.load();
     },
+    /** Opens the page again with `query` given to the chat room (e.g. "historyPage=20"). */
+    async reopen(query) {
+      await page.goto(`${url}${encodeURIComponent(`?${query}`)}`);
+      await user.load();
+    },
     close: () => context.close(),
   };
   await page.goto(url);

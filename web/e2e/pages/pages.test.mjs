@@ -137,6 +137,30 @@ test("avatars at the same place are spread, long names are cut with a tooltip, i
   await b.context.close();
 });
 
+test("on the meeting page a mention raises the badge, with @, while the chat is closed", async () => {
+  const ann = await openMeeting(browser, server, { name: "Ann", meeting: "mentions" });
+  const ben = await openMeeting(browser, server, { name: "Ben", meeting: "mentions" });
+  for (const u of [ann, ben]) {
+    await u.join();
+    await u.waitFor("in the call", () => u.chatEval(() => window.chat.status === "joined"));
+  }
+  await ann.clickChatButton();
+  await ann.waitFor("Ann's panel", async () => (await ann.state()).panelOpen);
+  await ann.chatEval(() => window.chat.send("Plain hello"));
+  await ben.waitFor("the badge", async () => (await ben.chatButton()).badge);
+  assert.equal(await ben.page.textContent("#unread"), "1");
+  await ann.chatEval(() => window.chat.send("@Ben can you share the slides?"));
+  await ben.waitFor("the mention", async () => (await ben.state()).mentioned);
+  assert.equal(await ben.page.textContent("#unread"), "@2");
+  assert.equal(await ben.page.getAttribute("#unread", "aria-label"), "2 unread, you were mentioned");
+  await ben.clickChatButton();
+  await ben.waitFor("cleared", async () => !(await ben.state()).mentioned && (await ben.state()).unread === 0);
+  const msg = (await ben.messages()).find((m) => m.text.startsWith("@Ben"));
+  assert.equal(msg.mention, true, "highlighted for Ben");
+  await ann.close();
+  await ben.close();
+});
+
 test("the meeting page refuses a meeting id it cannot use, naming the allowed characters", async () => {
   const { context, page } = await newPage();
   await page.goto(`${server.base}/meeting/?meeting=${encodeURIComponent("team standup!")}&name=Lee`);

@@ -19,7 +19,8 @@ import type { PresenceStatus } from "../../../crates/protocol/bindings/protocol"
 import { connect, type JsonValue, type Participant, type PluginError, type RelayedMessage } from "../../sdk/src/index";
 
 const MAX_TEXT = 4000;
-const HISTORY_LIMIT = 500;
+/** Messages per history page (`?historyPage=` lowers it, to try the paging with few messages). */
+const HISTORY_LIMIT = Math.max(10, Math.min(500, Number(new URLSearchParams(location.search).get("historyPage")) || 500));
 /** How many messages of a conversation are drawn at first; scrolling up draws more. */
 const PAGE = 60;
 const EMOJI = ["👍", "😀", "😂", "🎉", "❤️", "🙏", "👀", "✅"];
@@ -71,6 +72,14 @@ let active: ConvKey = "all";
 let historyState: "loading" | "loaded" | "unsupported" | "failed" = "loading";
 /** The history window began after the first messages of the object: older ones are gone. */
 let historyCut = false;
+/** The platform retains nothing earlier than what is loaded (else `historyBefore` pages back). */
+let historyStart = true;
+let historyBefore: number | undefined;
+let loadingOlder = false;
+/** While an older page is replayed: its messages, per conversation, to go before the rest. */
+let staging: Map<ConvKey, Msg[]> | undefined;
+/** The position given to the next message of an older page (they go below every other). */
+let olderOrder = 0;
 const members = new Map<string, Member>();
 const convs = new Map<ConvKey, Msg[]>([["all", []]]);
 const byId = new Map<string, Msg>();
@@ -470,7 +479,12 @@ function startEl(list: Msg[], from: number): HTMLElement {
   const p = document.createElement("p");
   p.className = "start";
   if (from > 0) {
-    p.append(button(`Show ${Math.min(PAGE, from)} earlier messages`, `Show earlier messages (${from})`, () => showEarlier(), "earlier"));
+    const label = `Show earlier messages (${from} more)`;
+    p.append(button(label, label, () => showEarlier(), "earlier"));
+  } else if (loadingOlder) {
+    p.textContent = "Loading earlier messages…";
+  } else if (!historyStart) {
+    p.append(button("Load earlier messages from the history", "Load earlier messages", () => showEarlier(), "earlier"));
   } else if (historyCut && list.length > 0) {
     p.textContent = "Earlier messages are past what the platform keeps.";
   } else if (list.length > 0) {
@@ -518,9 +532,44 @@ function renderLog(keepScroll = false): void {
 function showEarlier(): void {
   const list = convs.get(active) ?? [];
   const now = shown.get(active) ?? PAGE;
-  if (now >= list.length) return;
+  if (now >= list.length) {
+    void loadOlder();
+    return;
+  }
   shown.set(active, now + PAGE);
   renderLog(true);
+}
+
+/** Fetches the page of history before what is loaded and puts it before everything else. */
+async function loadOlder(): Promise<void> {
+  if (loadingOlder || historyStart || historyBefore === undefined) return;
+  loadingOlder = true;
+  renderLog(true);
+  try {
+    const page = await plugin.getHistory({ before: historyBefore, limit: HISTORY_LIMIT });
+    if (!page.supported) return;
+    historyStart = page.start || page.from === undefined;
+    historyBefore = page.from;
+    if (page.missed) historyCut = true;
+    // Positions below everything loaded so far, in the page's own (oldest first) order.
+    const base = olderOrder - page.entries.length - 1;
+    olderOrder = base;
+    staging = new Map();
+    for (const entry of page.entries) receive(entry.message, false);
+    const older = staging;
+    staging = undefined;
+    olderOrder = base;
+    for (const [key, list] of older) convs.set(key, [...list, ...(convs.get(key) ?? [])]);
+    shown.set(active, (shown.get(active) ?? PAGE) + (older.get(active)?.length ?? 0));
+  } catch (e) {
+    console.info("chat: earlier history unavailable", e);
+    notice("Earlier messages could not be loaded. Scroll up to try again.", active);
+  } finally {
+    staging = undefined;
+    loadingOlder = false;
+    renderConvs();
+    renderLog(true);
+  }
 }
 
 /** Redraws one message where it is (an edit, a deletion, a reaction, its delivery). */
@@ -867,6 +916,16 @@ function openConv(key: ConvKey): void {
 function add(m: Msg, live: boolean): void {
   if (byId.has(m.id)) return;
   byId.set(m.id, m);
+  if (staging) {
+    // An older page: below everything, drawn by loadOlder once the page is in.
+    m.order = ++olderOrder;
+    const older = staging.get(m.conv) ?? [];
+    older.push(m);
+    staging.set(m.conv, older);
+    for (const op of early.get(m.id) ?? []) applyOp(op);
+    early.delete(m.id);
+    return;
+  }
   m.order = ++order;
   let list = convs.get(m.conv);
   if (!list) {
@@ -932,7 +991,7 @@ function applyOp(op: RelayedMessage): boolean {
     }
     default:
   }
-  if (m.conv === active && !replaying) redraw(m);
+  if (m.conv === active && !replaying && !staging) redraw(m);
   return true;
 }
 
@@ -1007,18 +1066,28 @@ plugin.on("ovice_message", (m) => receive(m, true));
 /** Loads the object's past messages through the meetbridge history extension, if any. */
 async function loadHistory(): Promise<void> {
   const past: RelayedMessage[] = [];
-  let since: number | undefined;
   try {
-    for (let page = 0; page < 4; page += 1) {
-      const result = await plugin.getHistory({ limit: HISTORY_LIMIT, ...(since === undefined ? {} : { since }) });
-      if (!result.supported) {
-        historyState = "unsupported";
-        return;
+    // The newest page first; older ones are fetched when the user scrolls up to them.
+    const newest = await plugin.getHistory({ backward: true, limit: HISTORY_LIMIT });
+    if (!newest.supported) {
+      historyState = "unsupported";
+      return;
+    }
+    for (const entry of newest.entries) past.push(entry.message);
+    if (newest.missed) historyCut = true;
+    if (newest.from !== undefined || newest.start === true) {
+      historyStart = newest.start;
+      historyBefore = newest.from;
+    } else {
+      // A platform that pages only forwards answered from the oldest: read on from there.
+      let since = newest.upto;
+      for (let page = 1, more = newest.more; page < 4 && more; page += 1) {
+        const result = await plugin.getHistory({ limit: HISTORY_LIMIT, since });
+        if (!result.supported) break;
+        for (const entry of result.entries) past.push(entry.message);
+        more = result.more;
+        since = result.upto;
       }
-      for (const entry of result.entries) past.push(entry.message);
-      if (result.missed && page === 0) historyCut = true;
-      if (!result.more) break;
-      since = result.upto;
     }
     historyState = "loaded";
   } catch (e) {
