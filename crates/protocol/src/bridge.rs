@@ -286,6 +286,20 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::BadFrame,
+        ErrorCode::InvalidMessage,
+        ErrorCode::TooLarge,
+        ErrorCode::UnknownObject,
+        ErrorCode::NotMember,
+        ErrorCode::RecipientNotMember,
+        ErrorCode::SpoofedSource,
+        ErrorCode::RateLimited,
+        ErrorCode::Unauthorized,
+        ErrorCode::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadFrame => "bad_frame",

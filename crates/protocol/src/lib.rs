@@ -10,6 +10,7 @@
 //! - [`limits`]: 2 MB messages, 500 KB saved data, measured on the JSON encoding.
 //! - [`plugin_url`]: which plugin URLs may become an iframe.
 //! - [`fuzzing`]: what the parsers promise on any bytes, checked by the fuzz targets.
+//! - [`sender`]: the check that a relayed message's `source` and `objectId` are the sender's.
 //!
 //! Every parser returns a [`Parsed`]: *ignored* (not ours, with the reason), *invalid*
 //! (ours but malformed, naming the field), or the typed message. Parsers never panic and
@@ -25,5 +26,6 @@ pub mod ovice;
 mod parsed;
 pub mod pexip;
 pub mod plugin_url;
+pub mod sender;
 
 pub use parsed::{Ignored, Invalid, Parsed};
