@@ -84,7 +84,7 @@ step web-dist web/dist/index.html web crates/protocol/bindings -- \
 
 # cargo knows itself what changed (a no-op build takes a second or two).
 say "building the server (release)"
-cargo build --release -q -p meetbridge
+cargo build --release -q -p meetbridge-server
 
 export MEETBRIDGE_DATA_DIR="${MEETBRIDGE_DATA_DIR:-./data}"
 export MEETBRIDGE_LISTEN="$listen"

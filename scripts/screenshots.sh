@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 [ -f web/pkg/meeting-host/meeting_host_bg.wasm ] || node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host
 [ -f webapp3/branding/plugins/external-chat/index.html ] || make --no-print-directory deploy
 (cd web && npm run --silent build)
-cargo build -q --locked -p meetbridge
+cargo build -q --locked -p meetbridge-server
 node scripts/screenshots.mjs "$@"

@@ -2,7 +2,7 @@
 # Server: the CLI and the bench run end to end (tiny sizes: a smoke test, not a measurement).
 # The server's behaviour is covered by `cargo test` (crates/server/tests/integration).
 set -euo pipefail
-cargo build -q -p meetbridge
+cargo build -q -p meetbridge-server -p meetbridge-bench
 bin=target/debug/meetbridge
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -18,7 +18,7 @@ if "$bin" token verify --data-dir "$dir" "${token}x" 2>/dev/null; then
   echo "a tampered token verified" >&2; exit 1
 fi
 
-out=$("$bin" bench --members 20 --seconds 1 --idle 200 --savers 4)
+out=$(target/debug/meetbridge-bench --members 20 --seconds 1 --idle 200 --savers 4)
 echo "$out"
 for row in 'memory per idle connection' 'deliveries/s at saturation' 'latency p50 / p99' 'save_and_emit acks/s'; do
   grep -q "$row" <<<"$out" || { echo "bench output lacks: $row" >&2; exit 1; }

@@ -20,7 +20,7 @@ step "SDK package: esbuild bundle + declarations"
 (cd web/sdk && npm run --silent build >/dev/null && test -s dist/index.js && test -s dist/types/web/sdk/src/index.d.ts)
 
 step "meetbridge server binary for the e2e tests"
-cargo build -q --locked -p meetbridge
+cargo build -q --locked -p meetbridge-server
 
 step "e2e in headless Chromium (web/e2e/space)"
 (cd web && node --test --test-concurrency=1 --test-reporter=spec e2e/space/)

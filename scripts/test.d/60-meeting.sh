@@ -26,7 +26,7 @@ step "web: typecheck, lint"
 (cd web && npm run --silent typecheck && npm run --silent lint)
 
 step "meetbridge server binary"
-cargo build -q --locked -p meetbridge
+cargo build -q --locked -p meetbridge-server
 
 step "e2e in headless Chromium (web/e2e/meeting)"
 (cd web && node --test --test-concurrency=1 --test-reporter=spec e2e/meeting/)

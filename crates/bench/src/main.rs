@@ -1,11 +1,12 @@
-//! `meetbridge bench`: measures, on loopback, (a) fan-out to the members of one object,
+//! `meetbridge-bench`: measures, on loopback, (a) fan-out to the members of one object,
 //! (b) durable `save_and_emit` acknowledgements, (c) server memory per idle connection,
 //! and prints a table. It is a command, not a test.
 //!
-//! By default it starts this same binary as `meetbridge serve` in a child process on a
-//! temporary data dir, so the server's memory can be read from `/proc/<pid>/statm` and
-//! the load generator (this process) does not blur it. `--addr` measures a running server
-//! instead (memory then needs `--server-pid`).
+//! By default it starts the server binary (`meetbridge`, beside this one, or
+//! `--server-bin`) as `meetbridge serve` in a child process on a temporary data dir, so
+//! the server's memory can be read from `/proc/<pid>/statm` and the load generator (this
+//! process) does not blur it. `--addr` measures a running server instead (memory then
+//! needs `--server-pid`). Clients are tokio-tungstenite (WebSocket) and reqwest (HTTP).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::AsyncBufReadExt;
@@ -22,16 +24,26 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::config::SqliteSync;
-use crate::http_client::request;
-
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-#[derive(Debug, Clone, clap::Args)]
+/// How the child server syncs SQLite commits (its `--sqlite-sync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+/// Measures fan-out, durable saves and memory per idle connection of a meetbridge server
+/// on loopback, and prints a table.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "meetbridge-bench", version, about)]
 pub struct BenchConfig {
     /// A running server to measure (default: start one as a child process).
     #[arg(long)]
     pub addr: Option<SocketAddr>,
+    /// The server binary to start (default: `meetbridge` beside this binary).
+    #[arg(long)]
+    pub server_bin: Option<PathBuf>,
     /// Admin key of the server at `--addr` (the child server gets its own).
     #[arg(long, env = "MEETBRIDGE_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
@@ -65,8 +77,12 @@ pub struct BenchConfig {
     pub sqlite_sync: SqliteSync,
 }
 
-pub fn run(config: BenchConfig) -> anyhow::Result<()> {
-    crate::server::raise_nofile_limit();
+fn main() -> anyhow::Result<()> {
+    let config = BenchConfig::parse();
+    // Thousands of client sockets.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("bench: could not raise the limit of open files: {e}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -80,11 +96,29 @@ struct Target {
     pid: Option<u32>,
     child: Option<tokio::process::Child>,
     _dir: Option<tempfile::TempDir>,
+    http: reqwest::Client,
+}
+
+/// The server binary: `--server-bin`, else `meetbridge` in this binary's folder (where
+/// cargo puts both).
+fn server_bin(config: &BenchConfig) -> anyhow::Result<PathBuf> {
+    if let Some(bin) = &config.server_bin {
+        return Ok(bin.clone());
+    }
+    let exe = std::env::current_exe()?;
+    let bin = exe.with_file_name(format!("meetbridge{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        bail!(
+            "no server binary at {}: build it (`cargo build --release -p meetbridge-server`) or pass --server-bin",
+            bin.display()
+        );
+    }
+    Ok(bin)
 }
 
 async fn start_child(config: &BenchConfig) -> anyhow::Result<Target> {
     let dir = tempfile::tempdir()?;
-    let exe = std::env::current_exe()?;
+    let exe = server_bin(config)?;
     let admin_key = "bench-admin-key".to_owned();
     let sync = match config.sqlite_sync {
         SqliteSync::Full => "full",
@@ -126,20 +160,23 @@ async fn start_child(config: &BenchConfig) -> anyhow::Result<Target> {
         pid: child.id(),
         child: Some(child),
         _dir: Some(dir),
+        http: reqwest::Client::new(),
     })
 }
 
+/// An admin API call; "already exists" (409) is fine, the bench may run twice.
 async fn admin(target: &Target, path: &str, body: Value) -> anyhow::Result<Value> {
-    let auth = format!("Bearer {}", target.admin_key);
-    let (status, text) = request(
-        target.addr,
-        "POST",
-        path,
-        &[("Authorization", &auth)],
-        Some(&body.to_string()),
-    )
-    .await?;
-    if !(200..300).contains(&status) && status != 409 {
+    let response = target
+        .http
+        .post(format!("http://{}{path}", target.addr))
+        .bearer_auth(&target.admin_key)
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("POST {path}"))?;
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() && status != reqwest::StatusCode::CONFLICT {
         bail!("{path}: HTTP {status}: {text}");
     }
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -309,6 +346,7 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
             pid: config.server_pid,
             child: None,
             _dir: None,
+            http: reqwest::Client::new(),
         },
         None => start_child(&config).await?,
     };
@@ -499,13 +537,7 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<Fanout>
         let count = Arc::new(AtomicU64::new(0));
         counters.push(count.clone());
         let record = record.clone();
-        // Nothing else is on its way to this member now (its ack was the last frame), so
-        // the socket can be read raw from here: a cheaper load generator leaves more of
-        // the shared cores to the server.
-        let MaybeTlsStream::Plain(tcp) = ws.into_inner() else {
-            bail!("loopback is plain TCP");
-        };
-        receivers.push(tokio::spawn(receive_raw(tcp, count, record, base)));
+        receivers.push(tokio::spawn(receive(ws, count, record, base)));
     }
     let sender_token = token(target, "sender").await?;
     let mut sender = connect(target.addr, &sender_token).await?;
@@ -636,72 +668,57 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<Fanout>
 }
 
 /// Counts the `ovice_message` frames of the fan-out object and, while `record` names a
-/// phase, records (per phase) their latency from the send time `t` in the message. Server frames are
-/// unmasked; everything needed is in the first few hundred bytes of a frame.
-async fn receive_raw(
-    mut tcp: TcpStream,
+/// phase, records (per phase) their latency from the send time `t` in the message.
+/// Everything needed is in the first few hundred bytes of a frame: only those are searched.
+async fn receive(
+    mut ws: Ws,
     count: Arc<AtomicU64>,
     record: Arc<AtomicUsize>,
     base: Instant,
 ) -> Vec<Vec<u64>> {
-    use bytes::Buf;
-    use tokio::io::AsyncReadExt;
     let mut samples: Vec<Vec<u64>> = Vec::new();
-    let mut buf = bytes::BytesMut::with_capacity(64 * 1024);
-    loop {
-        loop {
-            if buf.len() < 2 {
-                break;
-            }
-            let opcode = buf[0] & 0x0f;
-            let (len, off) = match buf[1] & 0x7f {
-                126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as usize, 4),
-                127 if buf.len() >= 10 => {
-                    let mut n = [0u8; 8];
-                    n.copy_from_slice(&buf[2..10]);
-                    (u64::from_be_bytes(n) as usize, 10)
-                }
-                126 | 127 => break,
-                n => (n as usize, 2),
-            };
-            if buf.len() < off + len {
-                break;
-            }
-            if opcode == 8 {
-                return samples;
-            }
-            let head = &buf[off..off + len.min(320)];
-            let head = String::from_utf8_lossy(head);
-            if opcode == 1 && head.contains("\"ovice_message\"") {
-                if head.contains("\"event\":\"end\"") {
-                    return samples;
-                }
-                count.fetch_add(1, Relaxed);
-                let phase = record.load(Relaxed);
-                if phase > 0 {
-                    if let Some(at) = head.find("\"_t\":") {
-                        let digits: String = head[at + 5..]
-                            .chars()
-                            .take_while(|c| c.is_ascii_digit())
-                            .collect();
-                        if let Ok(sent) = digits.parse::<u64>() {
-                            let now = base.elapsed().as_nanos() as u64;
-                            if samples.len() < phase {
-                                samples.resize_with(phase, Vec::new);
-                            }
-                            samples[phase - 1].push(now.saturating_sub(sent));
-                        }
-                    }
-                }
-            }
-            buf.advance(off + len);
+    while let Some(Ok(message)) = ws.next().await {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        let head = head_of(&text, 320);
+        if !head.contains("\"ovice_message\"") {
+            continue;
         }
-        buf.reserve(64 * 1024);
-        match tcp.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return samples,
-            Ok(_) => {}
+        if head.contains("\"event\":\"end\"") {
+            break;
+        }
+        count.fetch_add(1, Relaxed);
+        let phase = record.load(Relaxed);
+        if phase == 0 {
+            continue;
+        }
+        if let Some(at) = head.find("\"_t\":") {
+            let digits: String = head[at + 5..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if let Ok(sent) = digits.parse::<u64>() {
+                let now = base.elapsed().as_nanos() as u64;
+                if samples.len() < phase {
+                    samples.resize_with(phase, Vec::new);
+                }
+                samples[phase - 1].push(now.saturating_sub(sent));
+            }
         }
     }
+    samples
+}
+
+/// The first `max` bytes of `text`, cut at a character boundary.
+fn head_of(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// (b): returns (acks/s, p50 ns, p99 ns, CPU use).

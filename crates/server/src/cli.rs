@@ -1,16 +1,37 @@
-//! Offline commands on a data dir: `meetbridge token`, `meetbridge space`, `meetbridge
-//! object`. They do what the admin API does, without a running server (SQLite lets them
-//! write while a server runs; the server finds objects added this way on first use).
+//! The command line: `meetbridge serve` and the offline commands on a data dir,
+//! `meetbridge token`, `meetbridge space`, `meetbridge object`. The offline commands do
+//! what the admin API does, without a running server (SQLite lets them write while a
+//! server runs; the server finds objects added this way on first use).
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use meetbridge_protocol::ovice::ObjectType;
 
-use crate::config::DataConfig;
-use crate::server::secret_in;
+use crate::auth::secret_in;
+use crate::auth::token::{now_secs, TokenKey, TokenRequest};
+use crate::config::{DataConfig, ServeConfig};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{ObjectDef, ObjectSettings, SpaceDef, Store};
-use crate::token::{now_secs, TokenKey, TokenRequest};
+
+/// The meetbridge platform server.
+#[derive(Debug, Parser)]
+#[command(name = "meetbridge", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the server: WebSocket, admin API, static files.
+    Serve(ServeConfig),
+    /// Issues or checks participant tokens offline (reads the secret from the data dir).
+    Token(TokenCmd),
+    /// Creates or lists spaces offline, in the data dir's database.
+    Space(SpaceCmd),
+    /// Creates or lists objects offline, in the data dir's database.
+    Object(ObjectCmd),
+}
 
 #[derive(Debug, Args)]
 pub struct TokenCmd {
@@ -106,7 +127,7 @@ fn key(data: &DataConfig) -> anyhow::Result<TokenKey> {
 }
 
 fn store(data: &DataConfig) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&data.data_dir, data.sqlite_sync)
+    SqliteStore::open(&data.data_dir, data.sqlite_sync.into())
         .with_context(|| format!("opening the store in {}", data.data_dir.display()))
 }
 

@@ -1,32 +1,30 @@
-//! Command line and environment configuration (clap). Every server setting can be given as
-//! a flag or as a `MEETBRIDGE_*` variable, so `make run`, CI and containers configure it
-//! the same way.
+//! The server's settings (clap). Every setting can be given as a flag or as a
+//! `MEETBRIDGE_*` variable, so `make run`, CI and containers configure it the same way.
+//! Each default is written once, in [`defaults`], and used by both clap and [`Default`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 
-/// The meetbridge platform server.
-#[derive(Debug, Parser)]
-#[command(name = "meetbridge", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
+use crate::store::sqlite::Synchronous;
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Runs the server: WebSocket, admin API, static files.
-    Serve(ServeConfig),
-    /// Issues or checks participant tokens offline (reads the secret from the data dir).
-    Token(crate::cli::TokenCmd),
-    /// Creates or lists spaces offline, in the data dir's database.
-    Space(crate::cli::SpaceCmd),
-    /// Creates or lists objects offline, in the data dir's database.
-    Object(crate::cli::ObjectCmd),
-    /// Measures fan-out, durable saves and memory per idle connection on loopback.
-    Bench(crate::bench::BenchConfig),
+/// The defaults of every setting, in one place.
+pub mod defaults {
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    pub const DATA_DIR: &str = "./data";
+    pub const WEB_DIR: &str = "web/dist";
+    pub const WEBAPP3_DIR: &str = "webapp3";
+    pub const MAX_FRAMES_PER_SECOND: u32 = 200;
+    pub const RATE_BURST: u32 = 400;
+    pub const HISTORY_SIZE: usize = 1000;
+    pub const HISTORY_AGE_SECS: u64 = 600;
+    pub const HISTORY_BYTES: usize = 16 * 1024 * 1024;
+    pub const DEDUP_IDS: usize = 256;
+    pub const DEDUP_AGE_SECS: u64 = 600;
+    pub const DEDUP_BYTES: usize = 2 * 1024 * 1024;
+    pub const SEND_QUEUE: usize = 4096;
+    pub const COALESCE_MS: u64 = 10;
 }
 
 /// Where the data lives and how tokens are signed: shared by `serve` and the offline commands.
@@ -36,7 +34,7 @@ pub struct DataConfig {
     #[arg(
         long,
         env = "MEETBRIDGE_DATA_DIR",
-        default_value = "./data",
+        default_value = defaults::DATA_DIR,
         global = true
     )]
     pub data_dir: PathBuf,
@@ -55,16 +53,26 @@ pub struct DataConfig {
     pub sqlite_sync: SqliteSync,
 }
 
+/// `--sqlite-sync`: the flag's values, turned into the store's own [`Synchronous`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SqliteSync {
     Full,
     Normal,
 }
 
+impl From<SqliteSync> for Synchronous {
+    fn from(sync: SqliteSync) -> Self {
+        match sync {
+            SqliteSync::Full => Synchronous::Full,
+            SqliteSync::Normal => Synchronous::Normal,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Parser)]
 pub struct ServeConfig {
     /// Address to listen on (port 0 picks a free one; the bound address is logged and printed).
-    #[arg(long, env = "MEETBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "MEETBRIDGE_LISTEN", default_value = defaults::LISTEN)]
     pub listen: SocketAddr,
     #[command(flatten)]
     pub data: DataConfig,
@@ -75,10 +83,10 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub limits: LimitsConfig,
     /// Static files of the browser side (demo pages, plugins, SDK), served at `/`.
-    #[arg(long, env = "MEETBRIDGE_WEB_DIR", default_value = "web/dist")]
+    #[arg(long, env = "MEETBRIDGE_WEB_DIR", default_value = defaults::WEB_DIR)]
     pub web_dir: PathBuf,
     /// The Web App 3 branding folder with the built external-chat plugin, served at `/webapp3/`.
-    #[arg(long, env = "MEETBRIDGE_WEBAPP3_DIR", default_value = "webapp3")]
+    #[arg(long, env = "MEETBRIDGE_WEBAPP3_DIR", default_value = defaults::WEBAPP3_DIR)]
     pub webapp3_dir: PathBuf,
     /// Demo mode: seeds the demo space and enables the dev-only login (`POST /api/dev/login`).
     /// Never on a server reachable by others.
@@ -87,7 +95,7 @@ pub struct ServeConfig {
     /// JSON file describing the demo space and objects (see README); default: built-in seed.
     #[arg(long, env = "MEETBRIDGE_DEMO_SEED")]
     pub demo_seed: Option<PathBuf>,
-    /// Prints `listening on <addr>` on stdout once bound (used by `meetbridge bench`).
+    /// Prints `listening on <addr>` on stdout once bound (used by `meetbridge-bench`).
     #[arg(long, hide = true)]
     pub print_addr: bool,
 }
@@ -96,55 +104,56 @@ pub struct ServeConfig {
 #[derive(Debug, Clone, Args)]
 pub struct LimitsConfig {
     /// Frames per second one connection may send (token bucket, see `--rate-burst`).
-    #[arg(long, env = "MEETBRIDGE_MAX_FRAMES_PER_SECOND", default_value_t = 200)]
+    #[arg(long, env = "MEETBRIDGE_MAX_FRAMES_PER_SECOND", default_value_t = defaults::MAX_FRAMES_PER_SECOND)]
     pub max_frames_per_second: u32,
     /// Frames a connection may send at once before the per-second rate applies.
-    #[arg(long, env = "MEETBRIDGE_RATE_BURST", default_value_t = 400)]
+    #[arg(long, env = "MEETBRIDGE_RATE_BURST", default_value_t = defaults::RATE_BURST)]
     pub rate_burst: u32,
     /// Relayed messages kept per object for reconnect recovery.
-    #[arg(long, env = "MEETBRIDGE_HISTORY_SIZE", default_value_t = 1000)]
+    #[arg(long, env = "MEETBRIDGE_HISTORY_SIZE", default_value_t = defaults::HISTORY_SIZE)]
     pub history_size: usize,
     /// Seconds a relayed message stays replayable.
-    #[arg(long, env = "MEETBRIDGE_HISTORY_AGE_SECS", default_value_t = 600)]
+    #[arg(long, env = "MEETBRIDGE_HISTORY_AGE_SECS", default_value_t = defaults::HISTORY_AGE_SECS)]
     pub history_age_secs: u64,
     /// Bytes of encoded frames kept per object's history (the oldest go first).
-    #[arg(long, env = "MEETBRIDGE_HISTORY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long, env = "MEETBRIDGE_HISTORY_BYTES", default_value_t = defaults::HISTORY_BYTES)]
     pub history_bytes: usize,
     /// Message ids remembered per user on one object, so that a `plugin` frame sent
     /// again with the same `id` (a resend after a reconnect) is answered, not acted on
     /// twice. 0 turns idempotent sends off.
-    #[arg(long, env = "MEETBRIDGE_DEDUP_IDS", default_value_t = 256)]
+    #[arg(long, env = "MEETBRIDGE_DEDUP_IDS", default_value_t = defaults::DEDUP_IDS)]
     pub dedup_ids: usize,
     /// Seconds a message id is remembered.
-    #[arg(long, env = "MEETBRIDGE_DEDUP_AGE_SECS", default_value_t = 600)]
+    #[arg(long, env = "MEETBRIDGE_DEDUP_AGE_SECS", default_value_t = defaults::DEDUP_AGE_SECS)]
     pub dedup_age_secs: u64,
     /// Bytes of remembered save replies (and ids) per user on one object.
-    #[arg(long, env = "MEETBRIDGE_DEDUP_BYTES", default_value_t = 2 * 1024 * 1024)]
+    #[arg(long, env = "MEETBRIDGE_DEDUP_BYTES", default_value_t = defaults::DEDUP_BYTES)]
     pub dedup_bytes: usize,
     /// Frames queued towards one connection before it is dropped as too slow (it can
     /// reconnect and recover from the history).
-    #[arg(long, env = "MEETBRIDGE_SEND_QUEUE", default_value_t = 4096)]
+    #[arg(long, env = "MEETBRIDGE_SEND_QUEUE", default_value_t = defaults::SEND_QUEUE)]
     pub send_queue: usize,
     /// Milliseconds a busy connection waits after a write before the next one, so that
     /// frames arriving meanwhile go out in one write. A connection that has not written
     /// in this long writes at once, so quiet traffic is not delayed. 0 turns it off.
-    #[arg(long, env = "MEETBRIDGE_COALESCE_MS", default_value_t = 10)]
+    #[arg(long, env = "MEETBRIDGE_COALESCE_MS", default_value_t = defaults::COALESCE_MS)]
     pub coalesce_ms: u64,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
+        use defaults::*;
         LimitsConfig {
-            max_frames_per_second: 200,
-            rate_burst: 400,
-            history_size: 1000,
-            history_age_secs: 600,
-            history_bytes: 16 * 1024 * 1024,
-            dedup_ids: 256,
-            dedup_age_secs: 600,
-            dedup_bytes: 2 * 1024 * 1024,
-            send_queue: 4096,
-            coalesce_ms: 10,
+            max_frames_per_second: MAX_FRAMES_PER_SECOND,
+            rate_burst: RATE_BURST,
+            history_size: HISTORY_SIZE,
+            history_age_secs: HISTORY_AGE_SECS,
+            history_bytes: HISTORY_BYTES,
+            dedup_ids: DEDUP_IDS,
+            dedup_age_secs: DEDUP_AGE_SECS,
+            dedup_bytes: DEDUP_BYTES,
+            send_queue: SEND_QUEUE,
+            coalesce_ms: COALESCE_MS,
         }
     }
 }
@@ -161,8 +170,8 @@ impl ServeConfig {
             },
             admin_key: Some("test-admin-key".into()),
             limits: LimitsConfig::default(),
-            web_dir: PathBuf::from("web/dist"),
-            webapp3_dir: PathBuf::from("webapp3"),
+            web_dir: PathBuf::from(defaults::WEB_DIR),
+            webapp3_dir: PathBuf::from(defaults::WEBAPP3_DIR),
             demo: false,
             demo_seed: None,
             print_addr: false,

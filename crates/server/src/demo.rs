@@ -9,8 +9,8 @@ use anyhow::Context;
 use meetbridge_protocol::ovice::ObjectType;
 use serde::Deserialize;
 
+use crate::auth::token::now_secs;
 use crate::store::{ObjectDef, ObjectSettings, SpaceDef, Store, StoreError};
-use crate::token::now_secs;
 
 pub const BUILTIN_SEED: &str = include_str!("../demo-seed.json");
 

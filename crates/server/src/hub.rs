@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use meetbridge_protocol::bridge::Limits;
+use meetbridge_protocol::limits::{MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
+
 use crate::config::LimitsConfig;
-use crate::dedup::DedupWindow;
-use crate::history::Window;
 use crate::metrics::Metrics;
-use crate::room::Room;
+use crate::room::{DedupWindow, Room, Window, MAX_REPLAY};
 use crate::store::{ObjectDef, Store, StoreResult};
 
 pub struct Hub {
@@ -31,7 +32,7 @@ impl Hub {
     ) -> StoreResult<Self> {
         // A resume replays up to a whole history window into the connection's queue at
         // once: the queue must hold it, or the returning client would be dropped as slow.
-        let needed = limits.history_size.min(crate::room::MAX_REPLAY) + 64;
+        let needed = limits.history_size.min(MAX_REPLAY) + 64;
         if limits.send_queue < needed {
             tracing::warn!(
                 send_queue = limits.send_queue,
@@ -94,6 +95,15 @@ impl Hub {
         match self.store.object(id) {
             Ok(Some(def)) => Some(self.insert(def)),
             _ => None,
+        }
+    }
+
+    /// The limits a client is told (`welcome`, `/api/info`).
+    pub fn limits_frame(&self) -> Limits {
+        Limits {
+            max_message_bytes: MAX_MESSAGE_BYTES as u32,
+            max_data_bytes: MAX_DATA_BYTES as u32,
+            max_frames_per_second: self.limits.max_frames_per_second,
         }
     }
 

@@ -1,33 +1,34 @@
-//! # meetbridge: the platform server
+//! # meetbridge-server: the platform server
 //!
-//! The platform side of the oVice custom-plugin contract (seed 003): spaces hold objects,
-//! users' presence on objects, relay of plugin messages between the members of an object,
-//! saved data, and a bounded message history for recovery after a dropped connection.
-//! The WebSocket frames are those of `meetbridge_protocol::bridge`.
+//! The platform side of the oVice custom-plugin contract: spaces hold objects, users'
+//! presence on objects, relay of plugin messages between the members of an object, saved
+//! data, and a bounded message history for recovery after a dropped connection. The
+//! WebSocket frames are those of `meetbridge_protocol::bridge`.
 //!
-//! One file per concern: [`config`], [`token`], [`store`], [`hub`] (object registry),
-//! [`room`] (presence), [`relay`], [`history`], [`dedup`] (idempotent sends), [`outbox`] and [`connection`] (one
-//! socket), [`ws`] (the endpoint), [`api`] (admin, participant and dev-login HTTP API),
-//! [`web`] (static files), [`metrics`], [`demo`], [`cli`], [`bench`], [`server`].
+//! One file per concern, from the socket inwards (see `docs/ARCHITECTURE.md`):
+//! [`socket`] (one WebSocket: the endpoint and the read/write loop) hands frames to a
+//! [`session`] (one file per frame kind), which acts on [`room`]s (an object's live
+//! state and the operations on it) found in the [`hub`] (the object registry) and writes
+//! through an [`outbox`]. Durable state is in [`store`]; [`auth`] reads who is calling;
+//! [`api`] is the HTTP API, [`web`] the static files, [`metrics`] the counters. [`state`]
+//! is what handlers get, [`server`] assembles and runs it all; [`cli`] and [`config`] are
+//! the command line, [`demo`] the demo space.
 
 pub mod api;
-pub mod bench;
+pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod connection;
-pub mod dedup;
 pub mod demo;
-pub mod history;
-pub mod http_client;
 pub mod hub;
 pub mod metrics;
 pub mod outbox;
-pub mod relay;
+pub mod refusal;
 pub mod room;
 pub mod server;
+pub mod session;
+pub mod socket;
+pub mod state;
 pub mod store;
-pub mod token;
 pub mod web;
-pub mod ws;
 
 pub use server::{start, Server};

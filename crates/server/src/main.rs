@@ -1,12 +1,12 @@
 use clap::Parser;
-use meetbridge::config::{Cli, Command};
+use meetbridge_server::cli::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "meetbridge=info,warn".into()),
+                .unwrap_or_else(|_| "meetbridge_server=info,warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -16,7 +16,7 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(async move {
                 let print = config.print_addr;
                 let demo = config.demo;
-                let server = meetbridge::start(config).await?;
+                let server = meetbridge_server::start(config).await?;
                 tracing::info!(addr = %server.addr, demo, "listening");
                 if demo {
                     tracing::warn!("demo mode: the DEV-ONLY login POST /api/dev/login is ON; never expose this server");
@@ -30,17 +30,16 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Token(cmd) => {
             restore_sigpipe();
-            meetbridge::cli::token(cmd)
+            meetbridge_server::cli::token(cmd)
         }
         Command::Space(cmd) => {
             restore_sigpipe();
-            meetbridge::cli::space(cmd)
+            meetbridge_server::cli::space(cmd)
         }
         Command::Object(cmd) => {
             restore_sigpipe();
-            meetbridge::cli::object(cmd)
+            meetbridge_server::cli::object(cmd)
         }
-        Command::Bench(config) => meetbridge::bench::run(config),
     }
 }
 

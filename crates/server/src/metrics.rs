@@ -6,18 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use meetbridge_protocol::bridge::ErrorCode;
 
-const CODES: [ErrorCode; 10] = [
-    ErrorCode::BadFrame,
-    ErrorCode::InvalidMessage,
-    ErrorCode::TooLarge,
-    ErrorCode::UnknownObject,
-    ErrorCode::NotMember,
-    ErrorCode::RecipientNotMember,
-    ErrorCode::SpoofedSource,
-    ErrorCode::RateLimited,
-    ErrorCode::Unauthorized,
-    ErrorCode::Internal,
-];
+const CODES: [ErrorCode; ErrorCode::ALL.len()] = ErrorCode::ALL;
 
 #[derive(Default)]
 pub struct Metrics {
@@ -41,14 +30,6 @@ impl Metrics {
         if let Some(i) = CODES.iter().position(|c| *c == code) {
             self.errors[i].fetch_add(1, Relaxed);
         }
-    }
-
-    pub fn errors(&self, code: ErrorCode) -> u64 {
-        CODES
-            .iter()
-            .position(|c| *c == code)
-            .map(|i| self.errors[i].load(Relaxed))
-            .unwrap_or(0)
     }
 
     /// The Prometheus text exposition format.

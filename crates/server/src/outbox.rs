@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, Utf8Bytes};
-use meetbridge_protocol::bridge::ServerFrame;
+use meetbridge_protocol::bridge::{Ack, ServerFrame};
 use tokio::sync::{mpsc, Notify};
 
 use crate::metrics::Metrics;
+use crate::refusal::Refusal;
 
 pub type ConnId = u64;
 
@@ -73,6 +74,30 @@ impl Outbox {
 
     pub fn send(&self, frame: &ServerFrame) -> bool {
         self.send_text(frame.to_text().into())
+    }
+
+    /// Acknowledges request `req` (nothing to do without one).
+    pub fn ack(&self, req: Option<u64>, seq: Option<u64>) {
+        if let Some(req) = req {
+            self.send_ack(Ack::new(req, seq));
+        }
+    }
+
+    /// Sends an `ack` with more to say than its `seq` (a backward history page).
+    pub fn send_ack(&self, ack: Ack) {
+        self.send(&ServerFrame::Ack(ack));
+    }
+
+    /// Tells the client why its request (`req`, on `object`) was refused, and counts it.
+    pub fn refuse(
+        &self,
+        req: Option<u64>,
+        object: Option<String>,
+        refusal: Refusal,
+        field: Option<String>,
+    ) {
+        self.0.metrics.error(refusal.code);
+        self.send(&refusal.frame(req, object, field));
     }
 
     pub fn too_slow(&self) -> bool {

@@ -1,7 +1,6 @@
 //! Assembles the server: store, registry, routes; starts and stops it.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -10,25 +9,15 @@ use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::auth::secret_in;
+use crate::auth::token::TokenKey;
 use crate::config::ServeConfig;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::state::AppState;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
-use crate::token::{random_secret, TokenKey};
-use crate::{api, demo, web, ws};
-
-/// What every handler gets, explicitly.
-#[derive(Clone)]
-pub struct AppState {
-    pub hub: Arc<Hub>,
-    pub tokens: TokenKey,
-    pub admin_key: Arc<str>,
-    /// Demo mode: the dev-only login is on.
-    pub dev_login: bool,
-    pub demo_space: Option<String>,
-    pub shutdown: watch::Receiver<bool>,
-}
+use crate::{api, demo, socket, web};
 
 /// A running server.
 pub struct Server {
@@ -68,55 +57,18 @@ impl Server {
     }
 }
 
-/// Reads `<dir>/<file>`, or writes a new random secret there (mode 0600) and returns it.
-pub fn secret_in(dir: &Path, file: &str, given: Option<&str>) -> anyhow::Result<String> {
-    if let Some(given) = given.filter(|s| !s.is_empty()) {
-        return Ok(given.to_owned());
-    }
-    let path = dir.join(file);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim();
-        if !existing.is_empty() {
-            return Ok(existing.to_owned());
-        }
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let secret = random_secret();
-    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
-    Ok(secret)
-}
-
 /// Raises the soft limit of open files to the hard limit (many sockets).
-pub fn raise_nofile_limit() -> u64 {
-    #[cfg(unix)]
-    unsafe {
-        // SAFETY: plain libc calls on a local struct.
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            if lim.rlim_cur < lim.rlim_max {
-                lim.rlim_cur = lim.rlim_max;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-            }
-            #[allow(clippy::unnecessary_cast)]
-            return lim.rlim_cur as u64;
-        }
+fn raise_nofile_limit() {
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "could not raise the limit of open files");
     }
-    0
 }
 
+/// Every route: the WebSocket, health, the API, and the static files as the fallback.
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
     Router::new()
-        .route("/ws", get(ws::upgrade))
+        .route("/ws", get(socket::upgrade))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(api::metrics))
         .merge(api::routes())
         .merge(web::routes(&config.web_dir, &config.webapp3_dir))
         .with_state(state)
@@ -132,7 +84,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         config.data.token_secret.as_deref(),
     )?;
     let admin_key = secret_in(&data_dir, "admin-key", config.admin_key.as_deref())?;
-    let sync = config.data.sqlite_sync;
+    let sync = config.data.sqlite_sync.into();
     let store: Arc<dyn Store> =
         Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir, sync)).await??);
     let demo_space = if config.demo {

@@ -40,8 +40,8 @@ pub struct ObjectDef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ObjectSettings {
-    /// Whether participants' e-mail addresses are given to the plugin (seed 003: only when
-    /// the owner allows it). Off unless set.
+    /// Whether participants' e-mail addresses are given to the plugin (the oVice contract: only
+    /// when the owner allows it). Off unless set.
     pub share_email: bool,
 }
 

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse};
 use axum::Router;
 use tower_http::services::ServeDir;
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub fn routes(web_dir: &Path, webapp3_dir: &Path) -> Router<AppState> {
     let web_missing = !web_dir.is_dir();

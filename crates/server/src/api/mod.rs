@@ -1,5 +1,6 @@
-//! HTTP API: the admin API (guarded by the admin key), the participant API (guarded by a
-//! participant token), the dev-only login of demo mode, and `/metrics`.
+//! HTTP API: [`admin`] (guarded by the admin key), [`participant`] (guarded by a
+//! participant token), [`dev`] (the dev-only login of demo mode), and the public
+//! `/api/info` and `/metrics`.
 //!
 //! ```text
 //! GET  /api/info                              public: dev login on?, demo space, limits
@@ -13,71 +14,112 @@
 //! POST /api/admin/tokens         {id, name, ...}  admin: a participant token
 //! ```
 
+pub mod admin;
+pub mod dev;
+pub mod participant;
+
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use meetbridge_protocol::ovice::ObjectType;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::server::AppState;
-use crate::store::{ObjectDef, ObjectSettings, SpaceDef, Store, StoreError};
-use crate::token::{now_secs, Claims, TokenRequest};
+use crate::auth::token::now_secs;
+use crate::state::AppState;
+use crate::store::{ObjectDef, ObjectSettings, Store, StoreError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/info", get(info))
-        .route("/api/dev/login", post(dev_login))
+        .route("/metrics", get(metrics))
+        .route("/api/dev/login", post(dev::login))
         .route(
             "/api/spaces/{space}/objects",
-            get(space_objects).post(create_dynamic),
+            get(participant::space_objects).post(participant::create_dynamic),
         )
         .route(
             "/api/admin/spaces",
-            get(admin_spaces).post(admin_create_space),
+            get(admin::spaces).post(admin::create_space),
         )
         .route(
             "/api/admin/spaces/{space}/objects",
-            get(admin_objects).post(admin_create_object),
+            get(admin::objects).post(admin::create_object),
         )
-        .route("/api/admin/tokens", post(admin_token))
+        .route("/api/admin/tokens", post(admin::token))
 }
 
-/// An error as JSON: `{"error": code, "message": text}`.
+/// The `error` of an API error body. Stable strings: clients switch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Internal,
+}
+
+impl ApiErrorCode {
+    fn status(self) -> StatusCode {
+        match self {
+            ApiErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ApiErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ApiErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ApiErrorCode::Conflict => StatusCode::CONFLICT,
+            ApiErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error as JSON: `{"error": code, "message": text}`, with the code's HTTP status.
 #[derive(Debug)]
-pub struct ApiError(StatusCode, &'static str, String);
+pub struct ApiError {
+    code: ApiErrorCode,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ApiErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(ApiErrorCode::BadRequest, message)
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1, "message": self.2}))).into_response()
+        let body = Json(json!({"error": self.code, "message": self.message}));
+        (self.code.status(), body).into_response()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(m) => ApiError(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("{m} already exists"),
-            ),
-            StoreError::Missing(m) => {
-                ApiError(StatusCode::NOT_FOUND, "not_found", format!("{m} not found"))
+            StoreError::Conflict(m) => {
+                ApiError::new(ApiErrorCode::Conflict, format!("{m} already exists"))
             }
-            StoreError::Backend(m) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
+            StoreError::Missing(m) => {
+                ApiError::new(ApiErrorCode::NotFound, format!("{m} not found"))
+            }
+            StoreError::Backend(m) => ApiError::new(ApiErrorCode::Internal, m),
         }
     }
 }
 
-fn bad_request(m: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, "bad_request", m.into())
-}
-
-type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs a blocking store call off the async threads.
 async fn blocking<T: Send + 'static>(
@@ -87,66 +129,8 @@ async fn blocking<T: Send + 'static>(
     let store = store.clone();
     tokio::task::spawn_blocking(move || f(&*store))
         .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| ApiError::new(ApiErrorCode::Internal, e.to_string()))?
         .map_err(ApiError::from)
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-}
-
-/// Checks the admin key, in constant time.
-fn require_admin(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
-    let given = bearer(headers)
-        .or_else(|| headers.get("x-admin-key").and_then(|v| v.to_str().ok()))
-        .unwrap_or("");
-    let expected = state.admin_key.as_bytes();
-    let same = given.len() == expected.len()
-        && given
-            .as_bytes()
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
-        Ok(())
-    } else {
-        Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "admin key required (Authorization: Bearer <key> or X-Admin-Key)".into(),
-        ))
-    }
-}
-
-fn require_participant(state: &AppState, headers: &HeaderMap) -> ApiResult<Claims> {
-    let token = bearer(headers).ok_or_else(|| {
-        ApiError(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "participant token required (Authorization: Bearer <token>)".into(),
-        )
-    })?;
-    state
-        .tokens
-        .verify(token, now_secs())
-        .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()))
-}
-
-/// [`require_participant`], and the token must not be scoped to another space.
-fn require_participant_in(state: &AppState, headers: &HeaderMap, space: &str) -> ApiResult<Claims> {
-    let claims = require_participant(state, headers)?;
-    if claims.space.as_deref().is_some_and(|s| s != space) {
-        return Err(ApiError(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this token is for another space".into(),
-        ));
-    }
-    Ok(claims)
 }
 
 /// A random id with a readable prefix.
@@ -164,7 +148,7 @@ fn check_id(id: &str) -> ApiResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(bad_request(
+        Err(ApiError::bad_request(
             "ids are 1 to 128 characters of letters, digits, `-`, `_`, `.`",
         ))
     }
@@ -175,97 +159,19 @@ async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
         "devLogin": state.dev_login,
         "demoSpace": state.demo_space,
         "ws": "/ws",
-        "subprotocol": crate::ws::SUBPROTOCOL,
-        "limits": crate::connection::limits(&state.hub),
+        "subprotocol": crate::auth::SUBPROTOCOL,
+        "limits": state.hub.limits_frame(),
     }))
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.hub.metrics.render(),
     )
 }
 
-#[derive(Debug, Deserialize)]
-pub struct DevLogin {
-    name: String,
-    #[serde(default)]
-    space: Option<String>,
-}
-
-/// DEV ONLY (demo mode): anyone can become anyone by typing a name. The id is derived
-/// from the name (`dev-<slug>`), so the same name in two tabs is the same participant.
-async fn dev_login(
-    State(state): State<AppState>,
-    Json(body): Json<DevLogin>,
-) -> ApiResult<Response> {
-    if !state.dev_login {
-        return Err(ApiError(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "the dev login exists only in demo mode (serve --demo)".into(),
-        ));
-    }
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err(bad_request("`name` must be 1 to 64 characters"));
-    }
-    let slug = dev_slug(name);
-    let request = TokenRequest {
-        id: format!("dev-{slug}"),
-        name: name.to_owned(),
-        avatar_url: String::new(),
-        workspace_id: "demo".into(),
-        language: Some("en".into()),
-        email: Some(format!("{slug}@dev.invalid")),
-        is_visitor: false,
-        space: body.space.or_else(|| state.demo_space.clone()),
-        ttl_secs: 12 * 3600,
-    };
-    let issued = request.issue(&state.tokens).map_err(bad_request)?;
-    tracing::warn!(user = %request.id, "dev-only login used");
-    Ok(Json(json!({
-        "devOnly": true,
-        "token": issued.token,
-        "participant": issued.claims.user,
-        "space": issued.claims.space,
-        "expiresAt": issued.claims.exp,
-    }))
-    .into_response())
-}
-
-/// The id part of a dev login: the name's ASCII letters and digits, lower-cased and
-/// joined by `-`; a name without any (say, in Japanese) gets a short stable hash instead,
-/// so the same name is always the same participant.
-pub fn dev_slug(name: &str) -> String {
-    let slug = name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    if !slug.is_empty() {
-        return slug;
-    }
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(name.as_bytes());
-    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-async fn space_objects(
-    State(state): State<AppState>,
-    Path(space): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Vec<ObjectDef>>> {
-    require_participant_in(&state, &headers, &space)?;
-    let objects = blocking(&state.hub.store, move |s| s.objects(Some(&space))).await?;
-    Ok(Json(objects))
-}
-
+/// An object to create, as the admin and participant APIs take it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewObject {
@@ -286,6 +192,7 @@ fn default_type() -> ObjectType {
     ObjectType::Static
 }
 
+/// Stores the object and makes it live.
 async fn create_object(
     state: &AppState,
     space: String,
@@ -294,7 +201,7 @@ async fn create_object(
     let id = new.id.unwrap_or_else(|| new_id("obj"));
     check_id(&id)?;
     if new.plugin_url.trim().is_empty() {
-        return Err(bad_request("`pluginUrl` is required"));
+        return Err(ApiError::bad_request("`pluginUrl` is required"));
     }
     let def = ObjectDef {
         name: new.name.unwrap_or_else(|| id.clone()),
@@ -310,96 +217,4 @@ async fn create_object(
     blocking(&state.hub.store, move |s| s.create_object(&stored)).await?;
     state.hub.insert(def.clone());
     Ok((StatusCode::CREATED, Json(def)))
-}
-
-/// A participant places a dynamic object: they are its creator, hence its host.
-async fn create_dynamic(
-    State(state): State<AppState>,
-    Path(space): Path<String>,
-    headers: HeaderMap,
-    Json(mut new): Json<NewObject>,
-) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
-    let claims = require_participant_in(&state, &headers, &space)?;
-    new.object_type = ObjectType::Dynamic;
-    new.creator = Some(claims.user.id.as_source());
-    // Sharing e-mail is the organisation owner's decision, not a participant's.
-    new.settings.share_email = false;
-    create_object(&state, space, new).await
-}
-
-async fn admin_spaces(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Vec<SpaceDef>>> {
-    require_admin(&state, &headers)?;
-    Ok(Json(blocking(&state.hub.store, |s| s.spaces()).await?))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NewSpace {
-    #[serde(default)]
-    id: Option<String>,
-    name: String,
-}
-
-async fn admin_create_space(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Json(new): Json<NewSpace>,
-) -> ApiResult<(StatusCode, Json<SpaceDef>)> {
-    require_admin(&state, &headers)?;
-    let id = new.id.unwrap_or_else(|| new_id("space"));
-    check_id(&id)?;
-    let space = SpaceDef {
-        id,
-        name: new.name,
-        created_at: now_secs(),
-    };
-    let stored = space.clone();
-    blocking(&state.hub.store, move |s| s.create_space(&stored)).await?;
-    Ok((StatusCode::CREATED, Json(space)))
-}
-
-async fn admin_objects(
-    State(state): State<AppState>,
-    Path(space): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Vec<ObjectDef>>> {
-    require_admin(&state, &headers)?;
-    Ok(Json(
-        blocking(&state.hub.store, move |s| s.objects(Some(&space))).await?,
-    ))
-}
-
-async fn admin_create_object(
-    State(state): State<AppState>,
-    Path(space): Path<String>,
-    headers: HeaderMap,
-    Json(new): Json<NewObject>,
-) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
-    require_admin(&state, &headers)?;
-    create_object(&state, space, new).await
-}
-
-async fn admin_token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Json(request): Json<TokenRequest>,
-) -> ApiResult<(StatusCode, Json<crate::token::IssuedToken>)> {
-    require_admin(&state, &headers)?;
-    let issued = request.issue(&state.tokens).map_err(bad_request)?;
-    Ok((StatusCode::CREATED, Json(issued)))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dev_slugs_are_stable_and_never_empty() {
-        assert_eq!(super::dev_slug("Alice"), "alice");
-        assert_eq!(super::dev_slug("  Bob  Smith! "), "bob-smith");
-        let jp = super::dev_slug("山田");
-        assert_eq!(jp.len(), 10);
-        assert_eq!(jp, super::dev_slug("山田"));
-        assert_ne!(jp, super::dev_slug("田中"));
-    }
 }

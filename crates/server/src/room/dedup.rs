@@ -39,6 +39,16 @@ pub struct Answer {
     pub seq: Option<u64>,
 }
 
+impl Answer {
+    /// Sends the answer to request `req`: the reply frame if there is one, then the `ack`.
+    pub fn send_to(&self, out: &Outbox, req: Option<u64>) {
+        if let Some(reply) = &self.reply {
+            out.send_text(reply.clone());
+        }
+        out.ack(req, self.seq);
+    }
+}
+
 enum State {
     /// A save not committed yet: duplicates meanwhile wait for its answer.
     Pending(Vec<(Outbox, Option<u64>)>),
@@ -229,8 +239,9 @@ impl Dedup {
         self.next_sweep = now + window.max_age.max(Duration::from_secs(1));
     }
 
-    /// Ids remembered for `user` (tests, metrics).
-    pub fn len(&self, user: &str) -> usize {
+    /// Ids remembered for `user`.
+    #[cfg(test)]
+    fn len(&self, user: &str) -> usize {
         self.users.get(user).map_or(0, |u| u.order.len())
     }
 }

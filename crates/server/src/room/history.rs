@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
+use meetbridge_protocol::bridge::{Missed, ServerFrame};
+
+use crate::outbox::Outbox;
 
 /// Who a kept frame was addressed to.
 #[derive(Debug, Clone)]
@@ -62,6 +65,22 @@ pub struct Replay {
     /// The highest sequence number this replay covers: the last frame's when `limit` cut
     /// it, else the last number handed out (later frames are relayed live).
     pub upto: u64,
+}
+
+impl Replay {
+    /// Queues the replay to `out`: the `missed` range of `object` first, then the frames.
+    pub fn send_to(self, out: &Outbox, object: &str) {
+        if let Some((from, to)) = self.missed {
+            out.send(&ServerFrame::Missed(Missed {
+                object: object.to_owned(),
+                from,
+                to,
+            }));
+        }
+        for frame in self.frames {
+            out.send_text(frame);
+        }
+    }
 }
 
 impl History {

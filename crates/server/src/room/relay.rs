@@ -11,48 +11,13 @@ use axum::extract::ws::Utf8Bytes;
 use meetbridge_protocol::bridge::ErrorCode;
 use meetbridge_protocol::ovice::{DataDocument, PlatformToPlugin};
 
-use crate::dedup::{Answer, Seen};
-use crate::history::Audience;
+use super::dedup::{Answer, Seen};
+use super::history::Audience;
+use super::{DataCache, Room, RoomState};
 use crate::outbox::Outbox;
-use crate::room::{DataCache, Room, RoomState};
-
-/// Why a request on an object was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl Refusal {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Refusal {
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn not_member(object: &str) -> Self {
-        Refusal::new(
-            ErrorCode::NotMember,
-            format!("this connection is not subscribed to or joined to object `{object}`; send presence first"),
-        )
-    }
-}
+use crate::refusal::Refusal;
 
 impl Room {
-    /// Only a connection that is a member of the object may send to it.
-    fn require_member(&self, st: &RoomState, out: &Outbox, user: &Arc<str>) -> Result<(), Refusal> {
-        let present = st
-            .members
-            .get(user)
-            .is_some_and(|m| m.conns.iter().any(|c| c.out.id() == out.id()));
-        if present {
-            Ok(())
-        } else {
-            Err(Refusal::not_member(&self.def.id))
-        }
-    }
-
     /// Whether `user` sent message `id` recently (counted in the metrics when it did).
     fn seen(
         &self,
@@ -86,7 +51,7 @@ impl Room {
         message_json: &str,
     ) -> Result<Option<Answer>, Refusal> {
         let mut st = self.lock();
-        self.require_member(&st, out, user)?;
+        self.member_check(&st, user, out.id())?;
         if let Some(id) = id {
             // Before the recipient check: a duplicate is answered even if `to` left since.
             match self.seen(&mut st, user, id, out, req) {
@@ -111,18 +76,12 @@ impl Room {
             None => Audience::AllBut(user.clone()),
         };
         let seq = st.history.next_seq();
-        let frame: axum::extract::ws::Utf8Bytes = format!(
+        let frame: Utf8Bytes = format!(
             "{{\"op\":\"plugin\",\"object\":{},\"seq\":{seq},\"message\":{message_json}}}",
             self.id_json
         )
         .into();
-        for (key, m) in &st.members {
-            if audience.includes(key) {
-                for c in &m.conns {
-                    c.out.send_text(frame.clone());
-                }
-            }
-        }
+        st.fan_out(|key| audience.includes(key).then_some(&frame));
         st.history.push(user.clone(), audience, frame);
         let answer = Answer {
             reply: None,
@@ -166,7 +125,7 @@ impl Room {
         req: Option<u64>,
     ) -> Result<BeginSave, Refusal> {
         let mut st = self.lock();
-        self.require_member(&st, out, user)?;
+        self.member_check(&st, user, out.id())?;
         if let Some(id) = id {
             match self.seen(&mut st, user, id, out, req) {
                 Seen::New => st.dedup.pending(user, id),
@@ -215,15 +174,9 @@ impl Room {
         }
         let seq = st.history.next_seq();
         let frame = self.plugin_frame(Some(seq), PlatformToPlugin::SharedData((*doc).clone()));
-        for (key, m) in &st.members {
-            if key != user {
-                for c in &m.conns {
-                    c.out.send_text(frame.clone());
-                }
-            }
-        }
-        st.history
-            .push(user.clone(), Audience::AllBut(user.clone()), frame);
+        let audience = Audience::AllBut(user.clone());
+        st.fan_out(|key| audience.includes(key).then_some(&frame));
+        st.history.push(user.clone(), audience, frame);
         waiters
     }
 }

@@ -16,10 +16,18 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::{
     ObjectDef, ObjectSettings, SaveDone, SavedDoc, SpaceDef, Store, StoreError, StoreResult,
 };
-use crate::config::SqliteSync;
 use meetbridge_protocol::ovice::ObjectType;
 
 const MAX_BATCH: usize = 512;
+
+/// How SQLite syncs a commit (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// An acknowledged save survives power loss.
+    Full,
+    /// It survives a crash of the process, not of the machine.
+    Normal,
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS spaces (
@@ -66,11 +74,11 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn open(path: &Path, sync: SqliteSync) -> StoreResult<Connection> {
+fn open(path: &Path, sync: Synchronous) -> StoreResult<Connection> {
     let conn = Connection::open(path).map_err(backend)?;
     let sync = match sync {
-        SqliteSync::Full => "FULL",
-        SqliteSync::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
     };
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
@@ -81,7 +89,7 @@ fn open(path: &Path, sync: SqliteSync) -> StoreResult<Connection> {
 
 impl SqliteStore {
     /// Opens (creating if needed) `<dir>/meetbridge.sqlite3` and starts the writer thread.
-    pub fn open(dir: &Path, sync: SqliteSync) -> StoreResult<Self> {
+    pub fn open(dir: &Path, sync: Synchronous) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(backend)?;
         let path = dir.join("meetbridge.sqlite3");
         let write = open(&path, sync)?;
@@ -354,7 +362,7 @@ mod tests {
     fn spaces_objects_and_data_persist() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = SqliteStore::open(dir.path(), SqliteSync::Full).unwrap();
+            let store = SqliteStore::open(dir.path(), Synchronous::Full).unwrap();
             store
                 .create_space(&SpaceDef {
                     id: "s".into(),
@@ -390,7 +398,7 @@ mod tests {
             let order: Vec<_> = (0..3).map(|_| rx.recv().unwrap()).collect();
             assert_eq!(order, vec![(0, Ok(())), (1, Ok(())), (2, Ok(()))]);
         }
-        let store = SqliteStore::open(dir.path(), SqliteSync::Full).unwrap();
+        let store = SqliteStore::open(dir.path(), Synchronous::Full).unwrap();
         assert_eq!(store.objects(Some("s")).unwrap(), vec![object("o1", "s")]);
         assert_eq!(
             store.load_data("o1").unwrap(),

@@ -1,6 +1,5 @@
 //! The HTTP side: admin API, participant API, dev login, health, metrics, static files.
 
-use meetbridge::http_client::request;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -14,10 +13,7 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Value) {
-    let body = body.map(|b| b.to_string());
-    let (status, text) = request(s.addr, method, path, headers, body.as_deref())
-        .await
-        .unwrap();
+    let (status, text) = request(s, method, path, headers, body).await;
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
@@ -52,7 +48,28 @@ async fn dev_login(s: &TestServer, name: &str) -> (u16, Value) {
 
 /// A plain GET, for the responses that are not JSON.
 async fn get(s: &TestServer, path: &str) -> (u16, String) {
-    request(s.addr, "GET", path, &[], None).await.unwrap()
+    request(s, "GET", path, &[], None).await
+}
+
+/// One HTTP request to the test server (reqwest); the status and the body's text.
+async fn request(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, String) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut call = reqwest::Client::new().request(method, format!("http://{}{path}", s.addr));
+    for (name, value) in headers {
+        call = call.header(*name, *value);
+    }
+    if let Some(body) = body {
+        call = call.json(&body);
+    }
+    let response = call.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
 }
 
 #[tokio::test]

@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use meetbridge::config::ServeConfig;
-use meetbridge::store::{ObjectDef, ObjectSettings, SpaceDef, Store};
-use meetbridge::token::TokenRequest;
-use meetbridge::Server;
 use meetbridge_protocol::ovice::ObjectType;
+use meetbridge_server::auth::token::TokenRequest;
+use meetbridge_server::config::ServeConfig;
+use meetbridge_server::store::{ObjectDef, ObjectSettings, SpaceDef, Store};
+use meetbridge_server::Server;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -38,7 +38,7 @@ pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServeConfi
     let mut config = ServeConfig::for_tests(dir.path().to_path_buf());
     config.web_dir = dir.path().join("no-web");
     tweak(&mut config);
-    let server = meetbridge::start(config).await.unwrap();
+    let server = meetbridge_server::start(config).await.unwrap();
     let addr = server.addr;
     TestServer {
         server: Some(server),
@@ -48,7 +48,7 @@ pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServeConfi
 }
 
 impl TestServer {
-    pub fn hub(&self) -> &meetbridge::hub::Hub {
+    pub fn hub(&self) -> &meetbridge_server::hub::Hub {
         &self.server.as_ref().unwrap().state.hub
     }
 

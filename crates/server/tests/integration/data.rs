@@ -18,7 +18,7 @@ async fn get_save_and_share_data() {
         [&json!({"type": "ovice_saved_data", "payload": {}})]
     );
 
-    let before = meetbridge::token::now_secs();
+    let before = meetbridge_server::auth::token::now_secs();
     let got = a
         .plugin("o1", json!({"type": "ovice_save_and_emit_data", "payload": {"value1": "12", "value2": "test"}}))
         .await;
@@ -52,7 +52,7 @@ async fn acknowledged_saves_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     let mut s = start_in(dir, |c| {
-        c.data.sqlite_sync = meetbridge::config::SqliteSync::Full
+        c.data.sqlite_sync = meetbridge_server::config::SqliteSync::Full
     })
     .await;
     s.static_object("o1");

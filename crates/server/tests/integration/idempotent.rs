@@ -129,7 +129,7 @@ async fn a_duplicate_save_is_saved_once_and_answered_the_same() {
 
 #[tokio::test]
 async fn a_duplicate_sent_while_the_save_commits_waits_for_it() {
-    let s = start_with(|c| c.data.sqlite_sync = meetbridge::config::SqliteSync::Full).await;
+    let s = start_with(|c| c.data.sqlite_sync = meetbridge_server::config::SqliteSync::Full).await;
     let mut cs = members(&s, &["a", "b"]).await;
     let (mut a, mut b) = (cs.remove(0), cs.remove(0));
     let save = json!({"type": "ovice_save_and_emit_data", "payload": {"v": 1}});

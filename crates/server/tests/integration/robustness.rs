@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use futures_util::{SinkExt, StreamExt};
-use meetbridge::token::{TokenKey, TokenRequest};
+use meetbridge_server::auth::token::{TokenKey, TokenRequest};
 use serde_json::json;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;

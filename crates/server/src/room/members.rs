@@ -1,0 +1,188 @@
+//! Presence on one object: `ovice_participant_*` events and `ovice_participants`.
+//!
+//! Presence is kept per connection (in range, or linked) and summed per user: a user with
+//! several tabs is one participant, joined while any tab is linked, gone when no tab is in
+//! range. Only changes of that sum are announced.
+
+use std::sync::Arc;
+
+use meetbridge_protocol::bridge::Identity;
+use meetbridge_protocol::ovice::{Participant, PresenceStatus};
+
+use super::{ConnEntry, Member, Room, RoomState, MAX_REPLAY};
+use crate::outbox::{ConnId, Outbox};
+
+impl Room {
+    /// Applies a presence change of one connection. Announces any change of the user's
+    /// status to every member, then replays history after `since` to this connection.
+    /// Returns whether the connection is present afterwards.
+    pub fn presence(
+        &self,
+        out: &Outbox,
+        user: &Arc<str>,
+        identity: &Arc<Identity>,
+        status: PresenceStatus,
+        since: Option<u64>,
+    ) -> bool {
+        let mut st = self.lock();
+        let old = st.members.get(user).map(|m| m.status);
+        if old.is_none() && status == PresenceStatus::Unsubscribed {
+            return false;
+        }
+        let order = st.next_order;
+        st.members.entry(user.clone()).or_insert_with(|| Member {
+            identity: identity.clone(),
+            status: PresenceStatus::Subscribed,
+            order,
+            conns: Vec::new(),
+        });
+        if old.is_none() {
+            st.next_order += 1;
+        }
+        let member = st.members.get_mut(user).expect("inserted above");
+        member.identity = identity.clone();
+        let pos = member.conns.iter().position(|c| c.out.id() == out.id());
+        let newly_present = pos.is_none() && status != PresenceStatus::Unsubscribed;
+        let mut removed = None;
+        match (status, pos) {
+            (PresenceStatus::Unsubscribed, Some(i)) => {
+                removed = Some(member.conns.swap_remove(i).out);
+            }
+            (PresenceStatus::Unsubscribed, None) => {}
+            (s, Some(i)) => member.conns[i].linked = s == PresenceStatus::Joined,
+            (s, None) => member.conns.push(ConnEntry {
+                out: out.clone(),
+                linked: s == PresenceStatus::Joined,
+            }),
+        }
+        let changed = self.settle(&mut st, user, old, removed.as_ref());
+        let present = status != PresenceStatus::Unsubscribed;
+        if present && newly_present && !changed {
+            // The user's status did not move (another tab has it), but this tab's plugin
+            // still has to learn where it stands.
+            if let Some(m) = st.members.get(user) {
+                let event = m
+                    .status
+                    .event(self.participant(&m.identity, m.status, true));
+                out.send_text(self.plugin_frame(None, event));
+            }
+        }
+        if present {
+            if let Some(since) = since {
+                let replay = st.history.replay(since, user, MAX_REPLAY, false);
+                self.metrics.replayed.fetch_add(
+                    replay.frames.len() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                replay.send_to(out, self.id());
+            }
+        }
+        present
+    }
+
+    /// A connection went away: its presence ends without a word to it.
+    pub fn remove_conn(&self, user: &Arc<str>, conn: ConnId) {
+        let mut st = self.lock();
+        let Some(member) = st.members.get_mut(user) else {
+            return;
+        };
+        let old = Some(member.status);
+        member.conns.retain(|c| c.out.id() != conn);
+        self.settle(&mut st, user, old, None);
+    }
+
+    /// Recomputes `user`'s status from their connections, announces the transition from
+    /// `old`, and drops the member when no connection is left. Returns whether it changed.
+    fn settle(
+        &self,
+        st: &mut RoomState,
+        user: &Arc<str>,
+        old: Option<PresenceStatus>,
+        removed: Option<&Outbox>,
+    ) -> bool {
+        let Some(member) = st.members.get(user) else {
+            return false;
+        };
+        let new = if member.conns.is_empty() {
+            None
+        } else if member.conns.iter().any(|c| c.linked) {
+            Some(PresenceStatus::Joined)
+        } else if matches!(old, Some(PresenceStatus::Joined | PresenceStatus::Left)) {
+            Some(PresenceStatus::Left)
+        } else {
+            Some(PresenceStatus::Subscribed)
+        };
+        let events = transition(old, new);
+        let identity = member.identity.clone();
+        for status in &events {
+            let others = self.plugin_frame(
+                None,
+                status.event(self.participant(&identity, *status, false)),
+            );
+            let mine = self.plugin_frame(
+                None,
+                status.event(self.participant(&identity, *status, true)),
+            );
+            st.fan_out(|key| Some(if key == user { &mine } else { &others }));
+            if let Some(out) = removed {
+                out.send_text(mine.clone());
+            }
+        }
+        match new {
+            Some(status) => {
+                if let Some(m) = st.members.get_mut(user) {
+                    m.status = status;
+                }
+            }
+            None => {
+                st.members.remove(user);
+            }
+        }
+        !events.is_empty()
+    }
+
+    /// `ovice_participants` for `user`: the current members in arrival order.
+    pub fn participants(&self, user: &str) -> Vec<Participant> {
+        let st = self.lock();
+        let mut members: Vec<(&Arc<str>, &Member)> = st.members.iter().collect();
+        members.sort_by_key(|(_, m)| m.order);
+        members
+            .into_iter()
+            .map(|(key, m)| self.participant(&m.identity, m.status, &**key == user))
+            .collect()
+    }
+}
+
+/// The events that announce a move of a user's summed status from `old` to `new`
+/// (`None`: not a member). Joining from afar passes through `subscribed`; going away
+/// while linked passes through `left`.
+fn transition(old: Option<PresenceStatus>, new: Option<PresenceStatus>) -> Vec<PresenceStatus> {
+    use PresenceStatus::*;
+    match (old, new) {
+        (a, b) if a == b => vec![],
+        (None, Some(Joined)) => vec![Subscribed, Joined],
+        (None, Some(s)) => vec![s],
+        (Some(Joined), None) => vec![Left, Unsubscribed],
+        (Some(_), None) => vec![Unsubscribed],
+        (Some(_), Some(s)) => vec![s],
+        (None, None) => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PresenceStatus::*;
+
+    #[test]
+    fn transitions_follow_the_contract() {
+        assert_eq!(transition(None, Some(Subscribed)), vec![Subscribed]);
+        assert_eq!(transition(None, Some(Joined)), vec![Subscribed, Joined]);
+        assert_eq!(transition(Some(Subscribed), Some(Joined)), vec![Joined]);
+        assert_eq!(transition(Some(Joined), Some(Left)), vec![Left]);
+        assert_eq!(transition(Some(Left), Some(Joined)), vec![Joined]);
+        assert_eq!(transition(Some(Joined), None), vec![Left, Unsubscribed]);
+        assert_eq!(transition(Some(Left), None), vec![Unsubscribed]);
+        assert_eq!(transition(Some(Subscribed), Some(Subscribed)), vec![]);
+    }
+}
