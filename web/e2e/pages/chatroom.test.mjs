@@ -109,6 +109,19 @@ test("edit, delete, reactions and mentions reach the other user, and the history
   assert.ok(!again.some((m) => m.text === "forged"));
 });
 
+test("typing @ offers the members to mention; Tab reaches them, picking one completes the name", async () => {
+  const f = alice.frame();
+  await f.click("#text");
+  await f.type("#text", "Thanks @b");
+  await f.locator("#mention-suggest button", { hasText: "Bob" }).waitFor();
+  await f.press("#text", "Tab");
+  assert.equal(await f.evaluate(() => document.activeElement.getAttribute("aria-label")), "Mention Bob");
+  await alice.page.keyboard.press("Enter");
+  assert.equal(await f.inputValue("#text"), "Thanks @Bob ");
+  assert.equal(await f.isHidden("#mention-suggest"), true);
+  await f.fill("#text", "");
+});
+
 test("the typing indicator shows who is typing, in their conversation only", async () => {
   await alice.frame().fill("#text", "I am wri");
   await bob.waitFor("Alice is typing", async () => (await bob.frame().textContent("#typing")) === "Alice is typing…");

@@ -1154,6 +1154,12 @@ $("composer").addEventListener("submit", (e) => {
   renderComposer();
 });
 text.addEventListener("keydown", (e) => {
+  const suggestion = $("mention-suggest").querySelector("button");
+  if (e.key === "Tab" && !e.shiftKey && suggestion && !$("mention-suggest").hidden) {
+    e.preventDefault();
+    suggestion.focus();
+    return;
+  }
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
     e.preventDefault();
     $<HTMLFormElement>("composer").requestSubmit();
@@ -1164,7 +1170,41 @@ text.addEventListener("input", () => {
   text.style.height = `${Math.min(text.scrollHeight, 120)}px`;
   if (text.value.trim()) typingNow();
   renderComposer();
+  suggestMentions();
 });
+
+/** The "@word" being typed before the caret, if any. */
+function mentionAtCaret(): { start: number; query: string } | undefined {
+  const caret = text.selectionStart ?? text.value.length;
+  const m = /(^|\s)@([^\s@]{0,40})$/.exec(text.value.slice(0, caret));
+  return m ? { start: caret - m[2].length - 1, query: m[2].toLowerCase() } : undefined;
+}
+
+/** Offers the members whose name starts with what follows "@" (Tab reaches them, Enter picks). */
+function suggestMentions(): void {
+  const box = $("mention-suggest");
+  const at = mentionAtCaret();
+  const list = at
+    ? [...members.values()].filter(({ p }) => !p.isSelf && p.name.toLowerCase().startsWith(at.query)).slice(0, 5)
+    : [];
+  box.hidden = list.length === 0;
+  box.replaceChildren();
+  if (!at || list.length === 0) return;
+  const label = document.createElement("span");
+  label.textContent = "Mention:";
+  box.append(label);
+  for (const { p } of list) {
+    box.append(
+      button(`Mention ${p.name}`, p.name, () => {
+        const caret = text.selectionStart ?? text.value.length;
+        text.setRangeText(`@${p.name} `, at.start, caret, "end");
+        box.hidden = true;
+        text.focus();
+        renderComposer();
+      }),
+    );
+  }
+}
 $("log").addEventListener("scroll", () => {
   if ($("log").scrollTop < 30) showEarlier();
 });
