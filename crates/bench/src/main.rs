@@ -136,6 +136,8 @@ async fn start_child(config: &BenchConfig) -> anyhow::Result<Target> {
             "10000000",
         ])
         .args(["--send-queue", "65536", "--history-size", "10000"])
+        // Every bench connection comes from 127.0.0.1.
+        .args(["--max-connections-per-ip", "0"])
         .args(["--coalesce-ms", &config.coalesce_ms.to_string()])
         .arg("--web-dir")
         .arg(PathBuf::from("/nonexistent"))

@@ -25,6 +25,12 @@ pub mod defaults {
     pub const DEDUP_BYTES: usize = 2 * 1024 * 1024;
     pub const SEND_QUEUE: usize = 4096;
     pub const COALESCE_MS: u64 = 10;
+    /// 0: derived from the open-file limit.
+    pub const MAX_CONNECTIONS: usize = 0;
+    pub const CONNECTION_RESERVE: usize = 32;
+    pub const MAX_CONNECTIONS_PER_IP: usize = 512;
+    pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;
+    pub const REQUEST_TIMEOUT_SECS: u64 = 30;
 }
 
 /// Where the data lives and how tokens are signed: shared by `serve` and the offline commands.
@@ -82,6 +88,8 @@ pub struct ServeConfig {
     pub admin_key: Option<String>,
     #[command(flatten)]
     pub limits: LimitsConfig,
+    #[command(flatten)]
+    pub connections: ConnectionLimits,
     /// Static files of the browser side (demo pages, plugins, SDK), served at `/`.
     #[arg(long, env = "MEETBRIDGE_WEB_DIR", default_value = defaults::WEB_DIR)]
     pub web_dir: PathBuf,
@@ -158,6 +166,44 @@ impl Default for LimitsConfig {
     }
 }
 
+/// The limits of the HTTP side (see [`crate::listener`]).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionLimits {
+    /// Open TCP connections at most (WebSockets included). 0: the open-file limit less
+    /// 128 (kept for the database, static files and logs).
+    #[arg(long, env = "MEETBRIDGE_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Places under `--max-connections` kept for `/healthz`, `/metrics` and the admin API.
+    #[arg(long, env = "MEETBRIDGE_CONNECTION_RESERVE", default_value_t = defaults::CONNECTION_RESERVE)]
+    pub connection_reserve: usize,
+    /// Open connections from one source address at most (0: no limit). Raise it for many
+    /// users behind one NAT.
+    #[arg(long, env = "MEETBRIDGE_MAX_CONNECTIONS_PER_IP", default_value_t = defaults::MAX_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: usize,
+    /// Seconds a client has to send a request's headers, counted from the connection's
+    /// start or from the end of its previous request: an idle kept-alive connection, or
+    /// one that never sends, is closed after this long.
+    #[arg(long, env = "MEETBRIDGE_HEADER_READ_TIMEOUT_SECS", default_value_t = defaults::HEADER_READ_TIMEOUT_SECS)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a whole HTTP request (body included) may take before 408; WebSockets are
+    /// not bound by it once upgraded.
+    #[arg(long, env = "MEETBRIDGE_REQUEST_TIMEOUT_SECS", default_value_t = defaults::REQUEST_TIMEOUT_SECS)]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        use defaults::*;
+        ConnectionLimits {
+            max_connections: MAX_CONNECTIONS,
+            connection_reserve: CONNECTION_RESERVE,
+            max_connections_per_ip: MAX_CONNECTIONS_PER_IP,
+            header_read_timeout_secs: HEADER_READ_TIMEOUT_SECS,
+            request_timeout_secs: REQUEST_TIMEOUT_SECS,
+        }
+    }
+}
+
 impl ServeConfig {
     /// A configuration for tests and the bench: loopback, port 0, given data dir, no web.
     pub fn for_tests(data_dir: PathBuf) -> Self {
@@ -170,6 +216,7 @@ impl ServeConfig {
             },
             admin_key: Some("test-admin-key".into()),
             limits: LimitsConfig::default(),
+            connections: ConnectionLimits::default(),
             web_dir: PathBuf::from(defaults::WEB_DIR),
             webapp3_dir: PathBuf::from(defaults::WEBAPP3_DIR),
             demo: false,

@@ -10,7 +10,8 @@
 //! [`session`] (one file per frame kind), which acts on [`room`]s (an object's live
 //! state and the operations on it) found in the [`hub`] (the object registry) and writes
 //! through an [`outbox`]. Durable state is in [`store`]; [`auth`] reads who is calling;
-//! [`api`] is the HTTP API, [`web`] the static files, [`metrics`] the counters. [`state`]
+//! [`listener`] accepts connections within caps and timeouts, [`api`] is the HTTP API,
+//! [`web`] the static files, [`metrics`] the counters. [`state`]
 //! is what handlers get, [`server`] assembles and runs it all; [`cli`] and [`config`] are
 //! the command line, [`demo`] the demo space.
 
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod hub;
+pub mod listener;
 pub mod metrics;
 pub mod outbox;
 pub mod refusal;

@@ -23,13 +23,33 @@ pub struct Metrics {
     /// Connections dropped because their send queue was full.
     pub slow_disconnects: AtomicU64,
     errors: [AtomicU64; CODES.len()],
+    /// TCP connections turned away, by [`REFUSALS`].
+    refused: [AtomicU64; REFUSALS.len()],
 }
+
+/// Why a TCP connection was turned away before any HTTP: the global cap, the per-address
+/// cap, or `accept` itself failing (out of file descriptors).
+const REFUSALS: [&str; 3] = ["full", "per_ip", "accept_error"];
 
 impl Metrics {
     pub fn error(&self, code: ErrorCode) {
         if let Some(i) = CODES.iter().position(|c| *c == code) {
             self.errors[i].fetch_add(1, Relaxed);
         }
+    }
+
+    pub fn refused_connection(&self, reason: &str) {
+        if let Some(i) = REFUSALS.iter().position(|r| *r == reason) {
+            self.refused[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn refused_connections(&self, reason: &str) -> u64 {
+        REFUSALS
+            .iter()
+            .position(|r| *r == reason)
+            .map(|i| self.refused[i].load(Relaxed))
+            .unwrap_or(0)
     }
 
     /// The Prometheus text exposition format.
@@ -101,6 +121,14 @@ impl Metrics {
                 out,
                 "meetbridge_errors_total{{code=\"{}\"}} {}",
                 code.as_str(),
+                n.load(Relaxed)
+            );
+        }
+        let _ = writeln!(out, "# HELP meetbridge_connections_refused_total TCP connections turned away before any HTTP, by reason.\n# TYPE meetbridge_connections_refused_total counter");
+        for (reason, n) in REFUSALS.iter().zip(&self.refused) {
+            let _ = writeln!(
+                out,
+                "meetbridge_connections_refused_total{{reason=\"{reason}\"}} {}",
                 n.load(Relaxed)
             );
         }

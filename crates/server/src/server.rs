@@ -2,12 +2,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::secret_in;
 use crate::auth::token::TokenKey;
@@ -17,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
-use crate::{api, demo, socket, web};
+use crate::{api, demo, listener, socket, web};
 
 /// A running server.
 pub struct Server {
@@ -57,26 +61,47 @@ impl Server {
     }
 }
 
-/// Raises the soft limit of open files to the hard limit (many sockets).
-fn raise_nofile_limit() {
-    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
-        tracing::warn!(error = %e, "could not raise the limit of open files");
+/// Raises the soft limit of open files to the hard limit (many sockets); the limit in
+/// force afterwards, 0 when it cannot be read.
+fn raise_nofile_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the limit of open files");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
+        }
     }
 }
 
 /// Every route: the WebSocket, health, the API, and the static files as the fallback.
 pub fn router(state: AppState, config: &ServeConfig) -> Router {
+    let request_timeout = Duration::from_secs(config.connections.request_timeout_secs.max(1));
     Router::new()
         .route("/ws", get(socket::upgrade))
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(api::routes())
         .merge(web::routes(&config.web_dir, &config.webapp3_dir))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(listener::reserve_for_operators))
+        // Every answer: no content sniffing, no full URLs (meeting ids) leaked to the
+        // plugins' and Web App 3's origins.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
         .with_state(state)
 }
 
 /// Opens the store, seeds the demo if asked, binds and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
-    raise_nofile_limit();
+    let nofile = raise_nofile_limit();
     let data_dir = config.data.data_dir.clone();
     let token_secret = secret_in(
         &data_dir,
@@ -97,6 +122,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         None
     };
     let metrics = Arc::new(Metrics::default());
+    let gate = listener::Gate::new(&config.connections, nofile, metrics.clone());
+    tracing::info!(
+        open_files = nofile,
+        max_connections = gate.max(),
+        reserve = config.connections.connection_reserve,
+        per_ip = config.connections.max_connections_per_ip,
+        "connection limits"
+    );
     let limits = config.limits.clone();
     let hub = {
         let store = store.clone();
@@ -117,17 +150,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    // Frames are batched by the connection tasks; Nagle would only add delay on top.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        let _ = tcp.set_nodelay(true);
-    });
     let mut stop = shutdown_rx;
+    let connections = config.connections.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
+        listener::serve(listener, app, gate, &connections, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
     });
     Ok(Server {
         addr,

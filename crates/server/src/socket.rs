@@ -14,6 +14,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use futures_util::SinkExt;
 use meetbridge_protocol::bridge::ErrorCode;
 use serde::Deserialize;
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, watch};
 use crate::auth::token::Claims;
 use crate::auth::{self, SUBPROTOCOL};
 use crate::hub::Hub;
+use crate::listener::Admission;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
 use crate::session::Session;
@@ -59,6 +61,7 @@ pub struct WsQuery {
 /// subprotocol), verifies it, and upgrades; a bad token is told why on the socket.
 pub async fn upgrade(
     State(state): State<AppState>,
+    admission: Option<Extension<Arc<Admission>>>,
     Query(query): Query<WsQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -89,6 +92,8 @@ pub async fn upgrade(
     let hub = state.hub.clone();
     let shutdown = state.shutdown.clone();
     ws.on_upgrade(move |socket| async move {
+        // The socket keeps its place under the connection cap until it closes.
+        let _admission = admission;
         match verified {
             Ok(claims) => run(socket, hub, claims, shutdown).await,
             Err(why) => {

@@ -1,11 +1,19 @@
 //! Static files: the browser side's build (`web/dist`) at `/`, the Web App 3 branding
 //! folder with the built external-chat plugin at `/webapp3/`. Whatever exists is served;
 //! a missing build gets a 404 page that says how to build it.
+//!
+//! Nothing outside the two folders is served, even through a symbolic link inside them.
+//! The project's own pages get a Content-Security-Policy ([`PAGE_CSP`]); the plugins
+//! (`/plugins/`, `/webapp3/`) are documents of their own, framed by the pages and by Web
+//! App 3, and are left to their authors.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
 use axum::Router;
 use tower_http::services::ServeDir;
 
@@ -28,18 +36,93 @@ pub fn routes(web_dir: &Path, webapp3_dir: &Path) -> Router<AppState> {
     let not_found_webapp3 = || async {
         (StatusCode::NOT_FOUND, Html("<!doctype html><h1>Not found</h1><p>The Web App 3 plugin is not deployed here: run <code>make deploy</code>.</p>")).into_response()
     };
+    let webapp3 = Router::new()
+        .fallback_service(ServeDir::new(webapp3_dir).not_found_service(
+            axum::handler::HandlerWithoutStateExt::into_service(not_found_webapp3),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Folder::new(webapp3_dir),
+            stay_inside,
+        ));
     Router::new()
-        .nest_service(
-            "/webapp3",
-            ServeDir::new(webapp3_dir).not_found_service(
-                axum::handler::HandlerWithoutStateExt::into_service(not_found_webapp3),
-            ),
-        )
+        .nest_service("/webapp3", webapp3)
         .fallback_service(
-            ServeDir::new(web_dir)
-                .append_index_html_on_directories(true)
-                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
-                    not_found,
+            Router::new()
+                .fallback_service(
+                    ServeDir::new(web_dir)
+                        .append_index_html_on_directories(true)
+                        .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
+                            not_found,
+                        )),
+                )
+                .layer(axum::middleware::from_fn(page_policy))
+                .layer(axum::middleware::from_fn_with_state(
+                    Folder::new(web_dir),
+                    stay_inside,
                 )),
         )
+}
+
+/// The Content-Security-Policy of the project's pages (the space, the meeting page, the
+/// dev view, the Web App 3 stand-in): scripts only from this server, WebAssembly compiled
+/// from them (`'wasm-unsafe-eval'`), no plugins or `<base>` tricks; inline styles are
+/// allowed (the pages set a few); frames may be any https page (plugins, Web App 3) or
+/// this server; images from anywhere over https (avatars).
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; font-src 'self' data:; \
+connect-src 'self'; frame-src 'self' https: http:; media-src 'self' blob: https:; \
+object-src 'none'; base-uri 'self'; form-action 'self'";
+
+/// Sets [`PAGE_CSP`] on HTML answers outside `/plugins/`.
+async fn page_policy(request: Request, next: Next) -> Response {
+    let is_plugin = request.uri().path().starts_with("/plugins/");
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !is_plugin {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        );
+    }
+    response
+}
+
+/// A served folder, by its real path (symbolic links resolved).
+#[derive(Clone)]
+struct Folder(Arc<Option<PathBuf>>);
+
+impl Folder {
+    fn new(dir: &Path) -> Self {
+        Folder(Arc::new(std::fs::canonicalize(dir).ok()))
+    }
+}
+
+/// Answers 404 for a path whose file (or directory index) really lies outside the folder,
+/// as a symbolic link can make it; everything else goes on to the file service, which
+/// refuses `..` itself.
+async fn stay_inside(State(folder): State<Folder>, request: Request, next: Next) -> Response {
+    let Some(root) = folder.0.as_deref() else {
+        return next.run(request).await;
+    };
+    let decoded = percent_encoding::percent_decode_str(request.uri().path()).decode_utf8_lossy();
+    let relative = decoded.trim_start_matches('/');
+    if !relative.split('/').any(|segment| segment == "..") {
+        let path = root.join(relative);
+        let outside = |real: std::io::Result<PathBuf>| real.is_ok_and(|r| !r.starts_with(root));
+        let escapes = outside(tokio::fs::canonicalize(&path).await)
+            || (path.is_dir() && outside(tokio::fs::canonicalize(path.join("index.html")).await));
+        if escapes {
+            tracing::warn!(path = %decoded, "refused a file outside the served folder");
+            return (
+                StatusCode::NOT_FOUND,
+                Html("<!doctype html><h1>Not found</h1>"),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }

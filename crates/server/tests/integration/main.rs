@@ -2,6 +2,7 @@
 
 mod api;
 mod common;
+pub mod connection_limits;
 mod data;
 mod history;
 mod idempotent;
@@ -9,3 +10,4 @@ mod presence;
 mod recovery;
 mod relay;
 mod robustness;
+mod static_files;
