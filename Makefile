@@ -4,7 +4,7 @@
 #   make test   install what is missing, then run every check and test
 #
 # The Pexip plugin targets (release, all, bump, build, deploy, package, clean) follow
-# seed 000 exactly: `make` = `make release` bumps the minor version; build/deploy/package
+# the Pexip plugin contract exactly: `make` = `make release` bumps the minor version; build/deploy/package
 # use the current version from external-chat/package.json.
 
 SHELL := /bin/bash
@@ -17,10 +17,9 @@ DEPLOY_DIR := webapp3/branding/plugins/external-chat
 VERSION = $(shell node -p "require('$(abspath $(PLUGIN_DIR))/package.json').version")
 ZIP = external-chat-v$(VERSION).zip
 
-.PHONY: all release bump build deploy package clean run test tools wasm wasm-size bindings \
-        rust-check rust-test web-deps web-build web-test fuzz
+.PHONY: all release bump build deploy package clean run test tools wasm wasm-size bindings fuzz
 
-# ---- seed 000: the external-chat plugin -------------------------------------------
+# ---- the external-chat plugin ------------------------------------------------------
 all: release
 
 # `bump` first, then `package` in a second make, so `make -j` cannot zip the old version.

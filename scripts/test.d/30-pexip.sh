@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pexip Web App 3 external-chat plugin (seed 000, issue 5): package it exactly as a user
+# Pexip Web App 3 external-chat plugin: package it exactly as a user
 # would (`make package`), lint and typecheck it, check the plugin id against the branding
 # manifest, check the make version rules and the workflows, report the size, then run the
 # end-to-end tests in headless Chromium (plugin from the zip, in the Web App 3 stand-in,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The oVice side in the browser (issue 4): the host runtime's wasm (crates/space-host, its
+# The oVice side in the browser: the host runtime's wasm (crates/space-host, its
 # Rust tests run in 10-rust.sh), the web build (space view, dev view, SDK, demo plugins),
 # typecheck, lint, the SDK's own package build, then the end-to-end tests in headless
 # Chromium against the real `meetbridge` server (web/e2e/space/*.test.mjs, node --test).

@@ -27,11 +27,11 @@ pub fn dial_out_message(
     request_id: &str,
 ) -> Result<TopToPlugin, Invalid> {
     let Some(params) = params.as_object() else {
-        return Err(Invalid {
-            name: Some("dial-out".into()),
-            field: String::new(),
-            error: "the dial parameters must be an object".into(),
-        });
+        return Err(Invalid::new(
+            Some("dial-out".into()),
+            "",
+            "the dial parameters must be an object",
+        ));
     };
     let mut message: Map<String, Value> = params.clone();
     message.insert(
@@ -50,11 +50,11 @@ pub fn dial_out_message(
         Parsed::Message(m @ TopToPlugin::DialOut(_)) => {
             if let TopToPlugin::DialOut(d) = &m {
                 if d.timeout_ms == Some(0) {
-                    return Err(Invalid {
-                        name: Some("dial-out".into()),
-                        field: "timeoutMs".into(),
-                        error: "must be greater than 0".into(),
-                    });
+                    return Err(Invalid::new(
+                        Some("dial-out".into()),
+                        "timeoutMs",
+                        "must be greater than 0",
+                    ));
                 }
             }
             Ok(m)

@@ -19,9 +19,16 @@ field: string,
 /**
  * What was wrong, in words.
  */
-error: string, };
+error: string, 
+/**
+ * Whether the shape was wrong or a size limit was crossed: callers switch on this,
+ * never on the words.
+ */
+kind?: InvalidKind, };
 
-// ---- Seed 000: Pexip Web App 3 external-chat plugin ----
+export type InvalidKind = "malformed" | "over_limit";
+
+// ---- Pexip Web App 3 external-chat plugin ----
 
 export type PluginToTop = { "action": "pexip:plugin:external-chat/ready" } | { "action": "pexip:plugin:external-chat/connected" } | { "action": "pexip:plugin:external-chat/disconnected" } & Disconnected | { "action": "pexip:plugin:external-chat/toggle-chat" } & ToggleChat | { "action": "pexip:plugin:external-chat/dial-out-success" } & DialOutSuccess | { "action": "pexip:plugin:external-chat/dial-out-error" } & DialOutError;
 
@@ -185,7 +192,7 @@ export type Streaming = "yes" | "no";
 
 export type KeepConferenceAlive = "keep_conference_alive" | "keep_conference_alive_if_multiple" | "keep_conference_alive_never";
 
-// ---- Seed 003: oVice custom plugins ----
+// ---- oVice custom plugins ----
 
 export type PluginToPlatform = { "type": "ovice_get_participants" } | { "type": "ovice_broadcast_message", "payload": OutgoingMessage } | { "type": "ovice_emit_message", "payload": OutgoingMessage } | { "type": "ovice_get_data" } | { "type": "ovice_save_and_emit_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_ready" } | { "type": "ovice_ready_confirmed" } | { "type": "meetbridge_get_history", "payload": HistoryRequest };
 

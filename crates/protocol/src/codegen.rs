@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use ts_rs::{Config, TS};
 
-use crate::{bridge, ovice, pexip, Ignored, Invalid};
+use crate::{bridge, ovice, pexip, Ignored, Invalid, InvalidKind};
 
 /// Relative path (under `bindings/`) → file content.
 pub fn files() -> BTreeMap<String, String> {
@@ -37,17 +37,17 @@ fn typescript() -> String {
     let sections: [(&str, Vec<String>); 5] = [
         (
             "Parse outcomes",
-            decls!(cfg; Ignored, Invalid),
+            decls!(cfg; Ignored, Invalid, InvalidKind),
         ),
         (
-            "Seed 000: Pexip Web App 3 external-chat plugin",
+            "Pexip Web App 3 external-chat plugin",
             decls!(cfg; pexip::PluginToTop, pexip::TopToPlugin, pexip::Disconnected, pexip::ToggleChat,
                 pexip::DialOutSuccess, pexip::DialOutError, pexip::ToggleChatButtonState,
                 pexip::ToggleChatBadge, pexip::DialOut, pexip::DialOutParams, pexip::Role,
                 pexip::DialProtocol, pexip::CallType, pexip::Streaming, pexip::KeepConferenceAlive),
         ),
         (
-            "Seed 003: oVice custom plugins",
+            "oVice custom plugins",
             decls!(cfg; ovice::PluginToPlatform, ovice::PlatformToPlugin, ovice::Participant,
                 ovice::UserId, ovice::StringOrNumber, ovice::ObjectType, ovice::PresenceStatus,
                 ovice::OutgoingMessage, ovice::RelayedMessage, ovice::SavedSuccess, ovice::PluginError,

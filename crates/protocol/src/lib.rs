@@ -3,9 +3,9 @@
 //! The single definition of the two `window.postMessage` contracts meetbridge speaks, and
 //! of the frames its browser host runtime exchanges with its server:
 //!
-//! - [`pexip`]: seed 000, the Pexip Web App 3 external-chat plugin
+//! - [`pexip`]: the Pexip Web App 3 external-chat plugin
 //!   (`{ action: "pexip:plugin:external-chat/<name>", ...fields }`).
-//! - [`ovice`]: seed 003, oVice custom plugins (`{ type: "ovice_<event>", payload }`).
+//! - [`ovice`]: oVice custom plugins (`{ type: "ovice_<event>", payload }`).
 //! - [`bridge`]: host runtime ↔ server WebSocket frames (ours).
 //! - [`limits`]: 2 MB messages, 500 KB saved data, measured on the JSON encoding.
 //! - [`plugin_url`]: which plugin URLs may become an iframe.
@@ -28,4 +28,4 @@ pub mod pexip;
 pub mod plugin_url;
 pub mod sender;
 
-pub use parsed::{Ignored, Invalid, Parsed};
+pub use parsed::{Ignored, Invalid, InvalidKind, Parsed};

@@ -1,7 +1,10 @@
-//! Size limits of the oVice contract (seed 003), measured on the JSON encoding.
+//! Size limits of the oVice contract, measured on the JSON encoding.
 //!
-//! The seed says "2MB" and "500KB"; we read both as binary units, the larger reading,
-//! so that nothing the real platform accepts is refused here.
+//! The contract says "2MB" and "500KB"; we read both as binary units, the larger reading,
+//! so that nothing the real platform accepts is refused here. A message over a limit is
+//! refused as [`InvalidKind::OverLimit`].
+
+use crate::parsed::{Invalid, InvalidKind};
 
 /// Largest `message` of `ovice_broadcast_message` / `ovice_emit_message`: 2 MiB of JSON.
 pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
@@ -9,9 +12,25 @@ pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
 /// Largest saved-data document (`ovice_save_and_emit_data` and the replies): 500 KiB of JSON.
 pub const MAX_DATA_BYTES: usize = 500 * 1024;
 
-/// The words every over-the-limit error carries, so callers can tell "too large" from
-/// "malformed" ([`crate::Invalid::is_over_limit`]) without a second error type.
-pub(crate) const OVER_LIMIT: &str = "the limit is";
+/// The refusal of `field` of message `name` for being `size` bytes of JSON when `limit`
+/// (`shown` in the contract's words) is the most: [`InvalidKind::OverLimit`], so callers
+/// tell "too large" from "malformed" by its kind, not its words.
+pub(crate) fn over_limit(
+    name: &str,
+    field: &str,
+    size: usize,
+    limit: usize,
+    shown: &str,
+) -> Invalid {
+    Invalid {
+        kind: InvalidKind::OverLimit,
+        ..crate::parsed::invalid(
+            name,
+            field,
+            format!("is {size} bytes of JSON; the limit is {limit} bytes ({shown})"),
+        )
+    }
+}
 
 /// The number of bytes `value` takes once encoded as JSON, without building the string.
 pub fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
@@ -104,6 +123,34 @@ fn digits(mut u: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn over_the_limit_is_a_kind_not_a_phrase() {
+        use crate::bridge::ErrorCode;
+        use crate::ovice::PluginToPlatform;
+        use crate::Parsed;
+        let big = "x".repeat(MAX_MESSAGE_BYTES);
+        let message = serde_json::json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": big}});
+        let Parsed::Invalid(e) = PluginToPlatform::parse(&message) else {
+            panic!("a message over 2 MB is refused")
+        };
+        assert_eq!(e.kind, InvalidKind::OverLimit);
+        assert!(e.is_over_limit());
+        assert_eq!(ErrorCode::for_invalid(&e), ErrorCode::TooLarge);
+        let doc = serde_json::json!({"type": "ovice_save_and_emit_data", "payload": {"d": "x".repeat(MAX_DATA_BYTES)}});
+        let Parsed::Invalid(e) = PluginToPlatform::parse(&doc) else {
+            panic!("a document over 500 KB is refused")
+        };
+        assert!(e.is_over_limit(), "{e}");
+        let malformed = serde_json::json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1}});
+        let Parsed::Invalid(e) = PluginToPlatform::parse(&malformed) else {
+            panic!("an emit without `to` is refused")
+        };
+        assert_eq!(e.kind, InvalidKind::Malformed);
+        assert_eq!(ErrorCode::for_invalid(&e), ErrorCode::InvalidMessage);
+        // On the wire the kind is said only when it is not the usual one.
+        assert!(!serde_json::to_string(&e).unwrap().contains("kind"));
+    }
 
     #[test]
     fn value_json_len_matches_serde_json() {

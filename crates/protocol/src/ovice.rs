@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::decode::decode;
-use crate::limits::{map_json_len, value_json_len, MAX_DATA_BYTES, MAX_MESSAGE_BYTES, OVER_LIMIT};
+use crate::limits::{map_json_len, over_limit, value_json_len, MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
 use crate::parsed::{ignored, invalid, Invalid, Parsed};
 
 /// A saved-data document: a JSON object.
@@ -474,10 +474,12 @@ impl OutgoingMessage {
         }
         let size = value_json_len(&self.message);
         if size > MAX_MESSAGE_BYTES {
-            return Err(invalid(
+            return Err(over_limit(
                 name,
                 "payload.message",
-                format!("is {size} bytes of JSON; {OVER_LIMIT} {MAX_MESSAGE_BYTES} bytes (2 MB)"),
+                size,
+                MAX_MESSAGE_BYTES,
+                "2 MB",
             ));
         }
         Ok(())
@@ -521,11 +523,7 @@ fn saved_success(name: &str, value: &Value) -> Result<PlatformToPlugin, Invalid>
 fn check_data(name: &str, field: &str, data: &DataDocument) -> Result<(), Invalid> {
     let size = map_json_len(data);
     if size > MAX_DATA_BYTES {
-        return Err(invalid(
-            name,
-            field,
-            format!("is {size} bytes of JSON; {OVER_LIMIT} {MAX_DATA_BYTES} bytes (500 KB)"),
-        ));
+        return Err(over_limit(name, field, size, MAX_DATA_BYTES, "500 KB"));
     }
     Ok(())
 }

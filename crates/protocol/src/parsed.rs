@@ -64,6 +64,30 @@ pub struct Invalid {
     pub field: String,
     /// What was wrong, in words.
     pub error: String,
+    /// Whether the shape was wrong or a size limit was crossed: callers switch on this,
+    /// never on the words.
+    #[serde(default, skip_serializing_if = "InvalidKind::is_malformed")]
+    #[cfg_attr(feature = "codegen", ts(as = "Option<InvalidKind>", optional))]
+    pub kind: InvalidKind,
+}
+
+/// What kind of refusal an [`Invalid`] is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidKind {
+    /// Malformed: a missing or mistyped field, a bad value.
+    #[default]
+    Malformed,
+    /// Well-formed but over a size limit (2 MB message, 500 KB data), see
+    /// [`crate::limits`].
+    OverLimit,
+}
+
+impl InvalidKind {
+    pub fn is_malformed(&self) -> bool {
+        *self == InvalidKind::Malformed
+    }
 }
 
 impl std::fmt::Display for Invalid {
@@ -80,10 +104,20 @@ impl std::fmt::Display for Invalid {
 impl std::error::Error for Invalid {}
 
 impl Invalid {
+    /// A malformed message: `error` says what is wrong with `field` of `name`.
+    pub fn new(name: Option<String>, field: impl Into<String>, error: impl Into<String>) -> Self {
+        Invalid {
+            name,
+            field: field.into(),
+            error: error.into(),
+            kind: InvalidKind::Malformed,
+        }
+    }
+
     /// Whether the message was refused for its size (2 MB message, 500 KB data) rather
     /// than for its shape.
     pub fn is_over_limit(&self) -> bool {
-        self.error.contains(crate::limits::OVER_LIMIT)
+        self.kind == InvalidKind::OverLimit
     }
 }
 
@@ -94,9 +128,5 @@ pub(crate) fn ignored<T>(reason: impl Into<String>) -> Parsed<T> {
 }
 
 pub(crate) fn invalid(name: &str, field: &str, error: impl Into<String>) -> Invalid {
-    Invalid {
-        name: Some(name.to_owned()),
-        field: field.to_owned(),
-        error: error.into(),
-    }
+    Invalid::new(Some(name.to_owned()), field, error)
 }

@@ -46,7 +46,7 @@ const CLOSE_TRY_AGAIN: u16 = 1013;
 /// Close code for "going away": the server stops.
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code sent after an `unauthorized` error (4000-4999 are the application's).
-pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+const CLOSE_UNAUTHORIZED: u16 = 4401;
 
 /// Why the loop ended: a close code and reason to send, or `None` when the peer is gone.
 type Close = Option<(u16, &'static str)>;
