@@ -47,7 +47,9 @@ stale() {
   local stamp="$stamps/$1" out="$2"
   shift 2
   [ -e "$out" ] && [ -e "$stamp" ] || return 0
-  [ -n "$(find "$@" \( -name node_modules -o -name dist -o -name target \) -prune -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]
+  # Build outputs inside input folders are not inputs (external-chat/src/wasm is generated).
+  [ -n "$(find "$@" \( -name node_modules -o -name dist -o -name target -o -path external-chat/src/wasm \) -prune \
+    -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]
 }
 # step <name> <output> <inputs…> -- <command…>: runs the command when stale, then stamps it
 # with the time it started (an input saved during the build makes the next run build again).
@@ -74,7 +76,7 @@ rust_common=(Cargo.toml Cargo.lock crates/protocol)
 step meeting-host-wasm web/pkg/meeting-host/meeting_host_bg.wasm "${rust_common[@]}" crates/meeting-host external-chat/scripts/wasm.mjs -- \
   sh -c 'node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host >/dev/null'
 step external-chat-plugin webapp3/branding/plugins/external-chat/index.html "${rust_common[@]}" crates/external-chat-wasm external-chat -- \
-  make --no-print-directory deploy >/dev/null
+  sh -c 'make --no-print-directory deploy >/dev/null'
 # The host runtime's wasm (crates/space-host → web/pkg/space-host), then web/dist: the
 # space view (/), the multi-user dev view (/dev.html), the SDK and the demo plugins.
 step space-host-wasm web/pkg/space-host/meetbridge_space_host_bg.wasm "${rust_common[@]}" crates/space-host scripts/build-wasm.sh -- \
