@@ -1,12 +1,13 @@
 // Shared by the pages suite: the server (the meeting harness's: demo mode, web/dist and the
 // deployed Web App 3 folder), axe-core injected into a page or frame, the page-width check,
 // and the chat room opened as one user (the dev view with the chat room as the plugin).
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { until } from "../meeting/harness.mjs";
 
 export { openMeeting, say, sleep, startServer, startSuite, stopSuite, until } from "../meeting/harness.mjs";
 
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 export const WIDTHS = [390, 768, 1024, 1440];
 
 /**
@@ -14,7 +15,9 @@ export const WIDTHS = [390, 768, 1024, 1440];
  * violations, each as "rule: target (summary)", so a failing assertion says what to fix.
  */
 export async function axeProblems(target) {
-  if (!(await target.evaluate(() => Boolean(window.axe)))) await target.addScriptTag({ path: axePath });
+  // Evaluated rather than added as a <script>: the pages' Content-Security-Policy allows
+  // only the server's own scripts, and the test must not weaken it.
+  if (!(await target.evaluate(() => Boolean(window.axe)))) await target.evaluate(`${axeSource}\n;true`);
   const result = await target.evaluate(async () => {
     const r = await window.axe.run(document, { iframes: false, resultTypes: ["violations"] });
     return r.violations;
