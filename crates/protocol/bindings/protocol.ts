@@ -374,6 +374,8 @@ field?: string, };
 
 export type ErrorCode = "bad_frame" | "invalid_message" | "too_large" | "unknown_object" | "not_member" | "recipient_not_member" | "spoofed_source" | "rate_limited" | "unauthorized" | "internal";
 
+export type HostErrorCode = "unknown_type" | "missed_messages";
+
 // ---- Limits ----
 
 export const MAX_MESSAGE_BYTES = 2097152;

@@ -325,6 +325,28 @@ impl ErrorCode {
     }
 }
 
+/// Why the host runtime itself refused or reports something to a plugin, in a
+/// `meetbridge_error` beside the server's [`ErrorCode`]s. Stable strings: plugins switch on
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HostErrorCode {
+    /// An `ovice_*` message of a type the contract does not have.
+    UnknownType,
+    /// Messages of the object were past the server's history window and are lost.
+    MissedMessages,
+}
+
+impl HostErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostErrorCode::UnknownType => "unknown_type",
+            HostErrorCode::MissedMessages => "missed_messages",
+        }
+    }
+}
+
 impl ClientFrame {
     /// Reads one text frame. The wrapped oVice message goes through the oVice parser, so
     /// the limits apply and an unknown `type` is invalid here (the host forwards only
@@ -549,6 +571,16 @@ mod tests {
         assert!(
             matches!(ServerFrame::parse(bad), Parsed::Invalid(Invalid { ref field, .. }) if field == "message.payload")
         );
+    }
+
+    #[test]
+    fn error_codes_are_their_wire_strings() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
+        }
+        for code in [HostErrorCode::UnknownType, HostErrorCode::MissedMessages] {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ fn typescript() -> String {
             decls!(cfg; bridge::ClientFrame, bridge::PresenceFrame, bridge::PluginFrame,
                 bridge::HistoryFrame, bridge::PingFrame, bridge::ServerFrame, bridge::Welcome,
                 bridge::Identity, bridge::Limits, bridge::Ack, bridge::ServerPluginFrame,
-                bridge::Missed, bridge::ErrorFrame, bridge::ErrorCode),
+                bridge::Missed, bridge::ErrorFrame, bridge::ErrorCode, bridge::HostErrorCode),
         ),
         (
             "Limits",
