@@ -134,6 +134,10 @@ async fn start_child(config: &BenchConfig) -> anyhow::Result<Target> {
             "10000000",
             "--rate-burst",
             "10000000",
+            "--max-bytes-per-second",
+            "1000000000000",
+            "--rate-burst-bytes",
+            "1000000000000",
         ])
         .args(["--send-queue", "65536", "--history-size", "10000"])
         // Every bench connection comes from 127.0.0.1.

@@ -17,6 +17,10 @@ pub mod defaults {
     pub const WEBAPP3_DIR: &str = "webapp3";
     pub const MAX_FRAMES_PER_SECOND: u32 = 200;
     pub const RATE_BURST: u32 = 400;
+    pub const MAX_BYTES_PER_SECOND: u64 = 8 * 1024 * 1024;
+    pub const RATE_BURST_BYTES: u64 = 16 * 1024 * 1024;
+    pub const RATE_ABUSE_FRAMES: u32 = 1000;
+    pub const RATE_ABUSE_BYTES: u64 = 64 * 1024 * 1024;
     pub const HISTORY_SIZE: usize = 1000;
     pub const HISTORY_AGE_SECS: u64 = 600;
     pub const HISTORY_BYTES: usize = 16 * 1024 * 1024;
@@ -117,6 +121,19 @@ pub struct LimitsConfig {
     /// Frames a connection may send at once before the per-second rate applies.
     #[arg(long, env = "MEETBRIDGE_RATE_BURST", default_value_t = defaults::RATE_BURST)]
     pub rate_burst: u32,
+    /// Bytes per second one connection may send (token bucket, see `--rate-burst-bytes`).
+    #[arg(long, env = "MEETBRIDGE_MAX_BYTES_PER_SECOND", default_value_t = defaults::MAX_BYTES_PER_SECOND)]
+    pub max_bytes_per_second: u64,
+    /// Bytes a connection may send at once before the per-second rate applies (a frame
+    /// larger than this passes when the bucket is full).
+    #[arg(long, env = "MEETBRIDGE_RATE_BURST_BYTES", default_value_t = defaults::RATE_BURST_BYTES)]
+    pub rate_burst_bytes: u64,
+    /// Refused frames within 10 s after which a connection is closed (1008).
+    #[arg(long, env = "MEETBRIDGE_RATE_ABUSE_FRAMES", default_value_t = defaults::RATE_ABUSE_FRAMES)]
+    pub rate_abuse_frames: u32,
+    /// Refused bytes within 10 s after which a connection is closed (1008).
+    #[arg(long, env = "MEETBRIDGE_RATE_ABUSE_BYTES", default_value_t = defaults::RATE_ABUSE_BYTES)]
+    pub rate_abuse_bytes: u64,
     /// Relayed messages kept per object for reconnect recovery.
     #[arg(long, env = "MEETBRIDGE_HISTORY_SIZE", default_value_t = defaults::HISTORY_SIZE)]
     pub history_size: usize,
@@ -148,12 +165,30 @@ pub struct LimitsConfig {
     pub coalesce_ms: u64,
 }
 
+impl LimitsConfig {
+    /// The rate rule of one connection.
+    pub fn rate_rule(&self) -> crate::rate::RateRule {
+        crate::rate::RateRule {
+            frames_per_second: self.max_frames_per_second,
+            burst_frames: self.rate_burst,
+            bytes_per_second: self.max_bytes_per_second,
+            burst_bytes: self.rate_burst_bytes,
+            abuse_frames: self.rate_abuse_frames,
+            abuse_bytes: self.rate_abuse_bytes,
+        }
+    }
+}
+
 impl Default for LimitsConfig {
     fn default() -> Self {
         use defaults::*;
         LimitsConfig {
             max_frames_per_second: MAX_FRAMES_PER_SECOND,
             rate_burst: RATE_BURST,
+            max_bytes_per_second: MAX_BYTES_PER_SECOND,
+            rate_burst_bytes: RATE_BURST_BYTES,
+            rate_abuse_frames: RATE_ABUSE_FRAMES,
+            rate_abuse_bytes: RATE_ABUSE_BYTES,
             history_size: HISTORY_SIZE,
             history_age_secs: HISTORY_AGE_SECS,
             history_bytes: HISTORY_BYTES,

@@ -24,6 +24,7 @@ pub mod hub;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;
+pub mod rate;
 pub mod refusal;
 pub mod room;
 pub mod server;

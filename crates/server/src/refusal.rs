@@ -3,6 +3,24 @@
 
 use meetbridge_protocol::bridge::{ErrorCode, ErrorFrame, ServerFrame};
 
+/// The longest object id or field path an `error` frame echoes.
+pub const MAX_ECHO_ID_BYTES: usize = 256;
+/// The longest message an `error` frame carries, in bytes.
+pub const MAX_ECHO_MESSAGE_BYTES: usize = 1024;
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…` when cut.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max - '…'.len_utf8();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub code: ErrorCode,
@@ -37,7 +55,10 @@ impl Refusal {
         Refusal::new(ErrorCode::UnknownObject, format!("no object `{object}`"))
     }
 
-    /// The `error` frame that says so.
+    /// The `error` frame that says so. What it echoes of the request is bounded: an
+    /// object id or a field path longer than [`MAX_ECHO_ID_BYTES`] is left out (no real
+    /// one is that long), the message is cut at [`MAX_ECHO_MESSAGE_BYTES`], so a huge
+    /// name in a request cannot make a huge answer.
     pub fn frame(
         self,
         req: Option<u64>,
@@ -46,10 +67,10 @@ impl Refusal {
     ) -> ServerFrame {
         ServerFrame::Error(ErrorFrame {
             req,
-            object,
+            object: object.filter(|o| o.len() <= MAX_ECHO_ID_BYTES),
             code: self.code,
-            message: self.message,
-            field,
+            message: cut(self.message, MAX_ECHO_MESSAGE_BYTES),
+            field: field.filter(|f| f.len() <= MAX_ECHO_ID_BYTES),
         })
     }
 

@@ -25,6 +25,7 @@ use crate::auth::{self, SUBPROTOCOL};
 use crate::hub::Hub;
 use crate::listener::Admission;
 use crate::outbox::Outbox;
+use crate::rate::{RateLimit, Verdict};
 use crate::refusal::Refusal;
 use crate::session::Session;
 use crate::state::AppState;
@@ -36,11 +37,15 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest frame accepted from a client: room for a 2 MB message in its envelope; larger
 /// frames still get a `too_large` error up to this size, beyond it the socket is closed.
 const MAX_CLIENT_FRAME: usize = 8 * 1024 * 1024;
-/// Refused frames in a row after which a flooding connection is closed.
-const MAX_REFUSED_IN_A_ROW: u32 = 1000;
 
 /// Close code for "policy violation": bad token, flood.
 const CLOSE_POLICY: u16 = 1008;
+/// Close code for a WebSocket protocol error (a malformed or unmasked frame).
+const CLOSE_PROTOCOL: u16 = 1002;
+/// Close code for a text frame that is not UTF-8.
+const CLOSE_NOT_UTF8: u16 = 1007;
+/// Close code for a frame over the size limit.
+const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code for "try again later": too slow to take its frames.
 const CLOSE_TRY_AGAIN: u16 = 1013;
 /// Close code for "going away": the server stops.
@@ -116,48 +121,6 @@ async fn refuse(mut socket: WebSocket, why: String) {
         .await;
 }
 
-/// Token bucket of one connection's incoming frames.
-struct RateLimit {
-    tokens: f64,
-    last: Instant,
-    rate: f64,
-    burst: f64,
-    refused_in_a_row: u32,
-}
-
-impl RateLimit {
-    fn new(rate: u32, burst: u32) -> Self {
-        let burst = f64::from(burst.max(1));
-        RateLimit {
-            tokens: burst,
-            last: Instant::now(),
-            rate: f64::from(rate),
-            burst,
-            refused_in_a_row: 0,
-        }
-    }
-
-    fn allow(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            self.refused_in_a_row = 0;
-            true
-        } else {
-            self.refused_in_a_row += 1;
-            false
-        }
-    }
-
-    /// Refused so often in a row that the connection is flooding.
-    fn flooded(&self) -> bool {
-        self.refused_in_a_row > MAX_REFUSED_IN_A_ROW
-    }
-}
-
 /// Serves one authenticated connection until it closes.
 async fn run(
     mut socket: WebSocket,
@@ -169,7 +132,7 @@ async fn run(
     metrics.connections_total.fetch_add(1, Relaxed);
     metrics.connections_open.fetch_add(1, Relaxed);
     let (out, mut rx) = Outbox::new(hub.next_conn_id(), hub.limits.send_queue, metrics.clone());
-    let mut rate = RateLimit::new(hub.limits.max_frames_per_second, hub.limits.rate_burst);
+    let mut rate = RateLimit::new(hub.limits.rate_rule(), Instant::now());
     let coalesce = Duration::from_millis(hub.limits.coalesce_ms);
     let mut session = Session::start(hub, out.clone(), claims);
     tracing::debug!(conn = out.id(), user = %session.user(), "connected");
@@ -210,27 +173,26 @@ async fn run(
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     metrics.frames_in.fetch_add(1, Relaxed);
-                    if !rate.allow() {
-                        if rate.flooded() {
-                            break Some((CLOSE_POLICY, "flood"));
-                        }
-                        session.rate_limited(&text);
-                        continue;
+                    // Decided on the length alone: a refused frame is never parsed.
+                    match rate.check(text.len(), Instant::now()) {
+                        Verdict::Allow => session.on_text(&text),
+                        Verdict::Refuse => session.rate_limited(&text),
+                        Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
                     }
-                    session.on_text(&text);
                 }
-                Some(Ok(Message::Binary(_))) => {
+                Some(Ok(Message::Binary(data))) => {
                     metrics.frames_in.fetch_add(1, Relaxed);
-                    if !rate.allow() && rate.flooded() {
-                        break Some((CLOSE_POLICY, "flood"));
+                    match rate.check(data.len(), Instant::now()) {
+                        Verdict::Allow => session.binary(),
+                        Verdict::Refuse => {}
+                        Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
                     }
-                    session.binary();
                 }
                 Some(Ok(Message::Close(_))) | None => break None,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     tracing::debug!(conn = out.id(), error = %e, "socket error");
-                    break None;
+                    break close_for(e);
                 }
             },
         }
@@ -262,6 +224,18 @@ async fn run(
     session.end();
     metrics.connections_open.fetch_sub(1, Relaxed);
     tracing::debug!(conn = out.id(), user = %session.user(), ?close, "disconnected");
+}
+
+/// The close code that tells a client what was wrong with what it sent (RFC 6455 7.4.1),
+/// or `None` when the connection itself failed.
+fn close_for(error: axum::Error) -> Close {
+    use tungstenite::Error;
+    match error.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Capacity(_)) => Some((CLOSE_TOO_BIG, "frame too large")),
+        Ok(Error::Utf8(_)) => Some((CLOSE_NOT_UTF8, "text frame is not UTF-8")),
+        Ok(Error::Protocol(_)) => Some((CLOSE_PROTOCOL, "websocket protocol error")),
+        _ => None,
+    }
 }
 
 /// Writes `first` and what else is queued, within [`WRITE_TIMEOUT`], giving up at once if

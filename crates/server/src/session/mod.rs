@@ -26,6 +26,9 @@ use crate::outbox::Outbox;
 use crate::refusal::Refusal;
 use crate::room::Room;
 
+/// The largest refused frame whose `req` and `object` are still read for the error.
+const RATE_LIMITED_HEAD_BYTES: usize = 1024;
+
 pub struct Session {
     hub: Arc<Hub>,
     out: Outbox,
@@ -81,12 +84,19 @@ impl Session {
         }
     }
 
-    /// A text frame over the connection's rate: dropped, and said so.
+    /// A text frame over the connection's rate: dropped unread, and said so. Only a
+    /// small frame is looked into for its `req` and `object` (bounded work for a frame
+    /// that is being refused).
     pub fn rate_limited(&self, text: &str) {
-        let h = Head::of(text);
+        let h = if text.len() <= RATE_LIMITED_HEAD_BYTES {
+            Head::of(text)
+        } else {
+            Head::default()
+        };
+        let limits = &self.hub.limits;
         let message = format!(
-            "more than {} frames per second on this connection; frame dropped",
-            self.hub.limits.max_frames_per_second
+            "over {} frames or {} bytes per second on this connection; frame dropped",
+            limits.max_frames_per_second, limits.max_bytes_per_second
         );
         self.refuse(
             h.req,

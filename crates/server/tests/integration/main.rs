@@ -11,3 +11,4 @@ mod recovery;
 mod relay;
 mod robustness;
 mod static_files;
+mod wire_limits;
