@@ -176,7 +176,7 @@ impl History {
         self.prune(Instant::now());
         let upto = before.saturating_sub(1).min(self.next_seq - 1).max(since);
         let mut picked: Vec<&Entry> = Vec::new();
-        let mut start = true;
+        let mut more = false;
         for e in self
             .entries
             .iter()
@@ -185,11 +185,13 @@ impl History {
             .filter(|e| e.audience.includes(user) || &*e.sender == user)
         {
             if picked.len() == limit {
-                start = false;
+                more = true;
                 break;
             }
             picked.push(e);
         }
+        // A full page does not claim the start: the next (empty) page does.
+        let start = !more && (limit == 0 || picked.len() < limit);
         let first_kept = self.entries.front().map_or(self.next_seq, |e| e.seq);
         let from = match (start, picked.last()) {
             (false, Some(e)) => e.seq,
