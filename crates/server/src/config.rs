@@ -28,7 +28,9 @@ pub mod defaults {
     pub const DEDUP_AGE_SECS: u64 = 600;
     pub const DEDUP_BYTES: usize = 2 * 1024 * 1024;
     pub const SEND_QUEUE: usize = 4096;
+    pub const SEND_QUEUE_BYTES: usize = 8 * 1024 * 1024;
     pub const COALESCE_MS: u64 = 10;
+    pub const WS_PING_SECS: u64 = 30;
     /// 0: derived from the open-file limit.
     pub const MAX_CONNECTIONS: usize = 0;
     pub const CONNECTION_RESERVE: usize = 32;
@@ -158,11 +160,19 @@ pub struct LimitsConfig {
     /// reconnect and recover from the history).
     #[arg(long, env = "MEETBRIDGE_SEND_QUEUE", default_value_t = defaults::SEND_QUEUE)]
     pub send_queue: usize,
+    /// Bytes of live frames queued towards one connection before it is dropped as too
+    /// slow (replayed history frames are not counted: the history holds them anyway).
+    #[arg(long, env = "MEETBRIDGE_SEND_QUEUE_BYTES", default_value_t = defaults::SEND_QUEUE_BYTES)]
+    pub send_queue_bytes: usize,
     /// Milliseconds a busy connection waits after a write before the next one, so that
     /// frames arriving meanwhile go out in one write. A connection that has not written
     /// in this long writes at once, so quiet traffic is not delayed. 0 turns it off.
     #[arg(long, env = "MEETBRIDGE_COALESCE_MS", default_value_t = defaults::COALESCE_MS)]
     pub coalesce_ms: u64,
+    /// Seconds between WebSocket pings to a connection; one that sends nothing (not even
+    /// the pong) for a whole period after a ping is closed as dead. 0 turns pings off.
+    #[arg(long, env = "MEETBRIDGE_WS_PING_SECS", default_value_t = defaults::WS_PING_SECS)]
+    pub ws_ping_secs: u64,
 }
 
 impl LimitsConfig {
@@ -196,7 +206,9 @@ impl Default for LimitsConfig {
             dedup_age_secs: DEDUP_AGE_SECS,
             dedup_bytes: DEDUP_BYTES,
             send_queue: SEND_QUEUE,
+            send_queue_bytes: SEND_QUEUE_BYTES,
             coalesce_ms: COALESCE_MS,
+            ws_ping_secs: WS_PING_SECS,
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub duplicates: AtomicU64,
     /// Connections dropped because their send queue was full.
     pub slow_disconnects: AtomicU64,
+    /// Connections closed because they answered no ping for a whole period.
+    pub dead_peers: AtomicU64,
     errors: [AtomicU64; CODES.len()],
     /// TCP connections turned away, by [`REFUSALS`].
     refused: [AtomicU64; REFUSALS.len()],
@@ -110,8 +112,14 @@ impl Metrics {
             self.duplicates.load(Relaxed),
         );
         counter(
+            "meetbridge_dead_peers_total",
+            "Connections closed because they answered no ping for a whole period.",
+            "counter",
+            self.dead_peers.load(Relaxed),
+        );
+        counter(
             "meetbridge_slow_disconnects_total",
-            "Connections dropped because their send queue was full.",
+            "Connections dropped as too slow: send queue full (frames or bytes) or a write blocked past the timeout.",
             "counter",
             self.slow_disconnects.load(Relaxed),
         );

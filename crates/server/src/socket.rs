@@ -24,7 +24,7 @@ use crate::auth::token::Claims;
 use crate::auth::{self, SUBPROTOCOL};
 use crate::hub::Hub;
 use crate::listener::Admission;
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Queued};
 use crate::rate::{RateLimit, Verdict};
 use crate::refusal::Refusal;
 use crate::session::Session;
@@ -131,22 +131,42 @@ async fn run(
     let metrics = hub.metrics.clone();
     metrics.connections_total.fetch_add(1, Relaxed);
     metrics.connections_open.fetch_add(1, Relaxed);
-    let (out, mut rx) = Outbox::new(hub.next_conn_id(), hub.limits.send_queue, metrics.clone());
+    let (out, mut rx) = Outbox::new(
+        hub.next_conn_id(),
+        hub.limits.send_queue,
+        hub.limits.send_queue_bytes,
+        metrics.clone(),
+    );
     let mut rate = RateLimit::new(hub.limits.rate_rule(), Instant::now());
     let coalesce = Duration::from_millis(hub.limits.coalesce_ms);
+    let ping_secs = hub.limits.ws_ping_secs;
     let mut session = Session::start(hub, out.clone(), claims);
     tracing::debug!(conn = out.id(), user = %session.user(), "connected");
 
     let mut last_write: Option<tokio::time::Instant> = None;
     // A frame held back while a busy connection's coalescing window runs; reading goes on.
-    let mut held: Option<Message> = None;
+    let mut held: Option<Queued> = None;
     let mut due = tokio::time::Instant::now();
+    // Pings find dead peers: a connection silent for a whole period after a ping is gone.
+    let ping_every = Duration::from_secs(ping_secs.max(1));
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = true;
     let close = loop {
         if out.too_slow() {
             break Some((CLOSE_TRY_AGAIN, "too slow: send queue full"));
         }
         tokio::select! {
             _ = shutdown.changed() => break Some((CLOSE_GOING_AWAY, "server stopping")),
+            _ = ping.tick(), if ping_secs > 0 => {
+                if !heard {
+                    metrics.dead_peers.fetch_add(1, Relaxed);
+                    tracing::debug!(conn = out.id(), "no answer to a ping: peer gone");
+                    break None;
+                }
+                heard = false;
+                out.send_ping();
+            }
             queued = rx.recv(), if held.is_none() => {
                 let Some(first) = queued else { break None };
                 // Busy connection: let more frames gather, one write for all of them.
@@ -170,31 +190,34 @@ async fn run(
                 }
                 last_write = Some(tokio::time::Instant::now());
             }
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    metrics.frames_in.fetch_add(1, Relaxed);
-                    // Decided on the length alone: a refused frame is never parsed.
-                    match rate.check(text.len(), Instant::now()) {
-                        Verdict::Allow => session.on_text(&text),
-                        Verdict::Refuse => session.rate_limited(&text),
-                        Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
+            incoming = socket.recv() => {
+                heard = true;
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        metrics.frames_in.fetch_add(1, Relaxed);
+                        // Decided on the length alone: a refused frame is never parsed.
+                        match rate.check(text.len(), Instant::now()) {
+                            Verdict::Allow => session.on_text(&text),
+                            Verdict::Refuse => session.rate_limited(&text),
+                            Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
+                        }
+                    }
+                    Some(Ok(Message::Binary(data))) => {
+                        metrics.frames_in.fetch_add(1, Relaxed);
+                        match rate.check(data.len(), Instant::now()) {
+                            Verdict::Allow => session.binary(),
+                            Verdict::Refuse => {}
+                            Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        tracing::debug!(conn = out.id(), error = %e, "socket error");
+                        break close_for(e);
                     }
                 }
-                Some(Ok(Message::Binary(data))) => {
-                    metrics.frames_in.fetch_add(1, Relaxed);
-                    match rate.check(data.len(), Instant::now()) {
-                        Verdict::Allow => session.binary(),
-                        Verdict::Refuse => {}
-                        Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
-                    }
-                }
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    tracing::debug!(conn = out.id(), error = %e, "socket error");
-                    break close_for(e);
-                }
-            },
+            }
         }
     };
     if let Some((code, reason)) = close {
@@ -204,9 +227,9 @@ async fn run(
             if code != CLOSE_TRY_AGAIN {
                 rx.close();
                 if let Some(first) = held.take().or_else(|| rx.try_recv().ok()) {
-                    let _ = write_batch(&mut socket, first, &mut rx).await;
+                    let _ = write_batch(&mut socket, first, &mut rx, &out).await;
                     while let Ok(next) = rx.try_recv() {
-                        if write_batch(&mut socket, next, &mut rx).await.is_err() {
+                        if write_batch(&mut socket, next, &mut rx, &out).await.is_err() {
                             break;
                         }
                     }
@@ -242,16 +265,19 @@ fn close_for(error: axum::Error) -> Close {
 /// the connection is marked too slow meanwhile.
 async fn write_out(
     socket: &mut WebSocket,
-    first: Message,
-    rx: &mut mpsc::Receiver<Message>,
+    first: Queued,
+    rx: &mut mpsc::Receiver<Queued>,
     out: &Outbox,
 ) -> Result<(), Close> {
-    let write = tokio::time::timeout(WRITE_TIMEOUT, write_batch(socket, first, rx));
+    let write = tokio::time::timeout(WRITE_TIMEOUT, write_batch(socket, first, rx, out));
     tokio::select! {
         written = write => match written {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(None),
-            Err(_) => Err(Some((CLOSE_TRY_AGAIN, "too slow: write timed out"))),
+            Err(_) => {
+                out.write_timed_out();
+                Err(Some((CLOSE_TRY_AGAIN, "too slow: write timed out")))
+            }
         },
         _ = out.slowed() => Err(Some((CLOSE_TRY_AGAIN, "too slow: send queue full"))),
     }
@@ -259,13 +285,18 @@ async fn write_out(
 
 async fn write_batch(
     socket: &mut WebSocket,
-    first: Message,
-    rx: &mut mpsc::Receiver<Message>,
+    first: Queued,
+    rx: &mut mpsc::Receiver<Queued>,
+    out: &Outbox,
 ) -> Result<(), axum::Error> {
-    socket.feed(first).await?;
+    out.taken(&first);
+    socket.feed(first.message).await?;
     for _ in 1..WRITE_BATCH {
         match rx.try_recv() {
-            Ok(next) => socket.feed(next).await?,
+            Ok(next) => {
+                out.taken(&next);
+                socket.feed(next.message).await?
+            }
             Err(_) => break,
         }
     }

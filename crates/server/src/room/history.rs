@@ -78,7 +78,7 @@ impl Replay {
             }));
         }
         for frame in self.frames {
-            out.send_text(frame);
+            out.send_replayed(frame);
         }
     }
 }

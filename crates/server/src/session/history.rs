@@ -47,7 +47,7 @@ impl Session {
             let before = f.before.unwrap_or(u64::MAX);
             let page = room.page_back(f.since.unwrap_or(0), before, &self.user, limit);
             for frame in page.frames {
-                self.out.send_text(frame);
+                self.out.send_replayed(frame);
             }
             if let Some(req) = f.req {
                 self.out.send_ack(Ack {

@@ -201,3 +201,101 @@ async fn error_frames_echo_a_bounded_part_of_a_huge_request() {
     assert_eq!(e["code"], "bad_frame");
     assert!(e.to_string().len() < 2048, "{} bytes", e.to_string().len());
 }
+
+#[tokio::test]
+async fn a_member_that_stops_reading_is_dropped_for_the_bytes_it_holds_and_counted() {
+    let s = start_with(|c| {
+        c.limits.send_queue_bytes = 4 * 1024 * 1024;
+        c.limits.max_bytes_per_second = 1 << 40;
+        c.limits.rate_burst_bytes = 1 << 40;
+    })
+    .await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let mut stalled = s.joined("b", "o1").await;
+    let mut c = s.joined("c", "o1").await;
+    drain(&mut [&mut a, &mut stalled, &mut c]).await;
+    let started = Instant::now();
+    // 40 MiB of broadcasts: far fewer frames than the frame bound (4096), far more bytes
+    // than the stalled member's budget plus what the kernel buffers on loopback.
+    let big = "x".repeat(1024 * 1024);
+    for i in 0..40 {
+        a.send(json!({"op": "plugin", "req": i, "object": "o1", "message": {"type": "ovice_broadcast_message", "payload": {"event": "e", "message": big}}}))
+            .await;
+        let _ = c.try_recv().await;
+        if s.hub()
+            .metrics
+            .slow_disconnects
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+        {
+            break;
+        }
+    }
+    while s
+        .hub()
+        .metrics
+        .slow_disconnects
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the stalled member was not dropped (the write timeout is 10 s)"
+        );
+        let _ = c.try_recv().await;
+    }
+    // The reader that keeps up is not dropped, and still gets what follows.
+    c.drain().await;
+    a.drain().await;
+    let got = a.plugin("o1", broadcast(7)).await;
+    assert_eq!(got.last().unwrap()["op"], "ack");
+    assert_eq!(c.recv_plugin().await["message"]["payload"]["message"], 7);
+    assert_eq!(
+        s.hub()
+            .metrics
+            .slow_disconnects
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    drop(stalled.ws);
+}
+
+#[tokio::test]
+async fn a_peer_that_answers_no_ping_is_closed_and_one_that_does_stays() {
+    let s = start_with(|c| c.limits.ws_ping_secs = 1).await;
+    s.static_object("o1");
+    // Reads what comes but never answers a ping, as a dead or wedged peer.
+    let mut dead = RawSocket::open(&s, "d").await;
+    let mut alive = s.joined("a", "o1").await;
+    let started = Instant::now();
+    // The raw socket sees the server's ping, then the connection ends (no close frame:
+    // nobody is there to read it). Meanwhile the client reads, so its library answers
+    // the pings, as a live browser's does.
+    let (dead_code, took) = tokio::join!(
+        async {
+            let code = dead.close_code().await;
+            (code, started.elapsed())
+        },
+        async {
+            while started.elapsed() < Duration::from_millis(3500) {
+                let _ = tokio::time::timeout(QUIET, alive.ws.next()).await;
+            }
+        }
+    )
+    .0;
+    assert_eq!(dead_code, None);
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    assert_eq!(
+        s.hub()
+            .metrics
+            .dead_peers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let got = alive.request(json!({"op": "ping"})).await;
+    assert_eq!(got.last().unwrap()["op"], "pong");
+}
