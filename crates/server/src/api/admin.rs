@@ -5,7 +5,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 
-use super::{blocking, check_id, new_id, ApiError, ApiErrorCode, ApiResult, NewObject};
+use super::error::{ApiError, ApiErrorCode, ApiResult};
+use super::objects::{blocking, check_id, new_id, NewObject};
 use crate::auth;
 use crate::auth::token::{now_secs, IssuedToken, TokenRequest};
 use crate::state::AppState;
@@ -74,7 +75,7 @@ pub async fn create_object(
     Json(new): Json<NewObject>,
 ) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
     require_admin(&state, &headers)?;
-    super::create_object(&state, space, new).await
+    super::objects::create_object(&state, space, new).await
 }
 
 pub async fn token(

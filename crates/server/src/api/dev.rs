@@ -6,7 +6,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, ApiErrorCode, ApiResult};
+use super::error::{ApiError, ApiErrorCode, ApiResult};
 use crate::auth::token::TokenRequest;
 use crate::state::AppState;
 

@@ -4,9 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use meetbridge_protocol::ovice::ObjectType;
 
-use super::{blocking, ApiError, ApiErrorCode, ApiResult, NewObject};
+use super::error::{ApiError, ApiErrorCode, ApiResult};
+use super::objects::{blocking, NewObject};
 use crate::auth;
 use crate::auth::token::Claims;
 use crate::state::AppState;
@@ -48,12 +48,9 @@ pub async fn create_dynamic(
     State(state): State<AppState>,
     Path(space): Path<String>,
     headers: HeaderMap,
-    Json(mut new): Json<NewObject>,
+    Json(new): Json<NewObject>,
 ) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
     let claims = require_participant_in(&state, &headers, &space)?;
-    new.object_type = ObjectType::Dynamic;
-    new.creator = Some(claims.user.id.as_source());
-    // Sharing e-mail is the organisation owner's decision, not a participant's.
-    new.settings.share_email = false;
-    super::create_object(&state, space, new).await
+    let new = new.placed_by(claims.user.id.as_source());
+    super::objects::create_object(&state, space, new).await
 }
