@@ -102,6 +102,16 @@ pub enum ObjectAction {
         /// Creator (host) of a dynamic object: a user id.
         #[arg(long)]
         creator: Option<String>,
+        #[command(flatten)]
+        retention: RetentionArgs,
+    },
+    /// Sets how much of an object's message history is kept (unset parts: the server's
+    /// defaults); a running server applies it from its next restart of the object.
+    Retention {
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        retention: RetentionArgs,
     },
     /// Lists objects (of one space with `--space`) as JSON lines.
     List {
@@ -182,6 +192,7 @@ pub fn object(cmd: ObjectCmd) -> anyhow::Result<()> {
             plugin_url,
             share_email,
             creator,
+            retention,
         } => {
             let def = ObjectDef {
                 name: name.unwrap_or_else(|| id.clone()),
@@ -189,11 +200,22 @@ pub fn object(cmd: ObjectCmd) -> anyhow::Result<()> {
                 space_id: space,
                 object_type,
                 plugin_url,
-                settings: ObjectSettings { share_email },
+                settings: ObjectSettings {
+                    share_email,
+                    retention: retention.into_retention(),
+                },
                 creator,
                 created_at: now_secs(),
             };
             store.create_object(&def)?;
+            println!("{}", serde_json::to_string(&def)?);
+        }
+        ObjectAction::Retention { id, retention } => {
+            let Some(mut def) = store.object(&id)? else {
+                anyhow::bail!("no object `{id}`");
+            };
+            def.settings.retention = retention.into_retention();
+            store.update_settings(&id, &def.settings)?;
             println!("{}", serde_json::to_string(&def)?);
         }
         ObjectAction::List { space } => {
@@ -203,4 +225,29 @@ pub fn object(cmd: ObjectCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An object's retention on the command line: each bound optional (the server's default).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RetentionArgs {
+    /// Keep at most this many messages of the object's history.
+    #[arg(long)]
+    retention_messages: Option<u64>,
+    /// Keep no message older than this many seconds.
+    #[arg(long)]
+    retention_age_secs: Option<u64>,
+    /// Keep at most this many bytes of messages.
+    #[arg(long)]
+    retention_bytes: Option<u64>,
+}
+
+impl RetentionArgs {
+    fn into_retention(self) -> Option<crate::store::Retention> {
+        let r = crate::store::Retention {
+            max_messages: self.retention_messages,
+            max_age_secs: self.retention_age_secs,
+            max_bytes: self.retention_bytes,
+        };
+        (r != crate::store::Retention::default()).then_some(r)
+    }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, ValueEnum};
 
-use crate::store::sqlite::Synchronous;
+use crate::store::SqliteSync as Synchronous;
 
 /// The defaults of every setting, in one place.
 pub mod defaults {
@@ -29,6 +29,10 @@ pub mod defaults {
     pub const DEDUP_BYTES: usize = 2 * 1024 * 1024;
     pub const SEND_QUEUE: usize = 4096;
     pub const SEND_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+    pub const RETENTION_MESSAGES: u64 = 10_000;
+    pub const RETENTION_AGE_SECS: u64 = 7 * 86_400;
+    pub const RETENTION_BYTES: u64 = 64 * 1024 * 1024;
+    pub const PRUNE_INTERVAL_SECS: u64 = 60;
     pub const COALESCE_MS: u64 = 10;
     pub const WS_PING_SECS: u64 = 30;
     /// 0: derived from the open-file limit.
@@ -136,15 +140,29 @@ pub struct LimitsConfig {
     /// Refused bytes within 10 s after which a connection is closed (1008).
     #[arg(long, env = "MEETBRIDGE_RATE_ABUSE_BYTES", default_value_t = defaults::RATE_ABUSE_BYTES)]
     pub rate_abuse_bytes: u64,
-    /// Relayed messages kept per object for reconnect recovery.
+    /// Relayed messages of each object kept in memory too (the newest part of its durable
+    /// log), so resumes and history are served without reading the store.
     #[arg(long, env = "MEETBRIDGE_HISTORY_SIZE", default_value_t = defaults::HISTORY_SIZE)]
     pub history_size: usize,
-    /// Seconds a relayed message stays replayable.
+    /// Seconds a relayed message stays in memory (the store keeps it per retention).
     #[arg(long, env = "MEETBRIDGE_HISTORY_AGE_SECS", default_value_t = defaults::HISTORY_AGE_SECS)]
     pub history_age_secs: u64,
-    /// Bytes of encoded frames kept per object's history (the oldest go first).
+    /// Bytes of encoded frames of each object kept in memory.
     #[arg(long, env = "MEETBRIDGE_HISTORY_BYTES", default_value_t = defaults::HISTORY_BYTES)]
     pub history_bytes: usize,
+    /// Retention of each object's durable message log unless the object sets its own:
+    /// at most this many messages...
+    #[arg(long, env = "MEETBRIDGE_RETENTION_MESSAGES", default_value_t = defaults::RETENTION_MESSAGES)]
+    pub retention_messages: u64,
+    /// ...none older than this many seconds...
+    #[arg(long, env = "MEETBRIDGE_RETENTION_AGE_SECS", default_value_t = defaults::RETENTION_AGE_SECS)]
+    pub retention_age_secs: u64,
+    /// ...and at most this many bytes of frames.
+    #[arg(long, env = "MEETBRIDGE_RETENTION_BYTES", default_value_t = defaults::RETENTION_BYTES)]
+    pub retention_bytes: u64,
+    /// Seconds between passes of the background pruner (retention, expired message ids).
+    #[arg(long, env = "MEETBRIDGE_PRUNE_INTERVAL_SECS", default_value_t = defaults::PRUNE_INTERVAL_SECS)]
+    pub prune_interval_secs: u64,
     /// Message ids remembered per user on one object, so that a `plugin` frame sent
     /// again with the same `id` (a resend after a reconnect) is answered, not acted on
     /// twice. 0 turns idempotent sends off.
@@ -202,6 +220,10 @@ impl Default for LimitsConfig {
             history_size: HISTORY_SIZE,
             history_age_secs: HISTORY_AGE_SECS,
             history_bytes: HISTORY_BYTES,
+            retention_messages: RETENTION_MESSAGES,
+            retention_age_secs: RETENTION_AGE_SECS,
+            retention_bytes: RETENTION_BYTES,
+            prune_interval_secs: PRUNE_INTERVAL_SECS,
             dedup_ids: DEDUP_IDS,
             dedup_age_secs: DEDUP_AGE_SECS,
             dedup_bytes: DEDUP_BYTES,

@@ -13,7 +13,10 @@ use meetbridge_protocol::limits::{MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
 use crate::config::LimitsConfig;
 use crate::metrics::Metrics;
 use crate::room::{DedupWindow, Room, Window, MAX_REPLAY};
-use crate::store::{ObjectDef, Store, StoreResult};
+use crate::store::{ObjectDef, Retention, RetentionLimits, Store, StoreResult};
+
+/// Log rows the pruner removes per transaction.
+const PRUNE_BATCH: usize = 1000;
 
 pub struct Hub {
     pub store: Arc<dyn Store>,
@@ -70,20 +73,33 @@ impl Hub {
         }
     }
 
-    /// Makes an object (already stored) live.
+    /// Makes an object (already stored) live. Its room reads its log tail and
+    /// remembered ids from the store first, outside the registry's lock.
     pub fn insert(&self, def: ObjectDef) -> Arc<Room> {
+        if let Some(room) = self
+            .rooms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&def.id)
+        {
+            return room.clone();
+        }
+        let id = def.id.clone();
+        let room = Arc::new(Room::new(
+            def,
+            self.window(),
+            self.dedup_window(),
+            self.metrics.clone(),
+            self.store.clone(),
+        ));
         let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
-        rooms
-            .entry(def.id.clone())
-            .or_insert_with(|| {
-                Arc::new(Room::new(
-                    def,
-                    self.window(),
-                    self.dedup_window(),
-                    self.metrics.clone(),
-                ))
-            })
-            .clone()
+        rooms.entry(id).or_insert(room).clone()
+    }
+
+    /// Every live room (the background pruner walks them).
+    pub fn rooms(&self) -> Vec<Arc<Room>> {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms.values().cloned().collect()
     }
 
     /// The live object `id`, looking in the store for one added offline.
@@ -96,6 +112,43 @@ impl Hub {
             Ok(Some(def)) => Some(self.insert(def)),
             _ => None,
         }
+    }
+
+    /// The server-wide retention, for objects that set none of their own.
+    pub fn default_retention(&self) -> RetentionLimits {
+        RetentionLimits {
+            max_messages: self.limits.retention_messages,
+            max_age_secs: self.limits.retention_age_secs,
+            max_bytes: self.limits.retention_bytes,
+        }
+    }
+
+    /// One pass of the pruner: every logged object's log cut to its retention (a
+    /// thousand rows per transaction, so appends never wait long), and message ids older
+    /// than their window forgotten. Blocking: run it off the async threads. Returns the
+    /// rows removed.
+    pub fn prune(&self) -> StoreResult<u64> {
+        let defaults = self.default_retention();
+        let now = crate::room::now_ms();
+        let mut removed = 0;
+        for object in self.store.logged_objects()? {
+            let own = self
+                .room(&object)
+                .and_then(|room| room.settings().retention);
+            let retention = Retention::resolve(own.as_ref(), defaults);
+            loop {
+                let n = self
+                    .store
+                    .prune_log(&object, &retention, now, PRUNE_BATCH)?;
+                removed += n;
+                if n < PRUNE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        let window_ms = (self.limits.dedup_age_secs as i64).saturating_mul(1000);
+        removed += self.store.forget_ids(now - window_ms)?;
+        Ok(removed)
     }
 
     /// The limits a client is told (`welcome`, `/api/info`).

@@ -137,6 +137,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         Arc::new(tokio::task::spawn_blocking(move || Hub::new(store, limits, metrics)).await??)
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    spawn_pruner(hub.clone(), shutdown_rx.clone());
     let state = AppState {
         hub,
         tokens: TokenKey::new(token_secret),
@@ -164,4 +165,27 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         shutdown: shutdown_tx,
         task,
     })
+}
+
+/// Applies retention in the background, every `--prune-interval-secs`, off the async
+/// threads; the hot path never waits for it (the store deletes in small batches).
+fn spawn_pruner(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
+    let every = std::time::Duration::from_secs(hub.limits.prune_interval_secs.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let hub = hub.clone();
+            match tokio::task::spawn_blocking(move || hub.prune()).await {
+                Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "retention pruned"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed; will retry"),
+                Err(e) => tracing::warn!(error = %e, "pruning task failed"),
+            }
+        }
+    });
 }

@@ -1,10 +1,11 @@
-//! Per-object history of relayed frames, for recovery after a dropped connection.
+//! The recent tail of an object's message log, in memory, for quick resumes and history.
 //!
-//! Every relayed frame gets the object's next sequence number and is kept, already
-//! encoded, until it falls out of the window (count, age or bytes). Sequence numbers start
-//! at the room's creation time in microseconds, so numbers handed out by an earlier run of
-//! the server are always lower than this run's and a client coming back after a restart is
-//! told it missed messages instead of being matched against unrelated numbers.
+//! Every relayed frame gets the object's next sequence number, is appended to the store's
+//! log, and once committed is kept here too, already encoded, until it falls out of the
+//! memory window (count, age or bytes). The durable log (the store) keeps what the object's
+//! retention says; this tail is a cache of its newest part: everything from [`History::floor`]
+//! on is here, anything older is read from the store. Numbering continues from the store's
+//! last sequence number after a restart.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,6 +15,15 @@ use axum::extract::ws::Utf8Bytes;
 use meetbridge_protocol::bridge::{Missed, ServerFrame};
 
 use crate::outbox::Outbox;
+use crate::store::LogEntry;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
 
 /// Who a kept frame was addressed to.
 #[derive(Debug, Clone)]
@@ -54,6 +64,10 @@ pub struct History {
     entries: VecDeque<Entry>,
     bytes: usize,
     next_seq: u64,
+    /// Every committed frame from this number on is in `entries`.
+    floor: u64,
+    /// The highest committed number (what an answer can say it covers).
+    committed: u64,
     window: Window,
 }
 
@@ -84,27 +98,68 @@ impl Replay {
 }
 
 impl History {
+    /// An empty history of a new object.
+    #[cfg(test)]
     pub fn new(window: Window) -> Self {
-        let base = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as u64)
-            .unwrap_or(1);
-        History {
+        History::resume(window, 0, Vec::new())
+    }
+
+    /// The history of an object whose log ends at `last_seq`, with `tail` (oldest first,
+    /// the newest entries of the log) in memory.
+    pub fn resume(window: Window, last_seq: u64, tail: Vec<LogEntry>) -> Self {
+        let now_ms = now_ms();
+        let mut h = History {
             entries: VecDeque::new(),
             bytes: 0,
-            next_seq: base,
+            next_seq: last_seq + 1,
+            floor: tail.first().map_or(last_seq + 1, |e| e.seq),
+            committed: last_seq,
             window,
+        };
+        let now = Instant::now();
+        for e in tail {
+            let age = Duration::from_millis(now_ms.saturating_sub(e.at_ms).max(0) as u64);
+            let sender: Arc<str> = e.sender.into();
+            let audience = match e.to {
+                Some(to) => Audience::Only(to.into()),
+                None => Audience::AllBut(sender.clone()),
+            };
+            h.bytes += e.frame.len();
+            h.entries.push_back(Entry {
+                seq: e.seq,
+                at: now.checked_sub(age).unwrap_or(now),
+                sender,
+                audience,
+                frame: e.frame.into(),
+            });
         }
+        h.prune(now);
+        h
     }
 
-    /// The number the next relayed frame gets (encode the frame with it, then [`push`]).
-    pub fn next_seq(&self) -> u64 {
-        self.next_seq
-    }
-
-    pub fn push(&mut self, sender: Arc<str>, audience: Audience, frame: Utf8Bytes) -> u64 {
+    /// Hands out the next sequence number (the frame is kept once committed: [`push_at`]).
+    pub fn take_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
+        seq
+    }
+
+    /// Every committed frame from this number on is in memory.
+    pub fn floor(&self) -> u64 {
+        self.floor
+    }
+
+    /// Takes a number and keeps the frame at once (tests).
+    #[cfg(test)]
+    pub fn push(&mut self, sender: Arc<str>, audience: Audience, frame: Utf8Bytes) -> u64 {
+        let seq = self.take_seq();
+        self.push_at(seq, sender, audience, frame);
+        seq
+    }
+
+    /// Keeps the committed frame `seq` (commits arrive in sequence order).
+    pub fn push_at(&mut self, seq: u64, sender: Arc<str>, audience: Audience, frame: Utf8Bytes) {
+        self.committed = self.committed.max(seq);
         self.bytes += frame.len();
         self.entries.push_back(Entry {
             seq,
@@ -114,7 +169,6 @@ impl History {
             frame,
         });
         self.prune(Instant::now());
-        seq
     }
 
     fn prune(&mut self, now: Instant) {
@@ -126,6 +180,7 @@ impl History {
                 break;
             }
             self.bytes -= front.frame.len();
+            self.floor = front.seq + 1;
             self.entries.pop_front();
         }
     }
@@ -134,9 +189,9 @@ impl History {
     /// With `own`, also what `user` sent (a history request; a resume leaves them out).
     pub fn replay(&mut self, since: u64, user: &str, limit: usize, own: bool) -> Replay {
         self.prune(Instant::now());
-        let first_kept = self.entries.front().map_or(self.next_seq, |e| e.seq);
-        let missed = (since.saturating_add(1) < first_kept).then(|| (since + 1, first_kept - 1));
-        let mut upto = self.next_seq - 1;
+        let floor = self.floor;
+        let missed = (since.saturating_add(1) < floor).then(|| (since + 1, floor - 1));
+        let mut upto = self.committed;
         let mut frames = Vec::new();
         for e in self
             .entries
@@ -174,7 +229,7 @@ impl History {
     /// was sent, oldest first (a backward `history` request).
     pub fn page_back(&mut self, since: u64, before: u64, user: &str, limit: usize) -> Page {
         self.prune(Instant::now());
-        let upto = before.saturating_sub(1).min(self.next_seq - 1).max(since);
+        let upto = before.saturating_sub(1).min(self.committed).max(since);
         let mut picked: Vec<&Entry> = Vec::new();
         let mut more = false;
         for e in self
@@ -190,12 +245,12 @@ impl History {
             }
             picked.push(e);
         }
-        // A full page does not claim the start: the next (empty) page does.
-        let start = !more && (limit == 0 || picked.len() < limit);
-        let first_kept = self.entries.front().map_or(self.next_seq, |e| e.seq);
+        // Exact: a page claims the start when nothing earlier is kept, a full one too
+        // (the store's reads look one past the limit to know the same).
+        let start = !more;
         let from = match (start, picked.last()) {
             (false, Some(e)) => e.seq,
-            _ => first_kept.max(since + 1).min(upto + 1),
+            _ => self.floor.max(since + 1).min(upto + 1),
         };
         Page {
             frames: picked.iter().rev().map(|e| e.frame.clone()).collect(),
@@ -221,7 +276,7 @@ mod tests {
     #[test]
     fn replays_in_order_only_what_was_addressed_and_reports_the_gap() {
         let mut h = History::new(window(3));
-        let base = h.next_seq();
+        let base = 1;
         let a: Arc<str> = "a".into();
         let b: Arc<str> = "b".into();
         h.push(a.clone(), Audience::AllBut(a.clone()), "1".into());
@@ -245,7 +300,7 @@ mod tests {
     #[test]
     fn a_history_request_includes_what_the_user_sent_and_says_how_far_it_got() {
         let mut h = History::new(window(10));
-        let base = h.next_seq();
+        let base = 1;
         let a: Arc<str> = "a".into();
         let b: Arc<str> = "b".into();
         h.push(a.clone(), Audience::AllBut(a.clone()), "a to all".into());
@@ -272,7 +327,7 @@ mod tests {
     #[test]
     fn backward_pages_walk_to_the_start_oldest_first_within_each() {
         let mut h = History::new(window(100));
-        let base = h.next_seq();
+        let base = 1;
         let a: Arc<str> = "a".into();
         let b: Arc<str> = "b".into();
         for i in 0..5 {
@@ -297,11 +352,11 @@ mod tests {
         assert_eq!(texts(&p), ["a0"]);
         assert!(p.start);
         assert_eq!(p.from, base);
-        // Exactly `limit` left: the next page is empty and at the start.
+        // Exactly `limit` left: that page is the start.
         let p = h.page_back(0, base + 2, "a", 1);
-        assert_eq!((texts(&p), p.start), (vec!["a0".to_owned()], false));
-        let p = h.page_back(0, p.from, "a", 1);
-        assert!(p.frames.is_empty() && p.start);
+        assert_eq!((texts(&p), p.start), (vec!["a0".to_owned()], true));
+        let p = h.page_back(0, base + 3, "a", 1);
+        assert_eq!((texts(&p), p.start), (vec!["a1".to_owned()], false));
         // `since` bounds it below.
         let p = h.page_back(base + 5, u64::MAX, "b", 10);
         assert_eq!(texts(&p), ["a3", "to b 3", "a4", "to b 4"]);

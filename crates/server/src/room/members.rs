@@ -69,7 +69,7 @@ impl Room {
         }
         if present {
             if let Some(since) = since {
-                let replay = st.history.replay(since, user, MAX_REPLAY, false);
+                let replay = self.replay_in(&mut st, since, user, MAX_REPLAY, false);
                 self.metrics.replayed.fetch_add(
                     replay.frames.len() as u64,
                     std::sync::atomic::Ordering::Relaxed,

@@ -21,12 +21,12 @@ use meetbridge_protocol::ovice::{
 };
 
 pub use dedup::{Answer, DedupWindow};
-pub use history::{Page, Replay, Window};
+pub use history::{now_ms, Page, Replay, Window};
 
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Outbox};
 use crate::refusal::Refusal;
-use crate::store::ObjectDef;
+use crate::store::{LogQuery, ObjectDef, Store};
 use dedup::Dedup;
 use history::History;
 
@@ -35,6 +35,8 @@ pub const MAX_REPLAY: usize = 10_000;
 
 pub struct Room {
     def: Arc<ObjectDef>,
+    /// Where the object's log, saved data and remembered ids are durable.
+    store: Arc<dyn Store>,
     /// The object id as a JSON string, to splice into pre-encoded frames.
     id_json: String,
     state: Mutex<RoomState>,
@@ -92,20 +94,65 @@ impl RoomState {
 }
 
 impl Room {
-    pub fn new(def: ObjectDef, window: Window, dedup: DedupWindow, metrics: Arc<Metrics>) -> Self {
+    /// The object's room, resumed from the store: numbering goes on from its log, the
+    /// newest part of the log is in memory, and the message ids it remembers are known.
+    /// A store that cannot be read leaves the room empty (and logs it).
+    pub fn new(
+        def: ObjectDef,
+        window: Window,
+        dedup_window: DedupWindow,
+        metrics: Arc<Metrics>,
+        store: Arc<dyn Store>,
+    ) -> Self {
+        let id = def.id.clone();
+        let tail_query = LogQuery {
+            backward: true,
+            ..LogQuery::after(0, window.max_count)
+        };
+        let (last_seq, tail) = match (store.last_seq(&id), store.read_log(&id, &tail_query)) {
+            (Ok(last), Ok(page)) => (last, page.entries),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(object = %id, error = %e, "reading the message log failed");
+                (0, Vec::new())
+            }
+        };
+        let mut dedup = Dedup::new(dedup_window);
+        if dedup.enabled() {
+            let since = history::now_ms() - dedup_window.max_age.as_millis() as i64;
+            match store.remembered_ids(&id, since) {
+                Ok(ids) => {
+                    for r in ids {
+                        let answer = Answer {
+                            reply: r.reply.map(Into::into),
+                            seq: r.seq,
+                        };
+                        dedup.done(&Arc::from(r.user), &r.id, answer);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(object = %id, error = %e, "reading remembered ids failed")
+                }
+            }
+        }
         Room {
             id_json: serde_json::to_string(&def.id).unwrap_or_default(),
             def: Arc::new(def),
+            store,
             state: Mutex::new(RoomState {
                 members: HashMap::new(),
                 next_order: 0,
-                history: History::new(window),
+                history: History::resume(window, last_seq, tail),
                 data: None,
                 save_version: 0,
-                dedup: Dedup::new(dedup),
+                dedup,
             }),
             metrics,
         }
+    }
+
+    /// The object's settings (e-mail sharing, retention).
+    pub fn settings(&self) -> &crate::store::ObjectSettings {
+        &self.def.settings
     }
 
     /// The object's id.
@@ -184,12 +231,108 @@ impl Room {
     /// `limit` frames; with `own`, also what `user` sent (a `history` request; a resume
     /// leaves them out).
     pub fn replay(&self, since: u64, user: &str, limit: usize, own: bool) -> Replay {
-        self.lock().history.replay(since, user, limit, own)
+        let mut st = self.lock();
+        self.replay_in(&mut st, since, user, limit, own)
+    }
+
+    /// [`Room::replay`] under the lock: from memory, and from the store for what is older
+    /// than the memory's tail.
+    fn replay_in(
+        &self,
+        st: &mut RoomState,
+        since: u64,
+        user: &str,
+        limit: usize,
+        own: bool,
+    ) -> Replay {
+        let floor = st.history.floor();
+        if since.saturating_add(1) >= floor {
+            return st.history.replay(since, user, limit, own);
+        }
+        let first_durable = match self.store.log_bounds(&self.def.id) {
+            Ok(bounds) => bounds.map_or(floor, |(first, _)| first.min(floor)),
+            Err(e) => {
+                tracing::error!(object = %self.def.id, error = %e, "reading the message log failed");
+                floor
+            }
+        };
+        let missed = (since + 1 < first_durable).then(|| (since + 1, first_durable - 1));
+        let query = LogQuery {
+            after: since,
+            before: floor,
+            limit,
+            backward: false,
+            viewer: Some((user.to_owned(), own)),
+        };
+        let older = match self.store.read_log(&self.def.id, &query) {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::error!(object = %self.def.id, error = %e, "reading the message log failed");
+                // What could not be read is reported as missed rather than skipped silently.
+                let mut replay = st.history.replay(floor - 1, user, limit, own);
+                replay.missed = Some((since + 1, floor - 1));
+                return replay;
+            }
+        };
+        let mut frames: Vec<Utf8Bytes> = older
+            .entries
+            .iter()
+            .map(|e| e.frame.clone().into())
+            .collect();
+        if older.cut {
+            let upto = older.entries.last().map_or(since, |e| e.seq);
+            return Replay {
+                missed,
+                frames,
+                upto,
+            };
+        }
+        let newer = st
+            .history
+            .replay(floor - 1, user, limit - frames.len(), own);
+        frames.extend(newer.frames);
+        Replay {
+            missed,
+            frames,
+            upto: newer.upto,
+        }
     }
 
     /// The newest `limit` frames below `before` and above `since` that `user` sent or was
-    /// sent, oldest first (a backward `history` request).
+    /// sent, oldest first (a backward `history` request): from memory, then from the store
+    /// once the memory's tail is exhausted.
     pub fn page_back(&self, since: u64, before: u64, user: &str, limit: usize) -> Page {
-        self.lock().history.page_back(since, before, user, limit)
+        let mut st = self.lock();
+        let mut page = st.history.page_back(since, before, user, limit);
+        let floor = st.history.floor();
+        drop(st);
+        if !page.start || since.saturating_add(1) >= floor {
+            return page;
+        }
+        let query = LogQuery {
+            after: since,
+            before: floor.min(before),
+            limit: limit - page.frames.len(),
+            backward: true,
+            viewer: Some((user.to_owned(), true)),
+        };
+        match self.store.read_log(&self.def.id, &query) {
+            Ok(older) => {
+                page.start = !older.cut;
+                if let Some(first) = older.entries.first() {
+                    page.from = first.seq;
+                }
+                let mut frames: Vec<Utf8Bytes> =
+                    older.entries.into_iter().map(|e| e.frame.into()).collect();
+                frames.append(&mut page.frames);
+                page.frames = frames;
+            }
+            Err(e) => {
+                tracing::error!(object = %self.def.id, error = %e, "reading the message log failed");
+                // Not the start: the client may ask again.
+                page.start = false;
+            }
+        }
+        page
     }
 }

@@ -12,10 +12,11 @@ use meetbridge_protocol::bridge::ErrorCode;
 use meetbridge_protocol::ovice::{DataDocument, PlatformToPlugin};
 
 use super::dedup::{Answer, Seen};
-use super::history::Audience;
+use super::history::{now_ms, Audience};
 use super::{DataCache, Room, RoomState};
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
+use crate::store::{LogEntry, RememberedId, Save, StoreResult};
 
 impl Room {
     /// Whether `user` sent message `id` recently (counted in the metrics when it did).
@@ -37,12 +38,14 @@ impl Room {
     }
 
     /// Relays an encoded `ovice_message` (`message_json`, the whole `{type, payload}`)
-    /// from `user` to every other member, or to `to` only, and returns the answer (its
-    /// `seq`). With a message `id` this user sent recently nothing is relayed: the answer
-    /// is the first one's, or `None` when the id is a save still being committed, whose
-    /// commit answers this frame (`req`) too.
+    /// from `user` to every other member, or to `to` only. The frame gets the object's next
+    /// `seq` and is appended to the store's log; only once that is committed is it sent to
+    /// its recipients, kept in the memory tail and acknowledged to the sender (`out`,
+    /// `req`), in sequence order. With a message `id` this user sent recently nothing is
+    /// relayed: the first answer is returned (or, while the first copy is being committed,
+    /// `None`: its commit answers this frame too).
     pub fn relay(
-        &self,
+        self: &Arc<Self>,
         out: &Outbox,
         user: &Arc<str>,
         to: Option<&str>,
@@ -75,25 +78,96 @@ impl Room {
             },
             None => Audience::AllBut(user.clone()),
         };
-        let seq = st.history.next_seq();
-        let frame: Utf8Bytes = format!(
+        if let Some(id) = id {
+            st.dedup.pending(user, id);
+        }
+        let seq = st.history.take_seq();
+        let frame = format!(
             "{{\"op\":\"plugin\",\"object\":{},\"seq\":{seq},\"message\":{message_json}}}",
             self.id_json
-        )
-        .into();
-        st.fan_out(|key| audience.includes(key).then_some(&frame));
-        st.history.push(user.clone(), audience, frame);
-        let answer = Answer {
-            reply: None,
-            seq: Some(seq),
+        );
+        let at_ms = now_ms();
+        let entry = LogEntry {
+            seq,
+            at_ms,
+            sender: user.to_string(),
+            to: to.map(str::to_owned),
+            frame: frame.clone(),
         };
-        if let Some(id) = id {
-            st.dedup.done(user, id, answer.clone());
+        let remembered = id.map(|id| RememberedId {
+            user: user.to_string(),
+            id: id.to_owned(),
+            seq: Some(seq),
+            reply: None,
+            at_ms,
+        });
+        let room = self.clone();
+        let sender = user.clone();
+        let out = out.clone();
+        let id = id.map(str::to_owned);
+        let frame: Utf8Bytes = frame.into();
+        // Submitted under the lock: the store commits (and calls back) in `seq` order.
+        self.store.append(
+            &self.def.id,
+            entry,
+            remembered,
+            Box::new(move |result| {
+                room.relayed(result, seq, sender, audience, frame, id, out, req)
+            }),
+        );
+        Ok(None)
+    }
+
+    /// The append of `seq` committed (or failed): deliver and acknowledge it, or refuse.
+    #[allow(clippy::too_many_arguments)]
+    fn relayed(
+        &self,
+        result: StoreResult<()>,
+        seq: u64,
+        user: Arc<str>,
+        audience: Audience,
+        frame: Utf8Bytes,
+        id: Option<String>,
+        out: Outbox,
+        req: Option<u64>,
+    ) {
+        let mut st = self.lock();
+        match result {
+            Ok(()) => {
+                st.fan_out(|key| audience.includes(key).then_some(&frame));
+                st.history.push_at(seq, user.clone(), audience, frame);
+                let answer = Answer {
+                    reply: None,
+                    seq: Some(seq),
+                };
+                let waiters = match &id {
+                    Some(id) => st.dedup.finish(&user, id, answer.clone()),
+                    None => Vec::new(),
+                };
+                drop(st);
+                self.metrics
+                    .relayed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                answer.send_to(&out, req);
+                for (waiter, req) in waiters {
+                    answer.send_to(&waiter, req);
+                }
+            }
+            Err(e) => {
+                let mut told = vec![(out, req)];
+                if let Some(id) = &id {
+                    told.extend(st.dedup.fail(&user, id));
+                }
+                drop(st);
+                tracing::error!(object = %self.def.id, error = %e, "appending to the message log failed");
+                for (out, req) in told {
+                    let refusal = Refusal::internal(
+                        "the message could not be stored, so it was not sent; retry",
+                    );
+                    out.refuse(req, Some(self.def.id.clone()), refusal, None);
+                }
+            }
         }
-        self.metrics
-            .relayed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Some(answer))
     }
 
     /// The saved document, if it is known in memory.
@@ -113,16 +187,24 @@ impl Room {
             .clone()
     }
 
-    /// Checks that this connection may save and gives the save its version. With a
-    /// message `id` this user sent recently, there is nothing to save:
-    /// [`BeginSave::Duplicate`] carries the first save's answer, and a duplicate of a save
-    /// still being committed ([`BeginSave::Waiting`]) is answered when that one is.
-    pub fn begin_save(
-        &self,
+    /// Saves `doc` (`json`, its encoding) for `user`: with a message `id` this user sent
+    /// recently there is nothing to save ([`BeginSave::Duplicate`] carries the first save's
+    /// answer; a duplicate of a save still being committed, [`BeginSave::Waiting`], is
+    /// answered when that one is). Otherwise the document, the `ovice_shared_data` that
+    /// announces it (with the object's next `seq`) and the id go to the store in one
+    /// commit; after it, the cache is updated, the other members get the shared data and
+    /// the saver `success` then the `ack`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn save(
+        self: &Arc<Self>,
         out: &Outbox,
         user: &Arc<str>,
         id: Option<&str>,
         req: Option<u64>,
+        doc: Arc<DataDocument>,
+        json: String,
+        updated_at: i64,
+        success: Utf8Bytes,
     ) -> Result<BeginSave, Refusal> {
         let mut st = self.lock();
         self.member_check(&st, user, out.id())?;
@@ -134,57 +216,114 @@ impl Room {
             }
         }
         st.save_version += 1;
-        Ok(BeginSave::Save(st.save_version))
-    }
-
-    /// The save under `id` failed: the id is forgotten (a retry saves). Returns the
-    /// duplicates that waited for it, to be told.
-    pub fn fail_save(&self, user: &Arc<str>, id: &str) -> Vec<(Outbox, Option<u64>)> {
-        self.lock().dedup.fail(user, id)
-    }
-
-    /// After the commit of save `version` by `user`: updates the cache (if newer) and
-    /// sends `ovice_shared_data` to every other member, kept in the history too. With the
-    /// save's message `id`, `reply` (the saver's `ovice_data_saved_success`) is remembered
-    /// as its answer; returns the duplicates that waited for it.
-    pub fn finish_save(
-        &self,
-        version: u64,
-        user: &Arc<str>,
-        doc: Arc<DataDocument>,
-        id: Option<(&str, Utf8Bytes)>,
-    ) -> Vec<(Outbox, Option<u64>)> {
-        let mut st = self.lock();
-        let waiters = match id {
-            Some((id, reply)) => st.dedup.finish(
-                user,
-                id,
-                Answer {
-                    reply: Some(reply),
-                    seq: None,
-                },
-            ),
-            None => Vec::new(),
+        let version = st.save_version;
+        let seq = st.history.take_seq();
+        let shared = self.plugin_frame(Some(seq), PlatformToPlugin::SharedData((*doc).clone()));
+        let at_ms = now_ms();
+        let save = Save {
+            json,
+            updated_at,
+            log: Some(LogEntry {
+                seq,
+                at_ms,
+                sender: user.to_string(),
+                to: None,
+                frame: shared.to_string(),
+            }),
+            id: id.map(|id| RememberedId {
+                user: user.to_string(),
+                id: id.to_owned(),
+                seq: None,
+                reply: Some(success.to_string()),
+                at_ms,
+            }),
         };
-        if st.data.as_ref().is_none_or(|d| d.version < version) {
-            st.data = Some(DataCache {
-                doc: doc.clone(),
-                version,
-            });
+        let room = self.clone();
+        let saved = Saved {
+            version,
+            seq,
+            user: user.clone(),
+            doc,
+            shared,
+            success,
+            id: id.map(str::to_owned),
+            out: out.clone(),
+            req,
+        };
+        // Submitted under the lock: the store commits (and calls back) in `seq` order.
+        self.store.save_data(
+            &self.def.id,
+            save,
+            Box::new(move |result| room.saved(result.map(|_| ()), saved)),
+        );
+        Ok(BeginSave::Submitted)
+    }
+
+    /// The save committed (or failed): share it and answer, or refuse.
+    fn saved(&self, result: StoreResult<()>, s: Saved) {
+        let mut st = self.lock();
+        let answer = Answer {
+            reply: Some(s.success),
+            seq: None,
+        };
+        match result {
+            Ok(()) => {
+                let waiters = match &s.id {
+                    Some(id) => st.dedup.finish(&s.user, id, answer.clone()),
+                    None => Vec::new(),
+                };
+                if st.data.as_ref().is_none_or(|d| d.version < s.version) {
+                    st.data = Some(DataCache {
+                        doc: s.doc.clone(),
+                        version: s.version,
+                    });
+                }
+                let audience = Audience::AllBut(s.user.clone());
+                st.fan_out(|key| audience.includes(key).then_some(&s.shared));
+                st.history
+                    .push_at(s.seq, s.user.clone(), audience, s.shared);
+                drop(st);
+                self.metrics
+                    .saves
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                answer.send_to(&s.out, s.req);
+                for (waiter, req) in waiters {
+                    answer.send_to(&waiter, req);
+                }
+            }
+            Err(e) => {
+                let mut told = vec![(s.out, s.req)];
+                if let Some(id) = &s.id {
+                    told.extend(st.dedup.fail(&s.user, id));
+                }
+                drop(st);
+                tracing::error!(object = %self.def.id, error = %e, "save failed");
+                for (out, req) in told {
+                    let refusal = Refusal::internal("the data could not be saved; retry");
+                    out.refuse(req, Some(self.def.id.clone()), refusal, None);
+                }
+            }
         }
-        let seq = st.history.next_seq();
-        let frame = self.plugin_frame(Some(seq), PlatformToPlugin::SharedData((*doc).clone()));
-        let audience = Audience::AllBut(user.clone());
-        st.fan_out(|key| audience.includes(key).then_some(&frame));
-        st.history.push(user.clone(), audience, frame);
-        waiters
     }
 }
 
-/// What [`Room::begin_save`] decided.
+/// A save on its way to the store, and what to do once it is committed.
+struct Saved {
+    version: u64,
+    seq: u64,
+    user: Arc<str>,
+    doc: Arc<DataDocument>,
+    shared: Utf8Bytes,
+    success: Utf8Bytes,
+    id: Option<String>,
+    out: Outbox,
+    req: Option<u64>,
+}
+
+/// What [`Room::save`] did.
 pub enum BeginSave {
-    /// Save, as this version.
-    Save(u64),
+    /// Submitted to the store: its commit answers.
+    Submitted,
     /// Already saved under this id: answer as the first time.
     Duplicate(Answer),
     /// Already being saved under this id: the first save's commit answers this one too.

@@ -14,8 +14,7 @@ use crate::auth::token::now_secs;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
 use crate::room::relay::BeginSave;
-use crate::room::{Answer, Room};
-use crate::store::{SavedDoc, StoreResult};
+use crate::room::Room;
 
 impl Session {
     pub(super) fn get_data(&self, room: Arc<Room>, req: Option<u64>) -> Result<(), Refusal> {
@@ -64,68 +63,31 @@ impl Session {
         message_id: Option<String>,
         doc: DataDocument,
     ) -> Result<(), Refusal> {
-        let version = match room.begin_save(&self.out, &self.user, message_id.as_deref(), req)? {
-            BeginSave::Save(version) => version,
-            // Saved already under this id: the same success reply, no second save.
-            BeginSave::Duplicate(answer) => {
-                answer.send_to(&self.out, req);
-                return Ok(());
-            }
-            // Being saved under this id: answered by that save's commit.
-            BeginSave::Waiting => return Ok(()),
-        };
         let updated_at = now_secs();
-        let json = match serde_json::to_string(&doc) {
-            Ok(json) => json,
-            Err(e) => {
-                if let Some(message_id) = &message_id {
-                    room.fail_save(&self.user, message_id);
-                }
-                return Err(Refusal::internal(e.to_string()));
-            }
-        };
-        let doc = Arc::new(doc);
-        let out = self.out.clone();
-        let user = self.user.clone();
-        let metrics = self.hub.metrics.clone();
-        let id = room.id().to_owned();
-        // Runs on the store's writer thread, in submission order, after the commit.
-        let done = Box::new(move |result: StoreResult<()>| match result {
-            Ok(()) => {
-                let success = PlatformToPlugin::DataSavedSuccess(SavedSuccess {
-                    updated_at: Some(updated_at),
-                    data: (*doc).clone(),
-                });
-                let reply = room.plugin_frame(None, success);
-                let remembered = message_id.as_deref().map(|m| (m, reply.clone()));
-                let waiters = room.finish_save(version, &user, doc.clone(), remembered);
-                let answer = Answer {
-                    reply: Some(reply),
-                    seq: None,
-                };
-                answer.send_to(&out, req);
-                for (waiter, req) in waiters {
-                    answer.send_to(&waiter, req);
-                }
-                metrics
-                    .saves
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::error!(object = %room.id(), error = %e, "save failed");
-                let mut told = vec![(out.clone(), req)];
-                if let Some(message_id) = &message_id {
-                    told.extend(room.fail_save(&user, message_id));
-                }
-                for (out, req) in told {
-                    let refusal = Refusal::internal("the data could not be saved; retry");
-                    out.refuse(req, Some(room.id().to_owned()), refusal, None);
-                }
-            }
-        });
-        self.hub
-            .store
-            .save_data(&id, SavedDoc { json, updated_at }, done);
+        let json = serde_json::to_string(&doc).map_err(|e| Refusal::internal(e.to_string()))?;
+        let success = room.plugin_frame(
+            None,
+            PlatformToPlugin::DataSavedSuccess(SavedSuccess {
+                updated_at: Some(updated_at),
+                data: doc.clone(),
+            }),
+        );
+        let begun = room.save(
+            &self.out,
+            &self.user,
+            message_id.as_deref(),
+            req,
+            Arc::new(doc),
+            json,
+            updated_at,
+            success,
+        )?;
+        match begun {
+            // Answered by the commit.
+            BeginSave::Submitted | BeginSave::Waiting => {}
+            // Saved already under this id: the same success reply, no second save.
+            BeginSave::Duplicate(answer) => answer.send_to(&self.out, req),
+        }
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ impl Session {
     /// not a member (`recipient_not_member`).
     pub(super) fn emit(
         &self,
-        room: &Room,
+        room: &std::sync::Arc<Room>,
         req: Option<u64>,
         id: Option<&str>,
         mut message: OutgoingMessage,

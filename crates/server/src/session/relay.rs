@@ -2,6 +2,8 @@
 
 use meetbridge_protocol::ovice::{OutgoingMessage, PlatformToPlugin, RelayedMessage};
 
+use std::sync::Arc;
+
 use super::Session;
 use crate::refusal::Refusal;
 use crate::room::Room;
@@ -10,7 +12,7 @@ impl Session {
     /// To every other member of the object.
     pub(super) fn broadcast(
         &self,
-        room: &Room,
+        room: &Arc<Room>,
         req: Option<u64>,
         id: Option<&str>,
         message: OutgoingMessage,
@@ -24,7 +26,7 @@ impl Session {
     /// its `seq`; a duplicate `id` is answered as the first time.
     pub(super) fn relay(
         &self,
-        room: &Room,
+        room: &Arc<Room>,
         req: Option<u64>,
         id: Option<&str>,
         message: OutgoingMessage,

@@ -80,7 +80,10 @@ impl TestServer {
             name: id.into(),
             object_type,
             plugin_url: "/plugins/notes/".into(),
-            settings: ObjectSettings { share_email },
+            settings: ObjectSettings {
+                share_email,
+                ..ObjectSettings::default()
+            },
             creator: creator.map(str::to_owned),
             created_at: 0,
         };

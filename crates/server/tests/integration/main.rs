@@ -4,6 +4,7 @@ mod api;
 mod common;
 pub mod connection_limits;
 mod data;
+mod durable;
 mod history;
 mod idempotent;
 mod presence;

@@ -93,7 +93,11 @@ async fn a_returning_connection_gets_what_it_missed_in_order_before_live_traffic
 
 #[tokio::test]
 async fn past_the_window_the_client_is_told_what_it_missed() {
-    let s = start_with(|c| c.limits.history_size = 3).await;
+    let s = start_with(|c| {
+        c.limits.history_size = 3;
+        c.limits.retention_messages = 3;
+    })
+    .await;
     let (mut a, mut b) = a_and_b_joined(&s).await;
     let first = broadcast_seq(&mut a, 0).await;
     assert_eq!(b.recv_plugin().await["seq"], first);
@@ -101,6 +105,12 @@ async fn past_the_window_the_client_is_told_what_it_missed() {
     for n in 1..=5 {
         a.plugin("o1", broadcast(n)).await;
     }
+    // Retention (3 messages) applies once the pruner has run.
+    let hub = s.server.as_ref().unwrap().state.hub.clone();
+    tokio::task::spawn_blocking(move || hub.prune())
+        .await
+        .unwrap()
+        .unwrap();
     let mut b = s.client("b").await;
     let got = b.resume("o1", "subscribed", first).await;
     let missed = got
@@ -136,13 +146,22 @@ async fn past_the_window_the_client_is_told_what_it_missed() {
 
 #[tokio::test]
 async fn history_age_bounds_the_window() {
-    let s = start_with(|c| c.limits.history_age_secs = 0).await;
+    let s = start_with(|c| {
+        c.limits.history_age_secs = 0;
+        c.limits.retention_age_secs = 0;
+    })
+    .await;
     let (mut a, mut b) = a_and_b_joined(&s).await;
     let first = broadcast_seq(&mut a, 0).await;
     b.recv_plugin().await;
     drop(b);
     a.plugin("o1", broadcast(1)).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let hub = s.server.as_ref().unwrap().state.hub.clone();
+    tokio::task::spawn_blocking(move || hub.prune())
+        .await
+        .unwrap()
+        .unwrap();
     let mut b = s.client("b").await;
     let got = b.resume("o1", "joined", first).await;
     assert!(got.iter().any(|f| f["op"] == "missed"), "{got:?}");
