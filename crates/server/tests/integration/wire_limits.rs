@@ -250,7 +250,15 @@ async fn a_member_that_stops_reading_is_dropped_for_the_bytes_it_holds_and_count
     a.drain().await;
     let got = a.plugin("o1", broadcast(7)).await;
     assert_eq!(got.last().unwrap()["op"], "ack");
-    assert_eq!(c.recv_plugin().await["message"]["payload"]["message"], 7);
+    // (past the presence news of the dropped member, and any big frame still on its way:
+    // relayed frames are delivered once committed)
+    let next = loop {
+        let f = c.recv_plugin().await;
+        if f["seq"].is_u64() && f["message"]["payload"]["message"] != big.as_str() {
+            break f;
+        }
+    };
+    assert_eq!(next["message"]["payload"]["message"], 7);
     assert_eq!(
         s.hub()
             .metrics
