@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use ts_rs::{Config, TS};
 
-use crate::{bridge, ovice, pexip, Ignored, Invalid, InvalidKind};
+use crate::{bridge, ovice, pexip, videoconf, Ignored, Invalid, InvalidKind};
 
 /// Relative path (under `bindings/`) → file content.
 pub fn files() -> BTreeMap<String, String> {
@@ -34,7 +34,7 @@ fn typescript() -> String {
          // The single definition of meetbridge's wire contracts; see crates/protocol.\n\n\
          export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;\n\n",
     );
-    let sections: [(&str, Vec<String>); 5] = [
+    let sections: [(&str, Vec<String>); 6] = [
         (
             "Parse outcomes",
             decls!(cfg; Ignored, Invalid, InvalidKind),
@@ -45,6 +45,16 @@ fn typescript() -> String {
                 pexip::DialOutSuccess, pexip::DialOutError, pexip::ToggleChatButtonState,
                 pexip::ToggleChatBadge, pexip::DialOut, pexip::DialOutParams, pexip::Role,
                 pexip::DialProtocol, pexip::CallType, pexip::Streaming, pexip::KeepConferenceAlive),
+        ),
+        (
+            "The external-chat plugin's rocketchat:videoconf/* dialect",
+            decls!(cfg; videoconf::PluginToTop, videoconf::TopToPlugin, videoconf::Dialect,
+                videoconf::Feature, videoconf::Ready, videoconf::SelfState, videoconf::Roster,
+                videoconf::RosterParticipant, videoconf::Can, videoconf::ChatState,
+                videoconf::ChatUnread, videoconf::Unread, videoconf::ParticipantsState,
+                videoconf::Mute, videoconf::ParticipantRef, videoconf::Spotlight,
+                videoconf::RaiseHand, videoconf::ParticipantRole, videoconf::SetRole,
+                videoconf::Transfer, videoconf::Dtmf, videoconf::MuteAllGuests),
         ),
         (
             "oVice custom plugins",
@@ -63,11 +73,13 @@ fn typescript() -> String {
         (
             "Limits",
             vec![format!(
-                "export const MAX_MESSAGE_BYTES = {};\nexport const MAX_DATA_BYTES = {};\nexport const PEXIP_ACTION_PREFIX = {:?};\nexport const PEXIP_PLUGIN_ID = {:?};",
+                "export const MAX_MESSAGE_BYTES = {};\nexport const MAX_DATA_BYTES = {};\nexport const PEXIP_ACTION_PREFIX = {:?};\nexport const PEXIP_PLUGIN_ID = {:?};\nexport const VIDEOCONF_ACTION_PREFIX = {:?};\nexport const MAX_DTMF_CHARS = {};",
                 crate::limits::MAX_MESSAGE_BYTES,
                 crate::limits::MAX_DATA_BYTES,
                 pexip::ACTION_PREFIX,
-                pexip::PLUGIN_ID
+                pexip::PLUGIN_ID,
+                videoconf::VIDEOCONF_PREFIX,
+                pexip::MAX_DTMF_CHARS
             )],
         ),
     ];
@@ -95,6 +107,14 @@ fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         ("pexip-plugin-to-top", v(schema_for!(pexip::PluginToTop))),
         ("pexip-top-to-plugin", v(schema_for!(pexip::TopToPlugin))),
+        (
+            "videoconf-plugin-to-top",
+            v(schema_for!(videoconf::PluginToTop)),
+        ),
+        (
+            "videoconf-top-to-plugin",
+            v(schema_for!(videoconf::TopToPlugin)),
+        ),
         (
             "ovice-plugin-to-platform",
             v(schema_for!(ovice::PluginToPlatform)),

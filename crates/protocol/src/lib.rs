@@ -5,6 +5,8 @@
 //!
 //! - [`pexip`]: the Pexip Web App 3 external-chat plugin
 //!   (`{ action: "pexip:plugin:external-chat/<name>", ...fields }`).
+//! - [`videoconf`]: the same plugin's `rocketchat:videoconf/<name>` dialect (participants
+//!   and the host's controls).
 //! - [`ovice`]: oVice custom plugins (`{ type: "ovice_<event>", payload }`).
 //! - [`bridge`]: host runtime ↔ server WebSocket frames (ours).
 //! - [`limits`]: 2 MB messages, 500 KB saved data, measured on the JSON encoding.
@@ -27,5 +29,6 @@ mod parsed;
 pub mod pexip;
 pub mod plugin_url;
 pub mod sender;
+pub mod videoconf;
 
 pub use parsed::{Ignored, Invalid, InvalidKind, Parsed};

@@ -1,11 +1,12 @@
-//! Seed 000: the Pexip Web App 3 external-chat plugin contract.
+//! The Pexip Web App 3 external-chat plugin contract (`pexip:plugin:external-chat/*`).
 //!
 //! Every message, in both directions, is one flat JSON object:
 //! `{ "action": "pexip:plugin:external-chat/<name>", ...payloadFields }`.
 //! [`PluginToTop`] is what the plugin posts to the top window, [`TopToPlugin`] what the
-//! top window posts to the plugin. Find an action by its seed name in this file.
+//! top window posts to the plugin. Find an action by its contract name in this file.
+//! The newer `rocketchat:videoconf/*` dialect of the same plugin is [`crate::videoconf`].
 //!
-//! Beyond the seed (both optional, ignored by a plugin that does not know them):
+//! Beyond the contract (both optional, ignored by a plugin that does not know them):
 //! `requestId` on `dial-out`, echoed in `dial-out-success` / `dial-out-error`, so a page
 //! can run several dial-outs at once; `timeoutMs` on `dial-out`, after which a
 //! destination that never answers is reported as `dial-out-error`.
@@ -259,16 +260,16 @@ pub enum KeepConferenceAlive {
     KeepConferenceAliveNever,
 }
 
-/// Reads the action name after the prefix, or says why the message is not ours.
-fn action_name(value: &Value) -> Result<&str, String> {
+/// Reads the action name after `prefix`, or says why the message is not ours.
+pub(crate) fn action_name<'v>(value: &'v Value, prefix: &str) -> Result<&'v str, String> {
     let Some(object) = value.as_object() else {
         return Err("not an object".into());
     };
     match object.get("action") {
         None => Err("no `action` field".into()),
         Some(Value::String(action)) => action
-            .strip_prefix(ACTION_PREFIX)
-            .ok_or_else(|| format!("action `{action}` lacks the `{ACTION_PREFIX}` prefix")),
+            .strip_prefix(prefix)
+            .ok_or_else(|| format!("action `{action}` lacks the `{prefix}` prefix")),
         Some(_) => Err("`action` is not a string".into()),
     }
 }
@@ -276,7 +277,7 @@ fn action_name(value: &Value) -> Result<&str, String> {
 impl TopToPlugin {
     /// Reads a message the top window posted (`event.data`).
     pub fn parse(value: &Value) -> Parsed<Self> {
-        let name = match action_name(value) {
+        let name = match action_name(value, ACTION_PREFIX) {
             Ok(name) => name,
             Err(reason) => return ignored(reason),
         };
@@ -291,7 +292,7 @@ impl TopToPlugin {
         result.into()
     }
 
-    /// The action name without the prefix, as the seed writes it.
+    /// The action name without the prefix, as the contract writes it.
     pub fn name(&self) -> &'static str {
         match self {
             TopToPlugin::ToggleChatButtonState(_) => "toggle-chat-button-state",
@@ -304,7 +305,7 @@ impl TopToPlugin {
 impl PluginToTop {
     /// Reads a message the plugin posted (`event.data`), as the top window does.
     pub fn parse(value: &Value) -> Parsed<Self> {
-        let name = match action_name(value) {
+        let name = match action_name(value, ACTION_PREFIX) {
             Ok(name) => name,
             Err(reason) => return ignored(reason),
         };
@@ -320,7 +321,7 @@ impl PluginToTop {
         result.into()
     }
 
-    /// The action name without the prefix, as the seed writes it.
+    /// The action name without the prefix, as the contract writes it.
     pub fn name(&self) -> &'static str {
         match self {
             PluginToTop::Ready => "ready",
@@ -334,7 +335,7 @@ impl PluginToTop {
 }
 
 /// Reads `dial-out`, naming the offending field, and checks what types alone cannot.
-fn parse_dial_out(value: &Value) -> Result<DialOut, Invalid> {
+pub(crate) fn parse_dial_out(value: &Value) -> Result<DialOut, Invalid> {
     let params: DialOutParams = decode("dial-out", "", value)?;
     params.validate()?;
     let extensions: DialOutExtensions = decode("dial-out", "", value)?;
@@ -346,23 +347,45 @@ fn parse_dial_out(value: &Value) -> Result<DialOut, Invalid> {
 }
 
 impl DialOutParams {
-    /// Checks the rules beyond the types: a destination must name somebody.
+    /// Checks the rules beyond the types: a destination must name somebody, and a DTMF
+    /// sequence holds only what Infinity can play.
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.destination.trim().is_empty() {
             return Err(invalid("dial-out", "destination", "must not be empty"));
+        }
+        if let Some(sequence) = &self.dtmf_sequence {
+            check_dtmf(sequence, true).map_err(|e| invalid("dial-out", "dtmf_sequence", e))?;
         }
         Ok(())
     }
 }
 
-impl DialOut {
-    /// Checks a dial-out built in code (the parser already checks what it reads).
-    pub fn validate(&self) -> Result<(), Invalid> {
-        self.params.validate()
+/// The longest DTMF string accepted, in characters (all ASCII, so also in bytes).
+pub const MAX_DTMF_CHARS: usize = 128;
+
+/// Checks a DTMF string: the keypad digits `0`-`9`, `*` and `#`, and, where `pauses` is
+/// true (a dial-out's `dtmf_sequence`), the comma, which Infinity plays as a pause.
+pub fn check_dtmf(digits: &str, pauses: bool) -> Result<(), String> {
+    if digits.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if digits.len() > MAX_DTMF_CHARS {
+        return Err(format!(
+            "is {} bytes, over the limit of {MAX_DTMF_CHARS}",
+            digits.len()
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_digit() || c == '*' || c == '#' || (pauses && c == ',');
+    match digits.chars().find(|c| !allowed(*c)) {
+        None => Ok(()),
+        Some(c) if pauses => Err(format!(
+            "`{c}` is not a DTMF tone: use 0-9, *, # and , (a pause)"
+        )),
+        Some(c) => Err(format!("`{c}` is not a DTMF tone: use 0-9, * and #")),
     }
 }
 
-/// The top window's message for `toggle-chat-button-state`: the tooltip the seed names.
+/// The Chat button's tooltip for an active state (`toggle-chat-button-state`).
 pub fn button_tooltip(active: bool) -> &'static str {
     if active {
         "Close Chat"
@@ -425,6 +448,29 @@ mod tests {
             panic!()
         };
         assert_eq!(e.field, "destination");
+    }
+
+    #[test]
+    fn dtmf_sequence_allows_keypad_tones_and_pauses_only() {
+        let base = json!({"action": "pexip:plugin:external-chat/dial-out", "role": "GUEST", "destination": "a@b", "protocol": "sip"});
+        for ok in ["1234#", "*9,,1", "0"] {
+            let mut msg = base.clone();
+            msg["dtmf_sequence"] = json!(ok);
+            assert!(
+                matches!(TopToPlugin::parse(&msg), Parsed::Message(_)),
+                "{ok}"
+            );
+        }
+        for bad in ["", "12a", "1 2", "1;2", &"1".repeat(MAX_DTMF_CHARS + 1)] {
+            let mut msg = base.clone();
+            msg["dtmf_sequence"] = json!(bad);
+            let Parsed::Invalid(e) = TopToPlugin::parse(&msg) else {
+                panic!("{bad} should be invalid")
+            };
+            assert_eq!(e.field, "dtmf_sequence", "{e}");
+        }
+        assert!(check_dtmf("12,3", false).is_err());
+        assert!(check_dtmf("12#*", false).is_ok());
     }
 
     #[test]
