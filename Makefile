@@ -30,7 +30,7 @@ bump:
 	cd $(PLUGIN_DIR) && npm version minor --no-git-tag-version
 
 # npm ci when the plugin's dependencies are missing; `npm run build` compiles
-# crates/external-chat-wasm (wasm-release profile, wasm-bindgen, wasm-opt) then runs vite.
+# crates/external-chat-wasm (scripts/build-wasm.sh) then runs vite.
 build:
 	cd $(PLUGIN_DIR) && { test -x node_modules/.bin/vite || npm ci --no-audit --no-fund --loglevel=error; } && npm run build
 
@@ -71,6 +71,7 @@ run:
 # ---- generated TypeScript / JSON Schema from the protocol crate -------------------------
 bindings:
 	$(CARGO) run -q -p meetbridge-protocol --features codegen --bin protocol-codegen
+	UPDATE_BINDINGS=1 $(CARGO) test -q -p meetbridge-external-chat-wasm -p meetbridge-meeting-host --features codegen --lib bindings
 
 # ---- the protocol for the browser ---------------------------------------------------------
 wasm: tools

@@ -73,8 +73,8 @@ rust_common=(Cargo.toml Cargo.lock crates/protocol)
 # The meeting page (/meeting/) needs ExternalChatHost's wasm (crates/meeting-host) in
 # web/pkg/meeting-host before the web build, and the external-chat plugin deployed into
 # webapp3/branding/ (served at /webapp3/, where the Web App 3 stand-in loads it).
-step meeting-host-wasm web/pkg/meeting-host/meeting_host_bg.wasm "${rust_common[@]}" crates/meeting-host external-chat/scripts/wasm.mjs -- \
-  sh -c 'node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host >/dev/null'
+step meeting-host-wasm web/pkg/meeting-host/meeting_host_bg.wasm "${rust_common[@]}" crates/meeting-host scripts/build-wasm.sh -- \
+  sh -c 'bash scripts/build-wasm.sh meetbridge-meeting-host web/pkg/meeting-host >/dev/null'
 step external-chat-plugin webapp3/branding/plugins/external-chat/index.html "${rust_common[@]}" crates/external-chat-wasm external-chat -- \
   sh -c 'make --no-print-directory deploy >/dev/null'
 # The host runtime's wasm (crates/space-host → web/pkg/space-host), then web/dist: the

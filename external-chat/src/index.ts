@@ -1,23 +1,31 @@
-// The external-chat plugin for Pexip Web App 3 (seed 000): glue between Web App 3
+// The external-chat plugin for Pexip Web App 3: glue between Web App 3
 // (`@pexip/plugin-api`), the top window (`postMessage`) and the plugin's logic, which is
-// Rust (crates/external-chat-wasm) compiled to wasm and inlined in this bundle. Every
-// decision (which messages to obey, dial-out validation, button state, dial-outs in
-// flight) is made there; this file only carries out the commands it returns.
+// Rust (crates/external-chat-wasm) compiled to wasm and carried in this bundle. Every
+// decision (which messages to obey and in which dialect, dial-out validation, button
+// state, how a call ended, the roster, the participant controls) is made there; this file
+// feeds it events and carries out the commands it returns (types generated from Rust).
 import { registerPlugin, type Button, type Plugin } from '@pexip/plugin-api';
-import type { DialOutParams, PluginToTop } from '../../crates/protocol/bindings/protocol.ts';
+import type { Command, ConferenceCall } from '../../crates/external-chat-wasm/bindings/commands';
 import { ExternalChat, initSync } from './wasm/external_chat_wasm.js';
 import { wasmBase64 } from './wasm/bytes.ts';
 
-/** What crates/external-chat-wasm asks the glue to do (`core::Command`). */
-type Command =
-  | { do: 'post'; message: PluginToTop }
-  | { do: 'warn'; reason: string }
-  | { do: 'setButton'; active: boolean; tooltip: string; badge: boolean }
-  | { do: 'dial'; token: number; params: DialOutParams; timeoutMs?: number };
 type SetButton = Extract<Command, { do: 'setButton' }>;
 type Dial = Extract<Command, { do: 'dial' }>;
 
 const CHAT_ICON = 'IconChat';
+
+/** The plugin-api signals fed to the logic, by name. */
+const SIGNALS = [
+  'connected',
+  'disconnected',
+  'userInitiatedDisconnect',
+  'me',
+  'participants',
+  'participantJoined',
+  'participantLeft',
+  'participantsActivities',
+  'raiseHand',
+] as const;
 
 console.log(`plugin: external-chat loaded v${__PLUGIN_VERSION__}`);
 
@@ -40,6 +48,15 @@ let plugin: Plugin | undefined;
 let button: Button<'toolbar'> | undefined;
 let buttonUpdates: Promise<unknown> = Promise.resolve();
 
+/** JSON across the wasm boundary, both ways. */
+function encode(data: unknown): string {
+  try {
+    return JSON.stringify(data ?? null) ?? 'null';
+  } catch {
+    return 'null';
+  }
+}
+
 function run(commands: string): void {
   for (const command of JSON.parse(commands) as Command[]) {
     switch (command.do) {
@@ -54,6 +71,12 @@ function run(commands: string): void {
         break;
       case 'dial':
         dial(command);
+        break;
+      case 'call':
+        call(command.call);
+        break;
+      case 'timer':
+        setTimeout(() => run(core.timer(command.token)), command.ms);
         break;
     }
   }
@@ -84,30 +107,50 @@ function errorText(error: unknown): string {
   return String(error ?? '');
 }
 
-function dial({ token, params, timeoutMs }: Dial): void {
+/**
+ * `conference.dialOut`, guarding against a plugin-api 22 behaviour: dialOut adds an
+ * observer to `participantJoined` and removes it only on success. After a failed dial the
+ * observer stays, and throws on every later join when the failure reply had no
+ * `data.result`, which stops the signal before later dial-outs' observers run. The
+ * observer dialOut adds is captured here and removed when the dial fails.
+ */
+function dialOut(target: Plugin, params: Dial['params']) {
+  const joined = target.events.participantJoined;
+  const add = joined.add;
+  let detach: (() => void) | undefined;
+  joined.add = (...args: Parameters<typeof add>) => (detach = add(...args));
+  let pending: ReturnType<Plugin['conference']['dialOut']>;
+  try {
+    pending = target.conference.dialOut(params);
+  } finally {
+    joined.add = add;
+  }
+  pending.catch(() => {
+    try {
+      detach?.();
+    } catch {
+      // Already removed.
+    }
+  });
+  return pending;
+}
+
+function dial({ token, params }: Dial): void {
   if (!plugin) {
     run(core.dialFailed(token, 'the plugin is not registered with Web App 3'));
     return;
   }
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => run(core.dialTimedOut(token, timeoutMs)), timeoutMs);
-  plugin.conference.dialOut(params).then(
-    (participant) => {
-      clearTimeout(timer);
-      run(core.dialSucceeded(token, participant.uuid, participant.displayName ?? participant.overlayText));
-    },
-    (error: unknown) => {
-      clearTimeout(timer);
-      run(core.dialFailed(token, errorText(error)));
-    },
+  dialOut(plugin, params).then(
+    (participant) => run(core.dialSucceeded(token, participant.uuid, participant.displayName ?? participant.overlayText)),
+    (error: unknown) => run(core.dialFailed(token, errorText(error))),
   );
 }
 
-function encode(data: unknown): string {
-  try {
-    return JSON.stringify(data ?? null) ?? 'null';
-  } catch {
-    return 'null';
-  }
+function call({ method, payload }: ConferenceCall): void {
+  if (!plugin) return;
+  // The payload is built for this method by crates/external-chat-wasm/src/calls.rs.
+  const conference = plugin.conference as unknown as Record<string, (p: unknown) => Promise<unknown>>;
+  conference[method](payload).catch((error: unknown) => console.warn(`external-chat: ${method} failed: ${errorText(error)}`));
 }
 
 window.addEventListener('message', (event: MessageEvent) => {
@@ -117,12 +160,23 @@ window.addEventListener('message', (event: MessageEvent) => {
 
 async function main(): Promise<void> {
   plugin = await registerPlugin({ id: 'external-chat', version: Number(__PLUGIN_VERSION__.split('.')[0]) });
+  // Every signal is subscribed before anything else is awaited: plugin-api's signals do not
+  // buffer, and Web App 3 may send `event:connected` right after the handshake. The core
+  // keeps what arrives before the button exists and applies it after `ready`.
+  for (const name of SIGNALS) {
+    const signal = plugin.events[name] as { add: (observer: (payload: unknown) => void) => unknown };
+    signal.add((payload) => run(core.webapp(encode({ event: name, payload }))));
+  }
   const initial = JSON.parse(core.initialButton()) as SetButton;
-  button = await plugin.ui.addButton(buttonPayload(initial));
-  button.onClick.add(() => run(core.buttonClicked()));
-  plugin.events.connected.add(() => run(core.connected()));
-  plugin.events.userInitiatedDisconnect.add(() => run(core.userDisconnected()));
-  plugin.events.disconnected.add((payload) => run(core.disconnected(encode(payload))));
+  try {
+    button = await plugin.ui.addButton(buttonPayload(initial));
+    button.onClick.add(() => run(core.buttonClicked()));
+    // The top window may have set the state while the button was being added.
+    const now = JSON.parse(core.initialButton()) as SetButton;
+    if (JSON.stringify(now) !== JSON.stringify(initial)) setButton(now);
+  } catch (error) {
+    console.error('external-chat: adding the Chat button failed', error);
+  }
   run(core.registered());
 }
 

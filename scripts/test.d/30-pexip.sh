@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Pexip Web App 3 external-chat plugin: package it exactly as a user
-# would (`make package`), lint and typecheck it, check the plugin id against the branding
-# manifest, check the make version rules and the workflows, report the size, then run the
-# end-to-end tests in headless Chromium (plugin from the zip, in the Web App 3 stand-in,
-# inside a top page that uses ExternalChatHost). The Rust tests of crates/external-chat-wasm
-# and crates/meeting-host run in 10-rust.sh with the rest of the workspace.
+# The Pexip Web App 3 external-chat plugin: package it exactly as a user would
+# (`make package`), lint and typecheck it, check the plugin id against the branding
+# manifest, check the make version rules and the workflows, report the size, check the
+# generated glue types, then run the end-to-end tests in headless Chromium (plugin from the
+# zip, served under a strict CSP, in the Web App 3 stand-in, inside a top page that uses
+# ExternalChatHost). The other Rust tests of crates/external-chat-wasm and
+# crates/meeting-host run in 10-rust.sh with the rest of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 step() { printf -- '--- %s\n' "$*"; }
@@ -14,7 +15,7 @@ make --no-print-directory package
 version=$(node -p "require('./external-chat/package.json').version")
 zip="external-chat-v$version.zip"
 listing=$(unzip -Z1 "$zip")
-for f in webapp3/branding/manifest.json webapp3/branding/plugins/external-chat/index.html; do
+for f in webapp3/branding/manifest.json webapp3/branding/plugins/external-chat/index.html webapp3/branding/plugins/external-chat/external-chat.js; do
   grep -qx "$f" <<<"$listing" || { echo "$zip lacks $f"; exit 1; }
 done
 
@@ -44,8 +45,11 @@ python3 external-chat/scripts/check-workflows.py
 step "plugin size"
 node external-chat/scripts/size.mjs
 
+step "generated glue types (bindings/commands.ts, bindings/host.ts) up to date"
+cargo test -q --locked -p meetbridge-external-chat-wasm -p meetbridge-meeting-host --features codegen --lib bindings
+
 step "meeting-host (ExternalChatHost) for the top page"
-node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host
+bash scripts/build-wasm.sh meetbridge-meeting-host web/pkg/meeting-host
 (cd web && npx tsc -p e2e/pexip/tsconfig.json && npx eslint -c e2e/pexip/eslint.config.mjs webapp3-standin e2e/pexip)
 
 step "end-to-end tests (headless Chromium)"

@@ -13,7 +13,7 @@ step() { printf -- '--- %s\n' "$*"; }
 
 step "wasm: space-host, meeting-host (ExternalChatHost); the deployed external-chat plugin"
 (cd web && npm run --silent wasm)
-node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host
+bash scripts/build-wasm.sh meetbridge-meeting-host web/pkg/meeting-host
 [ -f webapp3/branding/plugins/external-chat/index.html ] || make --no-print-directory deploy
 
 step "web: npm run build (meeting page, stand-in, chat room plugin)"

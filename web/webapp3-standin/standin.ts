@@ -8,12 +8,23 @@
 // each plugin in `<iframe sandbox="allow-scripts …sandboxValues">` (an opaque origin, as
 // in Web App 3), refuses a plugin whose registered id differs from the manifest's, draws
 // toolbar buttons, and has controls to join, leave or drop the call and to decide how a
-// dial-out goes. `window.standin` exposes the same controls and a record for tests.
+// dial-out goes. It keeps the call's participants (the local one, dialed ones, ones added
+// by `standin.addParticipant`) and sends plugin-api's participant events
+// (`event:me`, `event:participants`, `event:participantJoined` / `Left`,
+// `event:participantsActivities`, `event:raiseHand`), and carries out the participant and
+// conference calls (`participant:mute`, `muteVideo`, `raiseHand`, `spotlight`, `admit`,
+// `disconnect`, `setRole`, `transfer`, `sendDTMF`, `conference:muteAllGuests`).
+// `?join=1` starts in the call. `window.standin` exposes the controls and a record for
+// tests.
 
 export {};
 
 type Json = Record<string, unknown>;
-type DialMode = 'answer' | 'fail' | 'never';
+/** `fail`: Infinity places no call (no participant id); `refuse`: Web App 3 answers
+ * `{ status: 'failed', reason }`; `never`: nobody answers. */
+type DialMode = 'answer' | 'fail' | 'refuse' | 'never';
+/** How Leave reports: the intent then the end (default), the end first, or the intent only. */
+type LeaveOrder = 'intent-first' | 'end-first' | 'intent-only';
 type DialPlan = { mode: DialMode; delayMs?: number };
 
 interface ManifestPlugin {
@@ -62,6 +73,74 @@ const rpcLog: { plugin: string; rpc: string; payload: unknown }[] = [];
 const plan: Record<string, DialPlan> = {};
 let inCall = false;
 let nextId = 1;
+
+/** plugin-api's `InfinityParticipant`, the fields the stand-in keeps. */
+type Person = Json & { uuid: string; displayName: string; role: 'chair' | 'guest' };
+const ME: Person = person({ uuid: 'me-0001', displayName: 'You', role: 'chair', canControl: true });
+let people: Person[] = [];
+
+function person(p: Partial<Person> & { uuid: string }): Person {
+  const role = p.role ?? 'guest';
+  return {
+    displayName: p.uuid,
+    overlayText: String(p.displayName ?? p.uuid),
+    isHost: role === 'chair',
+    isWaiting: false,
+    isMuted: false,
+    isClientMuted: false,
+    isCameraMuted: false,
+    isPresenting: false,
+    isSpotlight: false,
+    raisedHand: false,
+    canControl: false,
+    canMute: true,
+    canDisconnect: true,
+    canTransfer: true,
+    canSpotlight: true,
+    canFecc: false,
+    canRaiseHand: true,
+    canChangeLayout: false,
+    ...p,
+    role,
+  } as Person;
+}
+
+function joinedEvents(p: Person): void {
+  emitAll('event:participantJoined', { id: 'main', participant: p });
+  emitAll('event:participantsActivities', [{ roomId: 'main', activity: { type: 0, participant: p } }]);
+}
+
+function addPerson(p: Person): void {
+  people.push(p);
+  if (inCall) joinedEvents(p);
+}
+
+function updatePerson(uuid: string, changes: Json): boolean {
+  const p = people.find((q) => q.uuid === uuid);
+  if (!p) return false;
+  Object.assign(p, changes);
+  if ('role' in changes) p.isHost = p.role === 'chair';
+  if (!inCall) return true;
+  emitAll('event:participantsActivities', [{ roomId: 'main', activity: { type: 2, participant: p } }]);
+  if ('raisedHand' in changes) emitAll('event:raiseHand', { id: 'main', participant: p });
+  if (uuid === ME.uuid) emitAll('event:me', { id: 'main', participant: p });
+  return true;
+}
+
+function removePerson(uuid: string): boolean {
+  const p = people.find((q) => q.uuid === uuid);
+  if (!p) return false;
+  people = people.filter((q) => q !== p);
+  if (inCall) {
+    emitAll('event:participantLeft', { id: 'main', participant: p });
+    emitAll('event:participantsActivities', [{ roomId: 'main', activity: { type: 1, participant: p } }]);
+  }
+  return true;
+}
+
+/** What Infinity answers to a participant or conference request that worked. */
+const OK = { status: 200, data: { status: 'success', result: true } };
+const NOT_FOUND = { status: 404, data: { status: 'failed', result: 'participant not found' } };
 
 function setStatus(text: string): void {
   statusLine.textContent = text;
@@ -115,9 +194,9 @@ function addButton(plugin: LoadedPlugin, payload: Json): Json {
   return { status: 'ok', id };
 }
 
-function participant(uuid: string, payload: Json): Json {
+function participant(uuid: string, payload: Json): Person {
   const name = String(payload.remote_display_name ?? payload.destination ?? '');
-  return {
+  return person({
     uuid,
     displayName: name,
     overlayText: String(payload.text ?? name),
@@ -125,7 +204,7 @@ function participant(uuid: string, payload: Json): Json {
     role: payload.role === 'HOST' ? 'chair' : 'guest',
     isExternal: true,
     protocol: payload.protocol,
-  };
+  });
 }
 
 function dialOut(plugin: LoadedPlugin, payload: Json, reply: (p: unknown) => void): void {
@@ -139,11 +218,16 @@ function dialOut(plugin: LoadedPlugin, payload: Json, reply: (p: unknown) => voi
       reply({ status: 400, data: { status: 'failed', result: [] } });
       return;
     }
+    if (chosen.mode === 'refuse') {
+      // Web App 3's own failure reply, without `data`.
+      reply({ status: 'failed', reason: `cannot dial ${destination}` });
+      return;
+    }
     call.uuid = `participant-${nextId++}`;
     reply({ status: 200, data: { status: 'success', result: [call.uuid] } });
     // `conference.dialOut` resolves only when the dialed participant joins.
     if (chosen.mode === 'answer') {
-      setTimeout(() => emit(plugin, 'event:participantJoined', { id: 'main', participant: participant(call.uuid!, payload) }), 30);
+      setTimeout(() => addPerson(participant(call.uuid!, payload)), 30);
     }
   };
   if (chosen.delayMs) setTimeout(answer, chosen.delayMs);
@@ -169,7 +253,12 @@ function onRpc(plugin: LoadedPlugin, data: Json): void {
     plugin.status = 'registered';
     reply({ ack: true });
     setStatus(`registered ${plugin.manifestId}`);
-    if (inCall) emit(plugin, 'event:connected');
+    // Right after the handshake, as Web App 3 does when the plugin loads during a call.
+    if (inCall) {
+      emit(plugin, 'event:connected');
+      emit(plugin, 'event:me', { id: 'main', participant: ME });
+      emit(plugin, 'event:participants', { id: 'main', participants: people });
+    }
     return;
   }
   if (plugin.status !== 'registered') {
@@ -216,6 +305,36 @@ function onRpc(plugin: LoadedPlugin, data: Json): void {
     case 'app:setDisconnectDestination':
       reply({ status: 'ok', id: '' });
       break;
+    case 'participant:mute':
+    case 'participant:muteVideo':
+    case 'participant:raiseHand': {
+      // Without a participant: the local one.
+      const uuid = String(payload.participantUuid ?? ME.uuid);
+      const [field, value] =
+        rpc === 'participant:mute' ? ['isMuted', payload.mute] : rpc === 'participant:muteVideo' ? ['isCameraMuted', payload.muteVideo] : ['raisedHand', payload.raise];
+      reply(updatePerson(uuid, { [field]: value === true }) ? OK : NOT_FOUND);
+      break;
+    }
+    case 'participant:spotlight':
+      reply(updatePerson(String(payload.participantUuid), { isSpotlight: payload.enable === true }) ? OK : NOT_FOUND);
+      break;
+    case 'participant:admit':
+      reply(updatePerson(String(payload.participantUuid), { isWaiting: false }) ? OK : NOT_FOUND);
+      break;
+    case 'participant:setRole':
+      reply(payload.role === 'chair' || payload.role === 'guest' ? (updatePerson(String(payload.participantUuid), { role: payload.role }) ? OK : NOT_FOUND) : { status: 400, data: { status: 'failed', result: 'invalid role' } });
+      break;
+    case 'participant:disconnect':
+    case 'participant:transfer':
+      reply(removePerson(String(payload.participantUuid)) ? OK : NOT_FOUND);
+      break;
+    case 'participant:sendDTMF':
+      reply(people.some((p) => p.uuid === payload.participantUuid) ? OK : NOT_FOUND);
+      break;
+    case 'conference:muteAllGuests':
+      for (const p of people) if (p.role === 'guest') updatePerson(p.uuid, { isMuted: payload.mute === true });
+      reply(OK);
+      break;
     default:
       reply({ status: 'failed', reason: `${rpc} is not implemented by the stand-in`, id: '' });
   }
@@ -239,24 +358,56 @@ function setInCall(value: boolean): void {
   setStatus(value ? 'in call' : 'not in call');
 }
 
+function startCall(): void {
+  people = [person(ME), ...people.filter((p) => p.uuid !== ME.uuid)];
+  setInCall(true);
+}
+
+function endCall(): void {
+  setInCall(false);
+  people = [];
+}
+
 const controls = {
   join(): void {
     if (inCall) return;
-    setInCall(true);
+    startCall();
     emitAll('event:connected');
+    emitAll('event:me', { id: 'main', participant: people[0] });
+    emitAll('event:participants', { id: 'main', participants: people });
   },
-  /** The user clicks Leave: Web App 3 reports the user's intent, then the end of the call. */
-  leave(): void {
+  /** The user clicks Leave. Web App 3 reports the user's intent and the end of the call; in
+   * which order is not documented, so every order can be played. */
+  leave(order: LeaveOrder = 'intent-first'): void {
     if (!inCall) return;
-    setInCall(false);
-    emitAll('event:userInitiatedDisconnect');
-    emitAll('event:disconnected', { error: 'Call disconnected', errorCode: '#pex100' });
+    endCall();
+    const end = () => emitAll('event:disconnected', { error: 'Call disconnected', errorCode: '#pex100' });
+    const intent = () => emitAll('event:userInitiatedDisconnect');
+    if (order === 'intent-first') {
+      intent();
+      end();
+    } else if (order === 'end-first') {
+      end();
+      setTimeout(intent, 50);
+    } else {
+      intent();
+    }
   },
   /** The call is lost: only `event:disconnected`, with the error. */
   drop(error = 'Media node disconnected', errorCode = '#pex128'): void {
     if (!inCall) return;
-    setInCall(false);
+    endCall();
     emitAll('event:disconnected', { error, errorCode });
+  },
+  /** Adds a participant (plugin-api `InfinityParticipant` fields), e.g. one in the lobby. */
+  addParticipant(p: Partial<Person> & { uuid: string }): void {
+    addPerson(person(p));
+  },
+  updateParticipant(uuid: string, changes: Json): boolean {
+    return updatePerson(uuid, changes);
+  },
+  removeParticipant(uuid: string): boolean {
+    return removePerson(uuid);
   },
   setDialMode(mode: DialMode): void {
     modeSelect.value = mode;
@@ -272,6 +423,7 @@ $<HTMLButtonElement>('leave').addEventListener('click', () => controls.leave());
 $<HTMLButtonElement>('drop').addEventListener('click', () => controls.drop());
 
 async function load(): Promise<void> {
+  if (new URLSearchParams(location.search).get('join') === '1') startCall();
   const manifestUrl = new URL(new URLSearchParams(location.search).get('manifest') ?? '../branding/manifest.json', location.href);
   const manifest = (await (await fetch(manifestUrl)).json()) as { plugins?: ManifestPlugin[] };
   for (const entry of manifest.plugins ?? []) {
@@ -297,6 +449,9 @@ const record = {
   },
   get buttons() {
     return [...buttons.values()].map((b) => ({ id: b.id, plugin: b.plugin.manifestId, tooltip: b.tooltip, isActive: b.isActive, badge: b.badge, icon: b.icon, visible: !toolbar.hidden }));
+  },
+  get participants() {
+    return people.map((p) => ({ ...p }));
   },
   dialCalls,
   toasts,

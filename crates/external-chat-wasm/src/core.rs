@@ -1,41 +1,63 @@
 //! The plugin's state machine, free of any browser API so it is tested natively.
 //!
-//! Every input (a Web App 3 event, a message from another window, a settled dial-out)
-//! returns the list of [`Command`]s the TypeScript glue carries out, in order.
+//! Every input (a Web App 3 event, a message from another window, a settled dial-out, a
+//! timer) returns the list of [`Command`]s the TypeScript glue carries out, in order.
+//!
+//! The plugin speaks both dialects of the top-window contract: the original
+//! `pexip:plugin:external-chat/*` and `rocketchat:videoconf/*`. Until the top window has
+//! spoken, every event goes out in both, the original first (so a top window that follows
+//! the dialect it heard last settles on the richer one); once it has spoken, only in its
+//! dialect. A reply to a request is in the request's dialect.
 
 use std::collections::BTreeMap;
 
 use meetbridge_protocol::pexip::{
-    button_tooltip, DialOutError, DialOutParams, DialOutSuccess, Disconnected, PluginToTop,
-    ToggleChat, TopToPlugin, ACTION_PREFIX,
+    self, button_tooltip, DialOutError, DialOutParams, DialOutSuccess, Disconnected, ToggleChat,
+};
+use meetbridge_protocol::videoconf::{
+    self, Can, Dialect, Feature, Ready, Roster, RosterParticipant, SelfState,
 };
 use meetbridge_protocol::Parsed;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::calls::{self, ConferenceCall};
+
+/// How long after one of Web App 3's two end-of-call events the other one still belongs
+/// to the same end of call (their order is not documented).
+pub const END_OF_CALL_WINDOW_MS: u32 = 500;
+
 /// What the glue must do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 #[serde(tag = "do", rename_all = "camelCase")]
 pub enum Command {
     /// `window.top.postMessage(message, targetOrigin)`.
-    Post { message: PluginToTop },
+    Post { message: Outgoing },
     /// `console.warn(reason)`: a message that was ignored.
     Warn { reason: String },
-    /// Update the Chat button: `isActive` and tooltip.
+    /// Update the Chat button: `isActive`, tooltip and badge.
     #[serde(rename_all = "camelCase")]
     SetButton {
         active: bool,
-        tooltip: &'static str,
+        tooltip: String,
         badge: bool,
     },
     /// Call `conference.dialOut(params)`; report the outcome with `token`.
-    #[serde(rename_all = "camelCase")]
-    Dial {
-        token: u32,
-        params: DialOutParams,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        timeout_ms: Option<u32>,
-    },
+    Dial { token: u32, params: DialOutParams },
+    /// Call `plugin.conference[call.method](call.payload)`; nothing is reported back.
+    Call { call: ConferenceCall },
+    /// `setTimeout(() => core.timer(token), ms)`.
+    Timer { token: u32, ms: u32 },
+}
+
+/// A message to the top window, in either dialect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
+#[serde(untagged)]
+pub enum Outgoing {
+    ExternalChat(pexip::PluginToTop),
+    Videoconf(videoconf::PluginToTop),
 }
 
 /// Where a message came from, as the glue sees it.
@@ -49,34 +71,70 @@ pub enum Source {
     Other,
 }
 
+/// An event for the top window, before it is put in a dialect.
+#[derive(Debug, Clone)]
+enum Event {
+    Ready,
+    Connected,
+    Disconnected(Disconnected),
+    ToggleChat(ToggleChat),
+    DialOutSuccess(DialOutSuccess),
+    DialOutError(DialOutError),
+    SelfState(SelfState),
+    Roster(Roster),
+}
+
 struct Pending {
     request_id: Option<String>,
     destination: String,
+    dialect: Dialect,
+    timeout_ms: Option<u32>,
+}
+
+/// Where the call is, as far as the end-of-call events tell.
+#[derive(Debug, Clone, PartialEq)]
+enum Call {
+    Idle,
+    Active,
+    /// `disconnected` came without a Leave: a drop, unless `userInitiatedDisconnect`
+    /// follows before the timer `token` fires.
+    EndPending {
+        token: u32,
+        error: Option<String>,
+        error_code: Option<String>,
+    },
+    /// The end of the call was reported; its other event may still arrive.
+    Ended,
 }
 
 /// The plugin's state.
 pub struct Plugin {
     host_origin: Option<String>,
     registered: bool,
-    in_call: bool,
+    /// Web App 3 events that arrived before the button existed, replayed after `ready`.
+    early: Vec<Value>,
+    call: Call,
     button_active: bool,
     badge_visible: bool,
     next_token: u32,
     pending: BTreeMap<u32, Pending>,
+    /// The dialect the top window spoke last; `None` until it speaks.
+    top_dialect: Option<Dialect>,
+    me: Option<String>,
+    roster: Vec<RosterParticipant>,
+    posted_roster: Option<Vec<RosterParticipant>>,
+    posted_self: Option<SelfState>,
 }
 
 /// Reads an origin as `scheme://host[:port]`, the form `event.origin` has.
 pub fn normalize_origin(origin: &str) -> Result<String, String> {
     let origin = origin.trim().trim_end_matches('/');
+    let bad = || format!("host origin `{origin}` is not `scheme://host[:port]`");
     let Some((scheme, rest)) = origin.split_once("://") else {
-        return Err(format!(
-            "host origin `{origin}` is not `scheme://host[:port]`"
-        ));
+        return Err(bad());
     };
     if scheme.is_empty() || rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
-        return Err(format!(
-            "host origin `{origin}` is not `scheme://host[:port]`"
-        ));
+        return Err(bad());
     }
     Ok(format!(
         "{}://{}",
@@ -96,11 +154,17 @@ impl Plugin {
         Ok(Plugin {
             host_origin,
             registered: false,
-            in_call: false,
+            early: Vec::new(),
+            call: Call::Idle,
             button_active: false,
             badge_visible: false,
             next_token: 1,
             pending: BTreeMap::new(),
+            top_dialect: None,
+            me: None,
+            roster: Vec::new(),
+            posted_roster: None,
+            posted_self: None,
         })
     }
 
@@ -109,7 +173,7 @@ impl Plugin {
         self.host_origin.as_deref().unwrap_or("*")
     }
 
-    /// The Chat button as it must be added: inactive, no badge.
+    /// The Chat button as it must be added.
     pub fn initial_button(&self) -> Command {
         self.button()
     }
@@ -117,82 +181,283 @@ impl Plugin {
     fn button(&self) -> Command {
         Command::SetButton {
             active: self.button_active,
-            tooltip: button_tooltip(self.button_active),
+            tooltip: button_tooltip(self.button_active).into(),
             badge: self.badge_visible,
         }
     }
 
-    /// `registerPlugin` resolved and the button is added: tell the top window, once.
+    fn token(&mut self) -> u32 {
+        let token = self.next_token;
+        self.next_token = self.next_token.wrapping_add(1).max(1);
+        token
+    }
+
+    fn in_call(&self) -> bool {
+        matches!(self.call, Call::Active)
+    }
+
+    /// Puts `event` in the dialect(s) the top window understands.
+    fn emit(&self, event: Event) -> Vec<Command> {
+        let dialects: &[Dialect] = match self.top_dialect {
+            None => &[Dialect::ExternalChat, Dialect::Videoconf],
+            Some(Dialect::ExternalChat) => &[Dialect::ExternalChat],
+            Some(Dialect::Videoconf) => &[Dialect::Videoconf],
+        };
+        dialects
+            .iter()
+            .filter_map(|d| in_dialect(&event, *d))
+            .map(|message| Command::Post { message })
+            .collect()
+    }
+
+    fn reply(&self, event: Event, dialect: Dialect) -> Vec<Command> {
+        in_dialect(&event, dialect)
+            .map(|message| Command::Post { message })
+            .into_iter()
+            .collect()
+    }
+
+    /// `registerPlugin` resolved and the button was added (or could not be): tell the
+    /// top window, once, then apply the Web App 3 events that arrived meanwhile.
     pub fn registered(&mut self) -> Vec<Command> {
         if self.registered {
             return vec![];
         }
         self.registered = true;
-        vec![post(PluginToTop::Ready)]
+        let mut out = self.emit(Event::Ready);
+        for event in std::mem::take(&mut self.early) {
+            out.extend(self.webapp(&event));
+        }
+        out
+    }
+
+    /// A Web App 3 event, as `{ event, payload }` (`event` is the plugin-api signal name).
+    pub fn webapp(&mut self, event: &Value) -> Vec<Command> {
+        if !self.registered {
+            self.early.push(event.clone());
+            return vec![];
+        }
+        let payload = event.get("payload").unwrap_or(&Value::Null);
+        let in_main = |p: &Value| {
+            p.get("id")
+                .or_else(|| p.get("roomId"))
+                .and_then(Value::as_str)
+                .is_none_or(|room| room == "main")
+        };
+        match event.get("event").and_then(Value::as_str).unwrap_or("") {
+            "connected" => self.connected(),
+            "userInitiatedDisconnect" => self.user_disconnected(),
+            "disconnected" => self.disconnected(text(payload, "error"), text(payload, "errorCode")),
+            "me" if in_main(payload) => {
+                if let Some(p) = payload.get("participant").and_then(participant) {
+                    self.me = Some(p.uuid.clone());
+                    self.upsert(p);
+                }
+                self.changed()
+            }
+            "participants" if in_main(payload) => {
+                let list = payload.get("participants").and_then(Value::as_array);
+                self.roster = list.into_iter().flatten().filter_map(participant).collect();
+                self.changed()
+            }
+            "participantJoined" | "raiseHand" if in_main(payload) => {
+                if let Some(p) = payload.get("participant").and_then(participant) {
+                    self.upsert(p);
+                }
+                self.changed()
+            }
+            "participantLeft" if in_main(payload) => {
+                if let Some(p) = payload.get("participant").and_then(participant) {
+                    self.roster.retain(|q| q.uuid != p.uuid);
+                }
+                self.changed()
+            }
+            "participantsActivities" => {
+                for item in payload.as_array().into_iter().flatten() {
+                    if !in_main(item) {
+                        continue;
+                    }
+                    let activity = item.get("activity").unwrap_or(&Value::Null);
+                    let Some(p) = activity.get("participant").and_then(participant) else {
+                        continue;
+                    };
+                    // ParticipantActivities: 0 join, 1 leave, 2 update (`activity` before 22).
+                    let kind = activity.get("type").or_else(|| activity.get("activity"));
+                    if kind.and_then(Value::as_u64) == Some(1) {
+                        self.roster.retain(|q| q.uuid != p.uuid);
+                    } else {
+                        self.upsert(p);
+                    }
+                }
+                self.changed()
+            }
+            _ => vec![],
+        }
+    }
+
+    fn upsert(&mut self, p: RosterParticipant) {
+        match self.roster.iter_mut().find(|q| q.uuid == p.uuid) {
+            Some(q) => *q = p,
+            None => self.roster.push(p),
+        }
+    }
+
+    /// Posts `self` and `roster` when they differ from what the top window last got.
+    fn changed(&mut self) -> Vec<Command> {
+        let mut out = vec![];
+        if let Some(me) = self
+            .self_state()
+            .filter(|me| Some(me) != self.posted_self.as_ref())
+        {
+            self.posted_self = Some(me.clone());
+            out.extend(self.emit(Event::SelfState(me)));
+        }
+        if self.posted_roster.as_ref() != Some(&self.roster) {
+            self.posted_roster = Some(self.roster.clone());
+            out.extend(self.emit(Event::Roster(Roster {
+                participants: self.roster.clone(),
+            })));
+        }
+        out
+    }
+
+    fn self_state(&self) -> Option<SelfState> {
+        let uuid = self.me.as_ref()?;
+        let p = self.roster.iter().find(|p| &p.uuid == uuid)?;
+        Some(SelfState {
+            participant_uuid: p.uuid.clone(),
+            mic_muted: p.is_muted,
+            cam_muted: p.is_camera_muted,
+            client_muted: p.is_client_muted,
+            is_host: p.is_host,
+            can_control: p.can.control,
+        })
     }
 
     /// Web App 3 `event:connected`: the user passed preflight and is in the call.
     pub fn connected(&mut self) -> Vec<Command> {
-        if self.in_call {
-            return vec![];
+        let mut out = vec![];
+        if let Call::EndPending { .. } = self.call {
+            // The previous call's drop is certain now.
+            out.extend(self.settle_end(false));
         }
-        self.in_call = true;
-        vec![post(PluginToTop::Connected)]
+        if self.in_call() {
+            return out;
+        }
+        self.call = Call::Active;
+        out.extend(self.emit(Event::Connected));
+        out
     }
 
     /// Web App 3 `event:userInitiatedDisconnect`: the user clicked Leave.
     pub fn user_disconnected(&mut self) -> Vec<Command> {
-        self.end_call(Disconnected {
-            user_initiated: true,
-            error: None,
-            error_code: None,
-        })
+        match self.call {
+            Call::Active | Call::EndPending { .. } => self.settle_end(true),
+            Call::Idle | Call::Ended => vec![],
+        }
     }
 
-    /// Web App 3 `event:disconnected`. After a Leave it is the same call ending, already
-    /// reported; otherwise it is an involuntary drop.
+    /// Web App 3 `event:disconnected`. After a Leave it is the same end of call, already
+    /// reported. Otherwise a drop, unless its text says the user left, or a Leave follows
+    /// within [`END_OF_CALL_WINDOW_MS`].
     pub fn disconnected(
         &mut self,
         error: Option<String>,
         error_code: Option<String>,
     ) -> Vec<Command> {
-        self.end_call(Disconnected {
-            user_initiated: false,
-            error: Some(
-                error
-                    .filter(|e| !e.is_empty())
-                    .unwrap_or_else(|| "Disconnected".into()),
-            ),
-            error_code: Some(
-                error_code
-                    .filter(|c| !c.is_empty())
-                    .unwrap_or_else(|| "unknown".into()),
-            ),
-        })
-    }
-
-    fn end_call(&mut self, how: Disconnected) -> Vec<Command> {
-        if !self.in_call {
+        if !self.in_call() {
             return vec![];
         }
-        self.in_call = false;
-        let mut out = vec![post(PluginToTop::Disconnected(how))];
-        // A dial-out still waiting for its participant can no longer succeed.
-        for (_, pending) in std::mem::take(&mut self.pending) {
-            out.push(dial_error(
-                format!("the call ended before {} joined", pending.destination),
-                pending.request_id,
-                None,
-            ));
+        let says_leave = error
+            .as_deref()
+            .is_some_and(|e| e.to_ascii_lowercase().contains("user initiated disconnect"));
+        if says_leave {
+            return self.settle_end(true);
         }
+        let token = self.token();
+        self.call = Call::EndPending {
+            token,
+            error,
+            error_code,
+        };
+        vec![Command::Timer {
+            token,
+            ms: END_OF_CALL_WINDOW_MS,
+        }]
+    }
+
+    /// Reports the end of the call, once, and fails the dial-outs still waiting.
+    fn settle_end(&mut self, user_initiated: bool) -> Vec<Command> {
+        let how = match std::mem::replace(&mut self.call, Call::Ended) {
+            _ if user_initiated => Disconnected {
+                user_initiated: true,
+                error: None,
+                error_code: None,
+            },
+            Call::EndPending {
+                error, error_code, ..
+            } => Disconnected {
+                user_initiated: false,
+                error: Some(
+                    error
+                        .filter(|e| !e.is_empty())
+                        .unwrap_or_else(|| "Disconnected".into()),
+                ),
+                error_code: Some(
+                    error_code
+                        .filter(|c| !c.is_empty())
+                        .unwrap_or_else(|| "unknown".into()),
+                ),
+            },
+            _ => Disconnected {
+                user_initiated: false,
+                error: Some("Disconnected".into()),
+                error_code: Some("unknown".into()),
+            },
+        };
+        let mut out = self.emit(Event::Disconnected(how));
+        for (_, pending) in std::mem::take(&mut self.pending) {
+            let error = DialOutError {
+                message: format!("the call ended before {} joined", pending.destination),
+                request_id: pending.request_id,
+                field: None,
+            };
+            out.extend(self.reply(Event::DialOutError(error), pending.dialect));
+        }
+        // Nobody is in a call that ended.
+        self.roster.clear();
+        self.me = None;
+        self.posted_self = None;
+        out.extend(self.changed());
         out
+    }
+
+    /// A timer the glue started for `token` fired.
+    pub fn timer(&mut self, token: u32) -> Vec<Command> {
+        match self.call {
+            Call::EndPending { token: t, .. } if t == token => return self.settle_end(false),
+            _ => {}
+        }
+        let Some(pending) = self.pending.remove(&token) else {
+            return vec![];
+        };
+        let error = DialOutError {
+            message: format!(
+                "dial-out to {} timed out: nobody answered within {} ms",
+                pending.destination,
+                pending.timeout_ms.unwrap_or_default()
+            ),
+            request_id: pending.request_id,
+            field: None,
+        };
+        self.reply(Event::DialOutError(error), pending.dialect)
     }
 
     /// The user clicked the Chat button: ask for the opposite state; change nothing.
     pub fn button_clicked(&mut self) -> Vec<Command> {
-        vec![post(PluginToTop::ToggleChat(ToggleChat {
+        self.emit(Event::ToggleChat(ToggleChat {
             active: !self.button_active,
-        }))]
+        }))
     }
 
     /// A `message` event reached the plugin's window.
@@ -215,55 +480,130 @@ impl Plugin {
                 ));
             }
         }
-        match TopToPlugin::parse(data) {
+        match Dialect::of(data) {
+            Some(Dialect::Videoconf) => self.videoconf(data),
+            _ => self.external_chat(data),
+        }
+    }
+
+    fn refused_dial_out(
+        &self,
+        data: &Value,
+        invalid: &meetbridge_protocol::Invalid,
+        d: Dialect,
+    ) -> Vec<Command> {
+        let error = DialOutError {
+            message: invalid.to_string(),
+            request_id: request_id_of(data),
+            field: Some(invalid.field.clone()),
+        };
+        self.reply(Event::DialOutError(error), d)
+    }
+
+    fn external_chat(&mut self, data: &Value) -> Vec<Command> {
+        use pexip::TopToPlugin as M;
+        let d = Dialect::ExternalChat;
+        match M::parse(data) {
             Parsed::Ignored(i) => warn(format!("ignored a message: {}", i.reason)),
             Parsed::Invalid(invalid) if invalid.name.as_deref() == Some("dial-out") => {
-                vec![dial_error(
-                    invalid.to_string(),
-                    request_id_of(data),
-                    Some(invalid.field.clone()),
-                )]
+                self.top_dialect = Some(d);
+                self.refused_dial_out(data, &invalid, d)
             }
             Parsed::Invalid(invalid) => warn(format!("ignored a message: {invalid}")),
-            Parsed::Message(TopToPlugin::ToggleChatButtonState(s)) => {
-                self.button_active = s.active;
-                vec![self.button()]
-            }
-            Parsed::Message(TopToPlugin::ToggleChatBadge(b)) => {
-                self.badge_visible = b.visible;
-                vec![self.button()]
-            }
-            Parsed::Message(TopToPlugin::DialOut(d)) => {
-                if !self.in_call {
-                    return vec![dial_error(
-                        format!("cannot dial {}: not in a call", d.params.destination),
-                        d.request_id,
-                        None,
-                    )];
+            Parsed::Message(message) => {
+                self.top_dialect = Some(d);
+                match message {
+                    M::ToggleChatButtonState(s) => self.set_button(Some(s.active), None),
+                    M::ToggleChatBadge(b) => self.set_button(None, Some(b.visible)),
+                    M::DialOut(dial) => self.dial_out(dial, d),
                 }
-                if d.timeout_ms == Some(0) {
-                    return vec![dial_error(
-                        "invalid dial-out: field `timeoutMs`: must be greater than 0".into(),
-                        d.request_id,
-                        Some("timeoutMs".into()),
-                    )];
-                }
-                let token = self.next_token;
-                self.next_token = self.next_token.wrapping_add(1).max(1);
-                self.pending.insert(
-                    token,
-                    Pending {
-                        request_id: d.request_id,
-                        destination: d.params.destination.clone(),
-                    },
-                );
-                vec![Command::Dial {
-                    token,
-                    params: d.params,
-                    timeout_ms: d.timeout_ms,
-                }]
             }
         }
+    }
+
+    fn videoconf(&mut self, data: &Value) -> Vec<Command> {
+        use videoconf::TopToPlugin as M;
+        let d = Dialect::Videoconf;
+        let message = match M::parse(data) {
+            Parsed::Ignored(i) => return warn(format!("ignored a message: {}", i.reason)),
+            Parsed::Invalid(invalid) if invalid.name.as_deref() == Some("dial-out") => {
+                self.top_dialect = Some(d);
+                return self.refused_dial_out(data, &invalid, d);
+            }
+            Parsed::Invalid(invalid) => return warn(format!("ignored a message: {invalid}")),
+            Parsed::Message(message) => message,
+        };
+        self.top_dialect = Some(d);
+        let call = match message {
+            M::ChatState(s) => return self.set_button(Some(s.active), None),
+            M::ChatUnread(u) => return self.set_button(None, Some(u.unread.visible())),
+            M::DialOut(dial) => return self.dial_out(dial, d),
+            M::ParticipantsState(s) => {
+                if !s.active {
+                    return vec![];
+                }
+                // A panel that opens gets the current state at once.
+                self.posted_self = None;
+                self.posted_roster = None;
+                return self.changed();
+            }
+            other => other,
+        };
+        if !self.in_call() {
+            return warn(format!("ignored `{}`: not in a call", call.name()));
+        }
+        let name = call.name();
+        match calls::from_request(call, self.me.as_deref()) {
+            Some(call) => vec![Command::Call { call }],
+            None => warn(format!("ignored `{name}`: not a participant control")),
+        }
+    }
+
+    fn set_button(&mut self, active: Option<bool>, badge: Option<bool>) -> Vec<Command> {
+        if let Some(active) = active {
+            self.button_active = active;
+        }
+        if let Some(badge) = badge {
+            self.badge_visible = badge;
+        }
+        vec![self.button()]
+    }
+
+    fn dial_out(&mut self, d: pexip::DialOut, dialect: Dialect) -> Vec<Command> {
+        let refuse = |this: &Self, message: String, field: Option<&str>| {
+            let error = DialOutError {
+                message,
+                request_id: d.request_id.clone(),
+                field: field.map(str::to_owned),
+            };
+            this.reply(Event::DialOutError(error), dialect)
+        };
+        if !self.in_call() {
+            let text = format!("cannot dial {}: not in a call", d.params.destination);
+            return refuse(self, text, None);
+        }
+        if d.timeout_ms == Some(0) {
+            let text = "invalid dial-out: field `timeoutMs`: must be greater than 0".into();
+            return refuse(self, text, Some("timeoutMs"));
+        }
+        let token = self.token();
+        self.pending.insert(
+            token,
+            Pending {
+                request_id: d.request_id,
+                destination: d.params.destination.clone(),
+                dialect,
+                timeout_ms: d.timeout_ms,
+            },
+        );
+        let mut out = vec![Command::Dial {
+            token,
+            params: d.params,
+        }];
+        if let Some(ms) = d.timeout_ms {
+            out.push(Command::Timer { token, ms });
+        }
+        out
     }
 
     /// `conference.dialOut` resolved: the dialed participant joined.
@@ -276,11 +616,12 @@ impl Plugin {
         let Some(pending) = self.pending.remove(&token) else {
             return vec![];
         };
-        vec![post(PluginToTop::DialOutSuccess(DialOutSuccess {
+        let success = DialOutSuccess {
             uuid,
             display_name: display_name.filter(|n| !n.is_empty()),
             request_id: pending.request_id,
-        }))]
+        };
+        self.reply(Event::DialOutSuccess(success), pending.dialect)
     }
 
     /// `conference.dialOut` rejected.
@@ -293,22 +634,12 @@ impl Plugin {
         } else {
             message
         };
-        vec![dial_error(message, pending.request_id, None)]
-    }
-
-    /// The dial-out's `timeoutMs` elapsed before it settled.
-    pub fn dial_timed_out(&mut self, token: u32, timeout_ms: u32) -> Vec<Command> {
-        let Some(pending) = self.pending.remove(&token) else {
-            return vec![];
+        let error = DialOutError {
+            message,
+            request_id: pending.request_id,
+            field: None,
         };
-        vec![dial_error(
-            format!(
-                "dial-out to {} timed out: nobody answered within {timeout_ms} ms",
-                pending.destination
-            ),
-            pending.request_id,
-            None,
-        )]
+        self.reply(Event::DialOutError(error), pending.dialect)
     }
 
     /// Dial-outs waiting for their participant.
@@ -317,20 +648,83 @@ impl Plugin {
     }
 }
 
-fn post(message: PluginToTop) -> Command {
-    Command::Post { message }
+/// `event` in `dialect`, or `None` where the dialect has no such message.
+fn in_dialect(event: &Event, dialect: Dialect) -> Option<Outgoing> {
+    use pexip::PluginToTop as P;
+    use videoconf::PluginToTop as V;
+    Some(match dialect {
+        Dialect::ExternalChat => Outgoing::ExternalChat(match event.clone() {
+            Event::Ready => P::Ready,
+            Event::Connected => P::Connected,
+            Event::Disconnected(d) => P::Disconnected(d),
+            Event::ToggleChat(t) => P::ToggleChat(t),
+            Event::DialOutSuccess(s) => P::DialOutSuccess(s),
+            Event::DialOutError(e) => P::DialOutError(e),
+            Event::SelfState(_) | Event::Roster(_) => return None,
+        }),
+        Dialect::Videoconf => Outgoing::Videoconf(match event.clone() {
+            Event::Ready => V::Ready(Ready {
+                features: Feature::ALL.iter().map(|f| f.name().to_owned()).collect(),
+            }),
+            Event::Connected => V::Connected,
+            Event::Disconnected(d) => V::Disconnected(d),
+            Event::ToggleChat(t) => V::ToggleChat(t),
+            Event::DialOutSuccess(s) => V::DialOutSuccess(s),
+            Event::DialOutError(e) => V::DialOutError(e),
+            Event::SelfState(s) => V::SelfState(s),
+            Event::Roster(r) => V::Roster(r),
+        }),
+    })
+}
+
+/// Reads the fields of plugin-api's `InfinityParticipant` the roster needs (by hand: a
+/// derived deserializer here would double the wasm).
+fn participant(value: &Value) -> Option<RosterParticipant> {
+    let uuid = value.get("uuid")?.as_str().filter(|u| !u.is_empty())?;
+    let flag = |key: &str| value.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let name = ["displayName", "overlayText", "uri"]
+        .iter()
+        .filter_map(|key| value.get(*key).and_then(Value::as_str))
+        .find(|n| !n.is_empty())
+        .unwrap_or_default();
+    let is_host = match value.get("isHost").and_then(Value::as_bool) {
+        Some(host) => host,
+        None => value.get("role").and_then(Value::as_str) == Some("chair"),
+    };
+    Some(RosterParticipant {
+        uuid: uuid.to_owned(),
+        display_name: name.to_owned(),
+        is_waiting: flag("isWaiting"),
+        is_host,
+        is_muted: flag("isMuted"),
+        is_client_muted: flag("isClientMuted"),
+        is_camera_muted: flag("isCameraMuted"),
+        is_presenting: flag("isPresenting"),
+        is_spotlight: flag("isSpotlight"),
+        raised_hand: flag("raisedHand"),
+        can: Can {
+            control: flag("canControl"),
+            mute: flag("canMute"),
+            disconnect: flag("canDisconnect"),
+            transfer: flag("canTransfer"),
+            spotlight: flag("canSpotlight"),
+            fecc: flag("canFecc"),
+            raise_hand: flag("canRaiseHand"),
+            change_layout: flag("canChangeLayout"),
+        },
+    })
+}
+
+fn text(payload: &Value, key: &str) -> Option<String> {
+    match payload.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn warn(reason: String) -> Vec<Command> {
     vec![Command::Warn { reason }]
-}
-
-fn dial_error(message: String, request_id: Option<String>, field: Option<String>) -> Command {
-    post(PluginToTop::DialOutError(DialOutError {
-        message,
-        request_id,
-        field,
-    }))
 }
 
 /// The plugin-api channel: `{ chanId, rpc | event | replyTo, ... }`.
@@ -349,253 +743,11 @@ fn request_id_of(data: &Value) -> Option<String> {
 
 fn describe(data: &Value) -> String {
     match data.get("action").and_then(Value::as_str) {
-        Some(action) if action.starts_with(ACTION_PREFIX) => format!("action `{action}`"),
-        Some(action) => format!("action `{action}` without the prefix"),
+        Some(action) if Dialect::of(data).is_some() => format!("action `{action}`"),
+        Some(action) => format!("action `{action}` without a known prefix"),
         None => "no action".into(),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn action(name: &str) -> String {
-        format!("{ACTION_PREFIX}{name}")
-    }
-
-    fn posted(cmds: &[Command]) -> Vec<Value> {
-        cmds.iter()
-            .filter_map(|c| match c {
-                Command::Post { message } => Some(serde_json::to_value(message).unwrap()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn dial(extra: Value) -> Value {
-        let mut v = json!({"action": action("dial-out"), "role": "GUEST", "destination": "alice@example.com", "protocol": "sip"});
-        for (k, val) in extra.as_object().unwrap() {
-            v[k] = val.clone();
-        }
-        v
-    }
-
-    #[test]
-    fn ready_is_posted_once() {
-        let mut p = Plugin::new(None).unwrap();
-        assert_eq!(
-            posted(&p.registered()),
-            vec![json!({"action": action("ready")})]
-        );
-        assert!(p.registered().is_empty());
-    }
-
-    #[test]
-    fn only_the_top_window_is_obeyed() {
-        let mut p = Plugin::new(None).unwrap();
-        let msg = json!({"action": action("toggle-chat-badge"), "visible": true});
-        for source in [Source::Parent, Source::Other] {
-            let cmds = p.message(&msg, source, "https://top.example");
-            assert!(
-                matches!(&cmds[..], [Command::Warn { reason }] if reason.contains("not from the top window"))
-            );
-        }
-        let cmds = p.message(&msg, Source::Top, "https://top.example");
-        assert_eq!(
-            cmds,
-            vec![Command::SetButton {
-                active: false,
-                tooltip: "Open Chat",
-                badge: true
-            }]
-        );
-    }
-
-    #[test]
-    fn channel_messages_are_silently_left_to_plugin_api() {
-        let mut p = Plugin::new(None).unwrap();
-        let reply = json!({"chanId": "external-chat-1", "replyTo": "x", "payload": {"ack": true}});
-        assert!(p
-            .message(&reply, Source::Parent, "https://webapp.example")
-            .is_empty());
-        // When Web App 3 is itself the top window, its channel messages come from the top.
-        assert!(p
-            .message(&reply, Source::Top, "https://webapp.example")
-            .is_empty());
-    }
-
-    #[test]
-    fn unprefixed_actions_are_warned_about() {
-        let mut p = Plugin::new(None).unwrap();
-        let cmds = p.message(
-            &json!({"action": "toggle-chat-badge", "visible": true}),
-            Source::Top,
-            "x",
-        );
-        assert!(matches!(&cmds[..], [Command::Warn { reason }] if reason.contains("prefix")));
-        let cmds = p.message(&json!("hello"), Source::Top, "x");
-        assert!(matches!(&cmds[..], [Command::Warn { .. }]));
-    }
-
-    #[test]
-    fn host_origin_gates_and_targets() {
-        assert!(Plugin::new(Some("not an origin")).is_err());
-        let mut p = Plugin::new(Some("https://Top.example/")).unwrap();
-        assert_eq!(p.target_origin(), "https://top.example");
-        let msg = json!({"action": action("toggle-chat-button-state"), "active": true});
-        let cmds = p.message(&msg, Source::Top, "https://evil.example");
-        assert!(matches!(&cmds[..], [Command::Warn { reason }] if reason.contains("origin")));
-        let cmds = p.message(&msg, Source::Top, "https://top.example");
-        assert_eq!(
-            cmds,
-            vec![Command::SetButton {
-                active: true,
-                tooltip: "Close Chat",
-                badge: false
-            }]
-        );
-        assert_eq!(Plugin::new(None).unwrap().target_origin(), "*");
-    }
-
-    #[test]
-    fn the_button_asks_for_the_opposite_and_never_changes_itself() {
-        let mut p = Plugin::new(None).unwrap();
-        let ask = |p: &mut Plugin| posted(&p.button_clicked());
-        assert_eq!(
-            ask(&mut p),
-            vec![json!({"action": action("toggle-chat"), "active": true})]
-        );
-        assert_eq!(
-            ask(&mut p),
-            vec![json!({"action": action("toggle-chat"), "active": true})]
-        );
-        p.message(
-            &json!({"action": action("toggle-chat-button-state"), "active": true}),
-            Source::Top,
-            "x",
-        );
-        assert_eq!(
-            ask(&mut p),
-            vec![json!({"action": action("toggle-chat"), "active": false})]
-        );
-    }
-
-    #[test]
-    fn leave_then_disconnected_is_one_user_initiated_disconnect() {
-        let mut p = Plugin::new(None).unwrap();
-        assert!(p.user_disconnected().is_empty(), "not in a call yet");
-        assert_eq!(
-            posted(&p.connected()),
-            vec![json!({"action": action("connected")})]
-        );
-        assert!(p.connected().is_empty());
-        assert_eq!(
-            posted(&p.user_disconnected()),
-            vec![json!({"action": action("disconnected"), "userInitiated": true})]
-        );
-        assert!(p
-            .disconnected(Some("x".into()), Some("y".into()))
-            .is_empty());
-        p.connected();
-        assert_eq!(
-            posted(&p.disconnected(Some("Lost".into()), Some("#pex1".into()))),
-            vec![
-                json!({"action": action("disconnected"), "userInitiated": false, "error": "Lost", "errorCode": "#pex1"})
-            ]
-        );
-    }
-
-    #[test]
-    fn invalid_dial_out_names_the_field_and_echoes_the_request_id() {
-        let mut p = Plugin::new(None).unwrap();
-        p.connected();
-        let cmds = p.message(
-            &dial(json!({"role": "ADMIN", "requestId": "r7"})),
-            Source::Top,
-            "x",
-        );
-        let out = posted(&cmds);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0]["action"], action("dial-out-error"));
-        assert_eq!(out[0]["field"], "role");
-        assert_eq!(out[0]["requestId"], "r7");
-        assert!(out[0]["message"].as_str().unwrap().contains("role"));
-        assert!(!cmds.iter().any(|c| matches!(c, Command::Dial { .. })));
-        let cmds = p.message(&dial(json!({"timeoutMs": 0})), Source::Top, "x");
-        assert_eq!(posted(&cmds)[0]["field"], "timeoutMs");
-    }
-
-    #[test]
-    fn dial_out_outside_a_call_is_refused() {
-        let mut p = Plugin::new(None).unwrap();
-        let out = posted(&p.message(&dial(json!({"requestId": "a"})), Source::Top, "x"));
-        assert!(out[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not in a call"));
-        assert_eq!(out[0]["requestId"], "a");
-    }
-
-    #[test]
-    fn concurrent_dial_outs_settle_once_each() {
-        let mut p = Plugin::new(None).unwrap();
-        p.connected();
-        let token = |cmds: Vec<Command>| match &cmds[..] {
-            [Command::Dial { token, .. }] => *token,
-            other => panic!("{other:?}"),
-        };
-        let a = token(p.message(
-            &dial(json!({"requestId": "a", "timeoutMs": 50})),
-            Source::Top,
-            "x",
-        ));
-        let b = token(p.message(&dial(json!({"requestId": "b"})), Source::Top, "x"));
-        assert_ne!(a, b);
-        assert_eq!(p.pending_dial_outs(), 2);
-        let out = posted(&p.dial_succeeded(b, "uuid-b".into(), Some("Bob".into())));
-        assert_eq!(
-            out,
-            vec![
-                json!({"action": action("dial-out-success"), "uuid": "uuid-b", "displayName": "Bob", "requestId": "b"})
-            ]
-        );
-        let out = posted(&p.dial_timed_out(a, 50));
-        assert_eq!(out[0]["requestId"], "a");
-        assert!(out[0]["message"].as_str().unwrap().contains("timed out"));
-        // A late answer after the timeout is not reported twice.
-        assert!(p.dial_succeeded(a, "late".into(), None).is_empty());
-        assert!(p.dial_failed(b, "x".into()).is_empty());
-        assert_eq!(p.pending_dial_outs(), 0);
-    }
-
-    #[test]
-    fn the_call_ending_fails_pending_dial_outs() {
-        let mut p = Plugin::new(None).unwrap();
-        p.connected();
-        p.message(&dial(json!({"requestId": "z"})), Source::Top, "x");
-        let out = posted(&p.disconnected(None, None));
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[1]["action"], action("dial-out-error"));
-        assert_eq!(out[1]["requestId"], "z");
-    }
-
-    #[test]
-    fn commands_serialize_as_the_glue_reads_them() {
-        let mut p = Plugin::new(None).unwrap();
-        p.connected();
-        let cmds = p.message(
-            &dial(json!({"timeoutMs": 10, "call_type": "audio"})),
-            Source::Top,
-            "x",
-        );
-        assert_eq!(
-            serde_json::to_value(&cmds).unwrap(),
-            json!([{"do": "dial", "token": 1, "timeoutMs": 10, "params": {"role": "GUEST", "destination": "alice@example.com", "protocol": "sip", "call_type": "audio"}}])
-        );
-        assert_eq!(
-            serde_json::to_value(p.initial_button()).unwrap(),
-            json!({"do": "setButton", "active": false, "tooltip": "Open Chat", "badge": false})
-        );
-    }
-}
+mod tests;

@@ -1,13 +1,18 @@
-//! # external-chat-wasm
+//! # meetbridge-external-chat-wasm
 //!
-//! The logic of the Pexip Web App 3 external-chat plugin (seed 000): which messages from
-//! the top window to obey, the dial-out parameters, the button state, the dial-outs in
-//! flight. `external-chat/src/index.ts` is glue: it feeds Web App 3 events and
-//! `message` events in, and carries out the [`core::Command`]s that come back.
+//! The logic of the Pexip Web App 3 external-chat plugin: which messages from the top
+//! window to obey (in either dialect, `pexip:plugin:external-chat/*` or
+//! `rocketchat:videoconf/*`), the dial-out parameters, the button state, the dial-outs in
+//! flight, how a call ended, the roster and the participant controls.
+//! `external-chat/src/index.ts` is glue: it feeds Web App 3 events and `message` events
+//! in, and carries out the [`core::Command`]s that come back.
 //!
-//! Values cross the boundary as JSON text (the glue calls `JSON.stringify` /
-//! `JSON.parse`), which keeps this module free of `js-sys` and small.
+//! Across the boundary: JSON text in (or primitives), a JSON array of commands out, whose
+//! TypeScript type is generated from [`core::Command`] (`bindings/commands.ts`).
 
+#[cfg(feature = "codegen")]
+pub mod bindings;
+pub mod calls;
 pub mod core;
 
 use serde_json::Value;
@@ -17,6 +22,10 @@ use crate::core::{Command, Plugin, Source};
 
 fn encode(commands: Vec<Command>) -> String {
     serde_json::to_string(&commands).unwrap_or_else(|_| "[]".into())
+}
+
+fn decode(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or(Value::Null)
 }
 
 /// The plugin's state. Every method returns a JSON array of commands.
@@ -42,34 +51,20 @@ impl ExternalChat {
         self.inner.target_origin().to_owned()
     }
 
-    /// The Chat button to add: `{ do: "setButton", active, tooltip, badge }`.
+    /// The Chat button to add: one `setButton` command.
     #[wasm_bindgen(js_name = initialButton)]
     pub fn initial_button(&self) -> String {
         serde_json::to_string(&self.inner.initial_button()).unwrap_or_default()
     }
 
+    /// `registerPlugin` resolved and the button was added (or failed to be).
     pub fn registered(&mut self) -> String {
         encode(self.inner.registered())
     }
 
-    pub fn connected(&mut self) -> String {
-        encode(self.inner.connected())
-    }
-
-    #[wasm_bindgen(js_name = userDisconnected)]
-    pub fn user_disconnected(&mut self) -> String {
-        encode(self.inner.user_disconnected())
-    }
-
-    /// `payload_json`: the `event:disconnected` payload (`{ error, errorCode }`).
-    pub fn disconnected(&mut self, payload_json: &str) -> String {
-        let payload: Value = serde_json::from_str(payload_json).unwrap_or(Value::Null);
-        let text = |key: &str| match payload.get(key) {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        encode(self.inner.disconnected(text("error"), text("errorCode")))
+    /// A Web App 3 event: `{ event: <plugin-api signal name>, payload }`.
+    pub fn webapp(&mut self, event_json: &str) -> String {
+        encode(self.inner.webapp(&decode(event_json)))
     }
 
     #[wasm_bindgen(js_name = buttonClicked)]
@@ -79,13 +74,12 @@ impl ExternalChat {
 
     /// A `message` event. `source`: `"top"`, `"parent"` or `"other"`.
     pub fn message(&mut self, data_json: &str, source: &str, origin: &str) -> String {
-        let data: Value = serde_json::from_str(data_json).unwrap_or(Value::Null);
         let source = match source {
             "top" => Source::Top,
             "parent" => Source::Parent,
             _ => Source::Other,
         };
-        encode(self.inner.message(&data, source, origin))
+        encode(self.inner.message(&decode(data_json), source, origin))
     }
 
     #[wasm_bindgen(js_name = dialSucceeded)]
@@ -103,8 +97,8 @@ impl ExternalChat {
         encode(self.inner.dial_failed(token, message))
     }
 
-    #[wasm_bindgen(js_name = dialTimedOut)]
-    pub fn dial_timed_out(&mut self, token: u32, timeout_ms: u32) -> String {
-        encode(self.inner.dial_timed_out(token, timeout_ms))
+    /// A `timer` command's time elapsed.
+    pub fn timer(&mut self, token: u32) -> String {
+        encode(self.inner.timer(token))
     }
 }

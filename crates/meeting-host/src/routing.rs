@@ -1,6 +1,6 @@
 //! The host's decisions that need no browser, tested natively.
 
-use meetbridge_protocol::pexip::{TopToPlugin, ACTION_PREFIX};
+use meetbridge_protocol::pexip::{DialOut, TopToPlugin, ACTION_PREFIX};
 use meetbridge_protocol::{Invalid, Parsed};
 use serde_json::{Map, Value};
 
@@ -25,7 +25,7 @@ pub fn dial_out_message(
     params: &Value,
     options: &Value,
     request_id: &str,
-) -> Result<TopToPlugin, Invalid> {
+) -> Result<DialOut, Invalid> {
     let Some(params) = params.as_object() else {
         return Err(Invalid::new(
             Some("dial-out".into()),
@@ -47,20 +47,12 @@ pub fn dial_out_message(
         }
     }
     match TopToPlugin::parse(&Value::Object(message)) {
-        Parsed::Message(m @ TopToPlugin::DialOut(_)) => {
-            if let TopToPlugin::DialOut(d) = &m {
-                if d.timeout_ms == Some(0) {
-                    return Err(Invalid::new(
-                        Some("dial-out".into()),
-                        "timeoutMs",
-                        "must be greater than 0",
-                    ));
-                }
-            }
-            Ok(m)
-        }
+        Parsed::Message(TopToPlugin::DialOut(d)) => Ok(d),
         Parsed::Invalid(invalid) => Err(invalid),
-        Parsed::Message(_) | Parsed::Ignored(_) => unreachable!("the action is dial-out"),
+        // The action is dial-out: nothing else can come back.
+        Parsed::Message(_) | Parsed::Ignored(_) => {
+            Err(Invalid::new(Some("dial-out".into()), "", "not a dial-out"))
+        }
     }
 }
 
@@ -82,11 +74,7 @@ mod tests {
     #[test]
     fn dial_out_carries_the_request_id_and_timeout() {
         let params = json!({"role": "GUEST", "destination": "a@b", "protocol": "sip", "requestId": "spoofed"});
-        let TopToPlugin::DialOut(d) =
-            dial_out_message(&params, &json!({"timeoutMs": 1500}), "mb-x-1").unwrap()
-        else {
-            panic!()
-        };
+        let d = dial_out_message(&params, &json!({"timeoutMs": 1500}), "mb-x-1").unwrap();
         assert_eq!(d.request_id.as_deref(), Some("mb-x-1"));
         assert_eq!(d.timeout_ms, Some(1500));
         let wire = serde_json::to_value(TopToPlugin::DialOut(d)).unwrap();

@@ -127,3 +127,36 @@ fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("bridge-server-frame", v(schema_for!(bridge::ServerFrame))),
     ]
 }
+
+/// For a crate that generates its own TypeScript next to its Rust (the browser crates'
+/// glue commands): writes `text` to `path` when `UPDATE_BINDINGS` is set (`make
+/// bindings`), and otherwise panics when the committed file differs.
+pub fn check_or_write(path: &std::path::Path, text: &str) {
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("a file path")).expect("create bindings dir");
+        std::fs::write(path, text).expect("write bindings");
+        return;
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale; run `make bindings` and commit",
+        path.display()
+    );
+}
+
+/// The TypeScript declarations of `decls`, each exported, after `header`.
+pub fn module(header: &str, decls: Vec<String>) -> String {
+    let mut out = String::from(header);
+    for decl in decls {
+        let decl = decl.trim();
+        if !decl.starts_with("export ") {
+            out.push_str("export ");
+        }
+        out.push_str(decl);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}

@@ -1,7 +1,7 @@
 // End-to-end tests of the external-chat plugin (seed 000 + issue 5), in headless Chromium:
 // the plugin comes from the packaged zip, runs in the Web App 3 stand-in (another origin,
 // sandbox="allow-scripts"), inside a top page that uses ExternalChatHost (crates/meeting-host).
-// Run: make package && node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host
+// Run: make package && bash scripts/build-wasm.sh meetbridge-meeting-host web/pkg/meeting-host
 //      && node --test web/e2e/pexip/
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -37,15 +37,15 @@ test('loads from the zip in a sandboxed opaque-origin frame, registers, says rea
     const version = JSON.parse(readFileSync(join(root, 'external-chat/package.json'), 'utf8')).version;
     const line = t.consoleLog.find((m) => m.text === `plugin: external-chat loaded v${version}`);
     assert.ok(line, `version line missing: ${JSON.stringify(t.consoleLog)}`);
-    assert.match(line.url, /\/branding\/plugins\/external-chat\/index\.html$/);
+    assert.match(line.url, /\/branding\/plugins\/external-chat\/external-chat\.js$/);
     const [plugin] = await t.standin(() => window.standin.plugins);
     assert.equal(plugin.status, 'registered');
     assert.equal(plugin.sandbox, 'allow-scripts');
     assert.equal(plugin.version, Number(version.split('.')[0]));
     assert.equal(await t.pluginFrame().evaluate(() => self.origin), 'null');
-    // One self-contained file: nothing else (no .wasm, no .js) is fetched for the plugin.
+    // index.html and its classic script from the same folder, nothing else (no .wasm, no fetch).
     const fetched = h.webappServer.requests.filter((p) => p.includes('/plugins/external-chat/'));
-    assert.deepEqual([...new Set(fetched)], ['/branding/plugins/external-chat/index.html']);
+    assert.deepEqual([...new Set(fetched)], ['/branding/plugins/external-chat/index.html', '/branding/plugins/external-chat/external-chat.js']);
     assert.deepEqual(await t.events(), [{ event: 'ready' }]);
     assert.equal(await t.page.evaluate(() => window.host.ready), true);
     const buttons = await t.buttons();

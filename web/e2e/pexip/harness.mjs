@@ -23,7 +23,16 @@ const TYPES = {
   '.css': 'text/css',
 };
 
-/** A tiny static file server; `requests` records every path asked for. */
+/**
+ * The policy a strict Infinity deployment serves the plugin with: scripts from the
+ * plugin's own folder only, no inline script, wasm compilation allowed.
+ */
+export const PLUGIN_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
+
+/**
+ * A tiny static file server; `requests` records every path asked for. Files under
+ * /branding/plugins/ are served with PLUGIN_CSP and no CORS headers, as Infinity does.
+ */
 export function serve(dir, host = '127.0.0.1', port = 0) {
   const requests = [];
   const server = createServer((req, res) => {
@@ -34,7 +43,9 @@ export function serve(dir, host = '127.0.0.1', port = 0) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };
+    if (path.startsWith('/branding/plugins/')) headers['content-security-policy'] = PLUGIN_CSP;
+    res.writeHead(200, headers);
     res.end(readFileSync(file));
   });
   return new Promise((ok) => {
@@ -56,7 +67,7 @@ export async function buildSites() {
   if (!existsSync(zip)) throw new Error(`${zip} missing: run \`make package\` first`);
   const meetingHost = join(web, 'pkg/meeting-host');
   if (!existsSync(join(meetingHost, 'meeting_host.js'))) {
-    throw new Error('web/pkg/meeting-host missing: node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host');
+    throw new Error('web/pkg/meeting-host missing: bash scripts/build-wasm.sh meetbridge-meeting-host web/pkg/meeting-host');
   }
   const tmp = mkdtempSync(join(tmpdir(), 'pexip-e2e-'));
 
@@ -107,13 +118,13 @@ export async function setup() {
    * Opens the top page with the stand-in in iframe#webapp3. Returns the page, the console
    * log of every frame, and helpers.
    */
-  async function open({ manifest = 'manifest.json', waitReady = true, query = '' } = {}) {
+  async function open({ manifest = 'manifest.json', waitReady = true, query = '', standinQuery = '' } = {}) {
     const context = await browser.newContext();
     const page = await context.newPage();
     const consoleLog = [];
     page.on('console', (msg) => consoleLog.push({ type: msg.type(), text: msg.text(), url: msg.location()?.url ?? '' }));
     page.on('pageerror', (error) => consoleLog.push({ type: 'pageerror', text: String(error), url: '' }));
-    const standinUrl = `${webappOrigin}/standin/index.html?manifest=${encodeURIComponent(`../branding/${manifest}`)}`;
+    const standinUrl = `${webappOrigin}/standin/index.html?${standinQuery}manifest=${encodeURIComponent(`../branding/${manifest}`)}`;
     await page.goto(`${topOrigin}/top.html?${query}webapp=${encodeURIComponent(standinUrl)}`);
     const events = () => page.evaluate(() => window.events);
     const waitFor = async (what, predicate, timeout = 5000) => {
@@ -148,7 +159,7 @@ export async function setup() {
   }
 
   return {
-    version, webappOrigin, topOrigin, webappServer, topServer, manifestVariant, open,
+    version, webapp3, webappOrigin, topOrigin, webappServer, topServer, manifestVariant, open,
     async teardown() {
       await browser.close();
       await webappServer.close();

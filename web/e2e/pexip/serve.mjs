@@ -1,6 +1,6 @@
 // Development: serves the Web App 3 stand-in and the top page (two origins) so you can
 // click through the plugin by hand. Run `make package` and build meeting-host first:
-//   node external-chat/scripts/wasm.mjs meeting-host web/pkg/meeting-host
+//   bash scripts/build-wasm.sh meetbridge-meeting-host web/pkg/meeting-host
 //   node web/e2e/pexip/serve.mjs            # the plugin from the zip
 //   node web/e2e/pexip/serve.mjs --dev      # the plugin from `npm start` (https://localhost:5173)
 // then open the printed URL. Ctrl-C stops.

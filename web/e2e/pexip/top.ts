@@ -1,6 +1,6 @@
-// The page that embeds Web App 3 (the top window), using ExternalChatHost from
-// crates/meeting-host. Types come from the wasm-bindgen .d.ts, whose message types are
-// the protocol crate's generated bindings.
+// The page that embeds Web App 3 (the top window), using ExternalChatHost
+// (web/host/external-chat-host.ts over crates/meeting-host). Its types are generated from
+// the Rust definitions.
 //
 // `?webapp=<url>`: the Web App 3 (or stand-in) URL for iframe#webapp3.
 // `?demo=1`: behave like a real page (open/close the chat on toggle-chat, echo the state).
@@ -10,11 +10,15 @@ import init, {
   type DialOutParams,
   type DialOutSuccess,
   type Disconnected,
+  type Roster,
+  type SelfState,
   type ToggleChat,
-} from '../../pkg/meeting-host/meeting_host.js';
+} from '../../host/external-chat-host';
 
 type Logged =
   | { event: 'ready' | 'connected' }
+  | { event: 'roster'; data: Roster }
+  | { event: 'self'; data: SelfState }
   | { event: 'disconnected'; data: Disconnected }
   | { event: 'toggle-chat'; data: ToggleChat }
   | { event: 'dial-out-success'; data: DialOutSuccess }
@@ -48,6 +52,10 @@ host.onToggleChat((data) => {
 });
 host.onDialOutSuccess((data) => log({ event: 'dial-out-success', data }));
 host.onDialOutError((data) => log({ event: 'dial-out-error', data }));
+// Roster and self are kept apart: the seed's tests read the event list above.
+const roster: Logged[] = [];
+host.onRoster((data) => roster.push({ event: 'roster', data }));
+host.onSelf((data) => roster.push({ event: 'self', data }));
 (document.getElementById('badge') as HTMLButtonElement).addEventListener('click', () => host.setBadge(true));
 
 /** Dials and reports the outcome as a value (tests read it with `await`). */
@@ -59,6 +67,13 @@ async function dial(p: DialOutParams, timeoutMs?: number): Promise<{ ok: true; v
   }
 }
 
-Object.assign(window, { host, events, dial });
+// Every prefixed message that reaches this page, as posted (either dialect).
+const raw: unknown[] = [];
+addEventListener('message', (e: MessageEvent) => {
+  const action: unknown = (e.data as { action?: unknown } | null)?.action;
+  if (typeof action === 'string' && (action.startsWith('pexip:plugin:external-chat/') || action.startsWith('rocketchat:videoconf/'))) raw.push(e.data);
+});
+
+Object.assign(window, { host, events, roster, raw, dial });
 const webapp = params.get('webapp');
 if (webapp) iframe.src = webapp;

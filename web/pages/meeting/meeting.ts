@@ -15,7 +15,7 @@ import init, {
   type DialOutError,
   type DialOutParams,
   type Disconnected,
-} from "../../pkg/meeting-host/meeting_host.js";
+} from "../../host/external-chat-host";
 import type { JsonValue, PlatformToPlugin, PresenceStatus } from "../../../crates/protocol/bindings/protocol";
 import { createObject, listObjects, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
 import { connectHost, devSession, showConnection, showFatal } from "../session";
