@@ -83,6 +83,7 @@ if (meeting) {
   mkdirSync(join(dist, "meeting"), { recursive: true });
   cpSync(join(root, "pages/meeting/index.html"), join(dist, "meeting/index.html"));
   cpSync(join(root, "pages/meeting/meeting.css"), join(dist, "app/meeting.css"));
+  cpSync(join(root, "pages/meeting/participants.css"), join(dist, "app/participants.css"));
   cpSync(join(meetingHost, "meeting_host_bg.wasm"), join(dist, "host/meeting_host_bg.wasm"));
   mkdirSync(join(dist, "webapp3-standin"), { recursive: true });
   cpSync(join(root, "webapp3-standin/index.html"), join(dist, "webapp3-standin/index.html"));

@@ -92,7 +92,8 @@ function person(p: Partial<Person> & { uuid: string }): Person {
     isPresenting: false,
     isSpotlight: false,
     raisedHand: false,
-    canControl: false,
+    // The local participant is a host: it may control everybody.
+    canControl: true,
     canMute: true,
     canDisconnect: true,
     canTransfer: true,

@@ -271,12 +271,28 @@ pub struct ChatUnread {
 }
 
 /// `unread` of `chat-unread`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Unread {
     Flag(bool),
     Count(u32),
+}
+
+// By hand: serde's derived untagged reader buffers the value through its `Content`
+// machinery, which costs the browser builds more than the rest of this dialect.
+impl<'de> Deserialize<'de> for Unread {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::Bool(flag) => Ok(Unread::Flag(flag)),
+            Value::Number(n) => n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Unread::Count)
+                .ok_or_else(|| serde::de::Error::custom("expected a boolean or a count")),
+            _ => Err(serde::de::Error::custom("expected a boolean or a count")),
+        }
+    }
 }
 
 impl Unread {

@@ -19,6 +19,7 @@ import init, {
 import type { JsonValue, PlatformToPlugin, PresenceStatus } from "../../../crates/protocol/bindings/protocol";
 import { createObject, listObjects, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
 import { connectHost, devSession, showConnection, showFatal } from "../session";
+import { mountParticipants } from "./participants";
 
 const CHAT_PLUGIN = "/plugins/chatroom/?mode=meeting";
 const DIAL_TIMEOUT_MS = 30_000;
@@ -296,6 +297,7 @@ async function main(): Promise<void> {
 
   await init({ module_or_path: new URL("/host/meeting_host_bg.wasm", location.href) });
   wireWebApp3();
+  mountParticipants(chatHost, $("meeting"), $("chat-toggle"));
   wireDialOut();
   const toggle = $<HTMLButtonElement>("chat-toggle");
   toggle.disabled = false;
