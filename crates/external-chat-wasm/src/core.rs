@@ -570,21 +570,13 @@ impl Plugin {
     }
 
     fn dial_out(&mut self, d: pexip::DialOut, dialect: Dialect) -> Vec<Command> {
-        let refuse = |this: &Self, message: String, field: Option<&str>| {
-            let error = DialOutError {
-                message,
-                request_id: d.request_id.clone(),
-                field: field.map(str::to_owned),
-            };
-            this.reply(Event::DialOutError(error), dialect)
-        };
         if !self.in_call() {
-            let text = format!("cannot dial {}: not in a call", d.params.destination);
-            return refuse(self, text, None);
-        }
-        if d.timeout_ms == Some(0) {
-            let text = "invalid dial-out: field `timeoutMs`: must be greater than 0".into();
-            return refuse(self, text, Some("timeoutMs"));
+            let error = DialOutError {
+                message: format!("cannot dial {}: not in a call", d.params.destination),
+                request_id: d.request_id,
+                field: None,
+            };
+            return self.reply(Event::DialOutError(error), dialect);
         }
         let token = self.token();
         self.pending.insert(

@@ -337,13 +337,14 @@ impl PluginToTop {
 /// Reads `dial-out`, naming the offending field, and checks what types alone cannot.
 pub(crate) fn parse_dial_out(value: &Value) -> Result<DialOut, Invalid> {
     let params: DialOutParams = decode("dial-out", "", value)?;
-    params.validate()?;
     let extensions: DialOutExtensions = decode("dial-out", "", value)?;
-    Ok(DialOut {
+    let dial_out = DialOut {
         params,
         request_id: extensions.request_id,
         timeout_ms: extensions.timeout_ms,
-    })
+    };
+    dial_out.validate()?;
+    Ok(dial_out)
 }
 
 impl DialOutParams {
@@ -355,6 +356,18 @@ impl DialOutParams {
         }
         if let Some(sequence) = &self.dtmf_sequence {
             check_dtmf(sequence, true).map_err(|e| invalid("dial-out", "dtmf_sequence", e))?;
+        }
+        Ok(())
+    }
+}
+
+impl DialOut {
+    /// The one check of a dial-out beyond its types, used by the parser: the parameters'
+    /// rules, and a `timeoutMs` that is not 0.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.params.validate()?;
+        if self.timeout_ms == Some(0) {
+            return Err(invalid("dial-out", "timeoutMs", "must be greater than 0"));
         }
         Ok(())
     }
