@@ -192,6 +192,72 @@ export type Streaming = "yes" | "no";
 
 export type KeepConferenceAlive = "keep_conference_alive" | "keep_conference_alive_if_multiple" | "keep_conference_alive_never";
 
+// ---- The external-chat plugin's rocketchat:videoconf/* dialect ----
+
+export type VideoconfPluginToTop = { "action": "rocketchat:videoconf/ready" } & Ready | { "action": "rocketchat:videoconf/connected" } | { "action": "rocketchat:videoconf/disconnected" } & Disconnected | { "action": "rocketchat:videoconf/toggle-chat" } & ToggleChat | { "action": "rocketchat:videoconf/self" } & SelfState | { "action": "rocketchat:videoconf/roster" } & Roster | { "action": "rocketchat:videoconf/dial-out-success" } & DialOutSuccess | { "action": "rocketchat:videoconf/dial-out-error" } & DialOutError;
+
+export type VideoconfTopToPlugin = { "action": "rocketchat:videoconf/chat-state" } & ChatState | { "action": "rocketchat:videoconf/chat-unread" } & ChatUnread | { "action": "rocketchat:videoconf/participants-state" } & ParticipantsState | { "action": "rocketchat:videoconf/mute" } & Mute | { "action": "rocketchat:videoconf/mute-video" } & Mute | { "action": "rocketchat:videoconf/admit" } & ParticipantRef | { "action": "rocketchat:videoconf/disconnect" } & ParticipantRef | { "action": "rocketchat:videoconf/spotlight" } & Spotlight | { "action": "rocketchat:videoconf/raise-hand" } & RaiseHand | { "action": "rocketchat:videoconf/set-role" } & SetRole | { "action": "rocketchat:videoconf/transfer" } & Transfer | { "action": "rocketchat:videoconf/dtmf" } & Dtmf | { "action": "rocketchat:videoconf/mute-all-guests" } & MuteAllGuests | { "action": "rocketchat:videoconf/dial-out" } & DialOut;
+
+export type Dialect = "external-chat" | "videoconf";
+
+export type Feature = "chat" | "dial-out" | "roster" | "mute" | "mute-video" | "admit" | "disconnect" | "spotlight" | "raise-hand" | "set-role" | "transfer" | "dtmf" | "mute-all-guests";
+
+export type Ready = { 
+/**
+ * Feature names ([`Feature::name`]); names this crate does not know are kept.
+ */
+features: Array<string>, };
+
+export type SelfState = { participantUuid: string, 
+/**
+ * Muted by the server (Infinity).
+ */
+micMuted: boolean, camMuted: boolean, 
+/**
+ * Muted in the client only.
+ */
+clientMuted: boolean, isHost: boolean, canControl: boolean, };
+
+export type Roster = { participants: Array<RosterParticipant>, };
+
+export type RosterParticipant = { uuid: string, displayName: string, 
+/**
+ * In the lobby, waiting to be admitted.
+ */
+isWaiting: boolean, isHost: boolean, isMuted: boolean, isClientMuted: boolean, isCameraMuted: boolean, isPresenting: boolean, isSpotlight: boolean, raisedHand: boolean, 
+/**
+ * What the local participant may do to this one.
+ */
+can: Can, };
+
+export type Can = { control: boolean, mute: boolean, disconnect: boolean, transfer: boolean, spotlight: boolean, fecc: boolean, raiseHand: boolean, changeLayout: boolean, };
+
+export type ChatState = { active: boolean, };
+
+export type ChatUnread = { unread: Unread, };
+
+export type Unread = boolean | number;
+
+export type ParticipantsState = { active: boolean, };
+
+export type Mute = { participantUuid?: string, muted: boolean, };
+
+export type ParticipantRef = { participantUuid: string, };
+
+export type Spotlight = { participantUuid: string, active: boolean, };
+
+export type RaiseHand = { participantUuid?: string, raised: boolean, };
+
+export type ParticipantRole = "host" | "guest";
+
+export type SetRole = { participantUuid: string, role: ParticipantRole, };
+
+export type Transfer = { participantUuid: string, alias: string, role?: ParticipantRole, pin?: string, };
+
+export type Dtmf = { participantUuid: string, digits: string, };
+
+export type MuteAllGuests = { muted: boolean, };
+
 // ---- oVice custom plugins ----
 
 export type PluginToPlatform = { "type": "ovice_get_participants" } | { "type": "ovice_broadcast_message", "payload": OutgoingMessage } | { "type": "ovice_emit_message", "payload": OutgoingMessage } | { "type": "ovice_get_data" } | { "type": "ovice_save_and_emit_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_ready" } | { "type": "ovice_ready_confirmed" } | { "type": "meetbridge_get_history", "payload": HistoryRequest };
@@ -382,3 +448,5 @@ export const MAX_MESSAGE_BYTES = 2097152;
 export const MAX_DATA_BYTES = 512000;
 export const PEXIP_ACTION_PREFIX = "pexip:plugin:external-chat/";
 export const PEXIP_PLUGIN_ID = "external-chat";
+export const VIDEOCONF_ACTION_PREFIX = "rocketchat:videoconf/";
+export const MAX_DTMF_CHARS = 128;
