@@ -17,7 +17,7 @@ size() {
 }
 printf '%-36s %10s %10s\n' "build" "raw" "gzipped"
 for features in "pexip ovice bridge" "pexip" "ovice" "ovice bridge"; do
-  size "protocol-wasm [$features]" meetbridge-protocol-wasm "--no-default-features --features $features"
+  size "protocol-wasm [$features]" meetbridge-protocol-wasm "--no-default-features --features ${features// /,}"
 done
 for pkg in meetbridge-space-host meetbridge-meeting-host meetbridge-external-chat-wasm; do
   size "$pkg" "$pkg"

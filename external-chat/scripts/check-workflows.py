@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Checks that .github/workflows/ci.yml and release.yml parse and run seed 000's steps.
+"""Checks that .github/workflows/ci.yml and release.yml parse and run the plugin contract's release steps.
 
 Not a full GitHub Actions schema check: it reads the YAML and asserts the triggers, the
-commands and the names the seed asks for, so a workflow that drifts from the seed fails.
+commands and the names the contract asks for, so a workflow that drifts from it fails.
 """
 import pathlib
 import sys
@@ -79,4 +79,4 @@ if errors:
     for e in errors:
         print(f"check-workflows: {e}", file=sys.stderr)
     sys.exit(1)
-print("check-workflows: ci.yml and release.yml parse and run the seed's steps")
+print("check-workflows: ci.yml and release.yml parse and run the contract's steps")

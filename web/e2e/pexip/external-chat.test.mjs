@@ -1,4 +1,4 @@
-// End-to-end tests of the external-chat plugin (seed 000 + issue 5), in headless Chromium:
+// End-to-end tests of the external-chat plugin's original contract, in headless Chromium:
 // the plugin comes from the packaged zip, runs in the Web App 3 stand-in (another origin,
 // sandbox="allow-scripts"), inside a top page that uses ExternalChatHost (crates/meeting-host).
 // Run: make package && bash scripts/build-wasm.sh meetbridge-meeting-host web/pkg/meeting-host
@@ -214,7 +214,7 @@ test('dial-out: a destination that never answers times out with timeoutMs; witho
     assert.match(result.error.message, /timed out/);
     assert.equal((await t.standin(() => window.standin.dialCalls)).length, 1, 'Pexip was called');
 
-    // No timeout: nothing happens (as the seed warns) until the call ends.
+    // No timeout: nothing happens (as the contract warns) until the call ends.
     await t.page.evaluate((p) => {
       window.pending = window.dial(p);
     }, { ...ALICE, destination: 'bob@example.com' });

@@ -52,7 +52,7 @@ host.onToggleChat((data) => {
 });
 host.onDialOutSuccess((data) => log({ event: 'dial-out-success', data }));
 host.onDialOutError((data) => log({ event: 'dial-out-error', data }));
-// Roster and self are kept apart: the seed's tests read the event list above.
+// Roster and self are kept apart: the original contract's tests read the event list above.
 const roster: Logged[] = [];
 host.onRoster((data) => roster.push({ event: 'roster', data }));
 host.onSelf((data) => roster.push({ event: 'self', data }));

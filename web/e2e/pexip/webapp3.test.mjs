@@ -231,9 +231,9 @@ test('dial-out: replies without requestId settle the oldest pending dial-out fir
     }, ALICE);
     await t.waitFor('two dials', async () => (await t.standin(() => window.standin.dialCalls.length)) === 2);
     // A plugin that follows the original contract only: no requestId in its replies.
-    await t.standin((prefix) => window.top.postMessage({ action: `${prefix}dial-out-success`, uuid: 'seed-1' }, '*'), P);
+    await t.standin((prefix) => window.top.postMessage({ action: `${prefix}dial-out-success`, uuid: 'plain-1' }, '*'), P);
     const first = await t.page.evaluate(() => window.first);
-    assert.deepEqual(first, { ok: true, value: { uuid: 'seed-1' } });
+    assert.deepEqual(first, { ok: true, value: { uuid: 'plain-1' } });
     await t.standin((prefix) => window.top.postMessage({ action: `${prefix}dial-out-error`, message: 'busy' }, '*'), P);
     const second = await t.page.evaluate(() => window.second);
     assert.deepEqual(second, { ok: false, error: { message: 'busy' } });
