@@ -258,11 +258,11 @@ export type Dtmf = { participantUuid: string, digits: string, };
 
 export type MuteAllGuests = { muted: boolean, };
 
-// ---- oVice custom plugins ----
+// ---- oVice custom plugins (older wire formats: Legacy*) ----
 
-export type PluginToPlatform = { "type": "ovice_get_participants" } | { "type": "ovice_broadcast_message", "payload": OutgoingMessage } | { "type": "ovice_emit_message", "payload": OutgoingMessage } | { "type": "ovice_get_data" } | { "type": "ovice_save_and_emit_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_ready" } | { "type": "ovice_ready_confirmed" } | { "type": "meetbridge_get_history", "payload": HistoryRequest };
+export type PluginToPlatform = { "type": "ovice_get_participants" } | { "type": "ovice_broadcast_message", "payload": OutgoingMessage } | { "type": "ovice_emit_message", "payload": OutgoingMessage } | { "type": "ovice_get_data" } | { "type": "ovice_save_and_emit_data", "payload": { [key in string]: JsonValue } } | { "type": "meetbridge_get_history", "payload": HistoryRequest };
 
-export type PlatformToPlugin = { "type": "ovice_participants", "payload": Array<Participant> } | { "type": "ovice_participant_subscribed", "payload": Participant } | { "type": "ovice_participant_unsubscribed", "payload": Participant } | { "type": "ovice_participant_joined", "payload": Participant } | { "type": "ovice_participant_left", "payload": Participant } | { "type": "ovice_message", "payload": RelayedMessage } | { "type": "ovice_saved_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_shared_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_data_saved_success", "payload": SavedSuccess } | { "type": "ovice_confirmation" } | { "type": "meetbridge_error", "payload": PluginError } | { "type": "meetbridge_history", "payload": HistoryPage };
+export type PlatformToPlugin = { "type": "ovice_participants", "payload": Array<Participant> } | { "type": "ovice_participant_subscribed", "payload": Participant } | { "type": "ovice_participant_unsubscribed", "payload": Participant } | { "type": "ovice_participant_joined", "payload": Participant } | { "type": "ovice_participant_left", "payload": Participant } | { "type": "ovice_message", "payload": RelayedMessage } | { "type": "ovice_saved_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_shared_data", "payload": { [key in string]: JsonValue } } | { "type": "ovice_data_saved_success", "payload": SavedSuccess } | { "type": "meetbridge_error", "payload": PluginError } | { "type": "meetbridge_history", "payload": HistoryPage } | { "type": "meetbridge_sent", "payload": SentReceipt };
 
 export type Participant = { 
 /**
@@ -300,7 +300,8 @@ event: string,
  */
 objectId?: string, 
 /**
- * Any JSON value, at most [`MAX_MESSAGE_BYTES`] encoded.
+ * Any JSON value, as the plugin wrote it (absent: `null`). The whole payload counts
+ * toward [`MAX_MESSAGE_BYTES`].
  */
 message: JsonValue, 
 /**
@@ -308,7 +309,11 @@ message: JsonValue,
  */
 to?: string, };
 
-export type RelayedMessage = { source: string, event: string, objectId: string, message: JsonValue, 
+export type RelayedMessage = { source: string, event: string, objectId: string, 
+/**
+ * The sender's `message`, exactly as it was sent.
+ */
+message: JsonValue, 
 /**
  * Set when the message was an emit to one user.
  */
@@ -318,7 +323,7 @@ export type SavedSuccess = {
 /**
  * Seconds since the Unix epoch.
  */
-updated_at?: number, } & ({ [key in string]: number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null });
+updated_at?: number, } & ({ [key in string]: JsonValue });
 
 export type PluginError = { 
 /**
@@ -377,6 +382,22 @@ start: boolean,
  * Messages `[from, to]` were past the history window and are lost.
  */
 missed?: [number, number], };
+
+export type SentReceipt = { 
+/**
+ * What was sent.
+ */
+request: SentRequest, 
+/**
+ * The sequence number the platform gave the message (its place in the history).
+ */
+seq?: number, };
+
+export type SentRequest = "ovice_broadcast_message" | "ovice_emit_message";
+
+export type LegacyHandshake = { "type": "ovice_ready" } | { "type": "ovice_ready_confirmed" };
+
+export type LegacyToPlugin = { "type": "ovice_confirmation" };
 
 // ---- Bridge: host runtime <-> server WebSocket frames ----
 

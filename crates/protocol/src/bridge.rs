@@ -25,7 +25,10 @@
 //! saving again. The id alone decides: an id reused for a different message is a
 //! duplicate too. Ids on other messages are ignored (they change nothing).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::decode::decode;
@@ -351,7 +354,14 @@ impl ClientFrame {
     /// Reads one text frame. The wrapped oVice message goes through the oVice parser, so
     /// the limits apply and an unknown `type` is invalid here (the host forwards only
     /// messages it understood).
+    ///
+    /// A `plugin` frame is read from the text itself, so the plugin's `message` and data
+    /// document keep their text (nothing is rebuilt); other frames, and any frame that does
+    /// not read cleanly, go through [`ClientFrame::parse_value`], which words the error.
     pub fn parse(text: &str) -> Parsed<Self> {
+        if let Some(parsed) = plugin_frame_text(text) {
+            return parsed;
+        }
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
@@ -455,10 +465,108 @@ fn parse_plugin_frame(value: &Value) -> Result<PluginFrame, Invalid> {
     }
 }
 
+/// The fields of a frame read from its text, values kept as text.
+#[derive(Deserialize)]
+struct FrameText<'a> {
+    #[serde(borrow, default)]
+    op: Option<Cow<'a, str>>,
+    #[serde(default)]
+    req: Option<u64>,
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+}
+
+/// A `plugin` frame read from its text, when it reads cleanly (`None`: the `Value` path).
+fn frame_text(text: &str) -> Option<FrameText<'_>> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let frame: FrameText = serde_json::from_str(text).ok()?;
+    (frame.op.as_deref() == Some("plugin") && frame.object.is_some() && frame.message.is_some())
+        .then_some(frame)
+}
+
+fn plugin_frame_text(text: &str) -> Option<Parsed<ClientFrame>> {
+    let frame = frame_text(text)?;
+    if let Some(id) = &frame.id {
+        if id.is_empty() || id.len() > MAX_MESSAGE_ID_BYTES {
+            return None;
+        }
+    }
+    let message = match PluginToPlatform::parse_text(frame.message?.get()) {
+        Parsed::Message(message) => message,
+        Parsed::Invalid(e) => return Some(Parsed::Invalid(nested(e))),
+        Parsed::Ignored(i) => return Some(Parsed::Invalid(invalid("plugin", "message", i.reason))),
+    };
+    Some(Parsed::Message(ClientFrame::Plugin(PluginFrame {
+        req: frame.req,
+        object: frame.object?,
+        id: frame.id,
+        message,
+    })))
+}
+
+fn server_plugin_frame_text(text: &str) -> Option<Parsed<ServerFrame>> {
+    let frame = frame_text(text)?;
+    let message = match PlatformToPlugin::parse_text(frame.message?.get()) {
+        Parsed::Message(message) => message,
+        Parsed::Invalid(e) => return Some(Parsed::Invalid(nested(e))),
+        Parsed::Ignored(i) => return Some(Parsed::Invalid(invalid("plugin", "message", i.reason))),
+    };
+    Some(Parsed::Message(ServerFrame::Plugin(ServerPluginFrame {
+        object: frame.object?,
+        seq: frame.seq,
+        message,
+    })))
+}
+
+/// What an error frame echoes: the `req` and `object` of a client frame, read one by one
+/// so that either survives another field being malformed (or the frame being too large).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameHead {
+    pub req: Option<u64>,
+    pub object: Option<String>,
+}
+
+impl FrameHead {
+    /// Reads `req` and `object` from a frame's text, each on its own; whatever does not
+    /// read is `None`.
+    pub fn read(text: &str) -> Self {
+        #[derive(Deserialize)]
+        struct Loose<'a> {
+            #[serde(borrow, default)]
+            req: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            object: Option<&'a RawValue>,
+        }
+        let Ok(loose) = serde_json::from_str::<Loose>(text) else {
+            return FrameHead::default();
+        };
+        FrameHead {
+            req: loose.req.and_then(|r| serde_json::from_str(r.get()).ok()),
+            object: loose
+                .object
+                .and_then(|o| serde_json::from_str(o.get()).ok()),
+        }
+    }
+}
+
 impl ServerFrame {
     /// Reads one server frame, as the host runtime does. The wrapped platform message goes
     /// through the oVice parser, so an unknown `type` inside is reported, not swallowed.
+    ///
+    /// A `plugin` frame is read from the text itself: relayed messages and data documents
+    /// keep the sender's text.
     pub fn parse(text: &str) -> Parsed<Self> {
+        if let Some(parsed) = server_plugin_frame_text(text) {
+            return parsed;
+        }
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use ts_rs::{Config, TS};
 
-use crate::{bridge, ovice, pexip, videoconf, Ignored, Invalid, InvalidKind};
+use crate::{bridge, legacy, ovice, pexip, videoconf, Ignored, Invalid, InvalidKind};
 
 /// Relative path (under `bindings/`) → file content.
 pub fn files() -> BTreeMap<String, String> {
@@ -57,11 +57,12 @@ fn typescript() -> String {
                 videoconf::Transfer, videoconf::Dtmf, videoconf::MuteAllGuests),
         ),
         (
-            "oVice custom plugins",
+            "oVice custom plugins (older wire formats: Legacy*)",
             decls!(cfg; ovice::PluginToPlatform, ovice::PlatformToPlugin, ovice::Participant,
                 ovice::UserId, ovice::StringOrNumber, ovice::ObjectType, ovice::PresenceStatus,
                 ovice::OutgoingMessage, ovice::RelayedMessage, ovice::SavedSuccess, ovice::PluginError,
-                ovice::HistoryRequest, ovice::HistoryEntry, ovice::HistoryPage),
+                ovice::HistoryRequest, ovice::HistoryEntry, ovice::HistoryPage, ovice::SentReceipt,
+                ovice::SentRequest, legacy::Handshake, legacy::ToPlugin),
         ),
         (
             "Bridge: host runtime <-> server WebSocket frames",

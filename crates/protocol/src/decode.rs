@@ -84,6 +84,32 @@ pub(crate) mod de {
     use serde_json::{Map, Number, Value};
     use std::fmt::{self, Display};
 
+    /// The name under which serde_json asks a deserializer for a `RawValue`.
+    const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+    /// The one-entry map a `RawValue` reads itself from: the token, then the JSON text.
+    struct RawText(Option<String>);
+
+    impl<'de> MapAccess<'de> for RawText {
+        type Error = Error;
+
+        fn next_key_seed<K: DeserializeSeed<'de>>(
+            &mut self,
+            seed: K,
+        ) -> Result<Option<K::Value>, Error> {
+            if self.0.is_none() {
+                return Ok(None);
+            }
+            seed.deserialize(de::value::StrDeserializer::<Error>::new(RAW_VALUE_TOKEN))
+                .map(Some)
+        }
+
+        fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+            let text = self.0.take().unwrap_or_default();
+            seed.deserialize(de::value::StringDeserializer::<Error>::new(text))
+        }
+    }
+
     /// A deserialisation error: the message, as serde_json would word it.
     #[derive(Debug)]
     pub struct Error(pub String);
@@ -301,9 +327,22 @@ pub(crate) mod de {
 
         fn deserialize_newtype_struct<V: Visitor<'de>>(
             self,
-            _name: &'static str,
+            name: &'static str,
             visitor: V,
         ) -> Result<V::Value, Error> {
+            if name == RAW_VALUE_TOKEN {
+                // A `RawValue` (JSON kept as text) read from a decoded value: its encoding,
+                // handed over as serde_json's own `&Value` deserializer hands it.
+                let text = match (self.skip, self.value) {
+                    (Some(skip), Value::Object(map)) => {
+                        let mut map = map.clone();
+                        map.remove(skip);
+                        Value::Object(map).to_string()
+                    }
+                    (_, value) => value.to_string(),
+                };
+                return visitor.visit_map(RawText(Some(text)));
+            }
             visitor.visit_newtype_struct(self)
         }
 

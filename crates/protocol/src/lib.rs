@@ -7,7 +7,8 @@
 //!   (`{ action: "pexip:plugin:external-chat/<name>", ...fields }`).
 //! - [`videoconf`]: the same plugin's `rocketchat:videoconf/<name>` dialect (participants
 //!   and the host's controls).
-//! - [`ovice`]: oVice custom plugins (`{ type: "ovice_<event>", payload }`).
+//! - [`ovice`]: oVice custom plugins (`{ type: "ovice_<event>", payload }`), with
+//!   [`legacy`] for oVice's older wire formats and [`json_text`] for JSON kept as sent.
 //! - [`bridge`]: host runtime ↔ server WebSocket frames (ours).
 //! - [`limits`]: 2 MB messages, 500 KB saved data, measured on the JSON encoding.
 //! - [`plugin_url`]: which plugin URLs may become an iframe.
@@ -23,6 +24,8 @@ pub mod bridge;
 pub mod codegen;
 mod decode;
 pub mod fuzzing;
+pub mod json_text;
+pub mod legacy;
 pub mod limits;
 pub mod ovice;
 mod parsed;

@@ -1,23 +1,29 @@
-//! Seed 003: the oVice custom-plugin contract.
+//! The oVice custom-plugin contract.
 //!
 //! Every message is `{ "type": "ovice_<event>", "payload": ... }`.
 //! [`PluginToPlatform`] is what a plugin posts to `window.parent`, [`PlatformToPlugin`]
-//! what the platform posts into the plugin's iframe. Find an event by its seed name in
-//! this file.
+//! what the platform posts into the plugin's iframe. Find an event by its oVice name in
+//! this file; the older names and the old handshake are in [`crate::legacy`].
 //!
 //! Real plugins omit `source` and `objectId` from broadcast/emit: they are optional on the
 //! way in ([`OutgoingMessage`]) and filled in by the platform from who the sender really
 //! is, so always present on the way out ([`RelayedMessage`]).
+//!
+//! What a plugin sends arrives as it was sent: the `message` of a broadcast/emit and the
+//! data document are [`JsonText`] / [`DataDocument`], the plugin's JSON text, checked and
+//! measured but never rebuilt. Read messages from text with `parse_text` to keep it; `parse`
+//! reads an already decoded `Value` (whose maps are sorted).
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::decode::decode;
-use crate::limits::{map_json_len, over_limit, value_json_len, MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
+pub use crate::json_text::{DataDocument, JsonText};
+use crate::limits::{json_len, over_limit, MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
 use crate::parsed::{ignored, invalid, Invalid, Parsed};
-
-/// A saved-data document: a JSON object.
-pub type DataDocument = Map<String, Value>;
 
 /// Plugin → platform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,12 +45,6 @@ pub enum PluginToPlatform {
     /// `ovice_save_and_emit_data`: stores the document and shares it with the others.
     #[serde(rename = "ovice_save_and_emit_data")]
     SaveAndEmitData(DataDocument),
-    /// `ovice_ready`: legacy handshake, the plugin is ready.
-    #[serde(rename = "ovice_ready")]
-    Ready,
-    /// `ovice_ready_confirmed`: legacy handshake, the plugin got `ovice_confirmation`.
-    #[serde(rename = "ovice_ready_confirmed")]
-    ReadyConfirmed,
     /// `meetbridge_get_history` (extension): asks for the object's past messages; answered
     /// with `meetbridge_history`. oVice itself does not answer it: a plugin that asks must
     /// treat silence as "no history here" (the SDK's `getHistory` does).
@@ -84,9 +84,6 @@ pub enum PlatformToPlugin {
     /// `ovice_data_saved_success`: this plugin's save is durable.
     #[serde(rename = "ovice_data_saved_success")]
     DataSavedSuccess(SavedSuccess),
-    /// `ovice_confirmation`: legacy handshake, the answer to `ovice_ready`.
-    #[serde(rename = "ovice_confirmation")]
-    Confirmation,
     /// `meetbridge_error` (extension): why the platform refused what this plugin sent.
     /// A plugin that does not know it ignores it, as it ignores any unknown type.
     #[serde(rename = "meetbridge_error")]
@@ -94,6 +91,34 @@ pub enum PlatformToPlugin {
     /// `meetbridge_history` (extension): the answer to `meetbridge_get_history`.
     #[serde(rename = "meetbridge_history")]
     History(HistoryPage),
+    /// `meetbridge_sent` (extension): the platform accepted this plugin's broadcast or
+    /// emit and relayed it under `seq`. One per accepted send, in the order of the sends;
+    /// a refused send gets `meetbridge_error` instead, in the same order. oVice itself
+    /// sends nothing: a plugin must not wait for it (the SDK resolves after a while).
+    #[serde(rename = "meetbridge_sent")]
+    Sent(SentReceipt),
+}
+
+/// Payload of `meetbridge_sent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub struct SentReceipt {
+    /// What was sent.
+    pub request: SentRequest,
+    /// The sequence number the platform gave the message (its place in the history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
+    pub seq: Option<u64>,
+}
+
+/// The sends that get a `meetbridge_sent` receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+pub enum SentRequest {
+    #[serde(rename = "ovice_broadcast_message")]
+    BroadcastMessage,
+    #[serde(rename = "ovice_emit_message")]
+    EmitMessage,
 }
 
 /// A participant record, as the seed's examples give it. Optional fields are never
@@ -277,8 +302,10 @@ pub struct OutgoingMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "codegen", ts(optional))]
     pub object_id: Option<String>,
-    /// Any JSON value, at most [`MAX_MESSAGE_BYTES`] encoded.
-    pub message: Value,
+    /// Any JSON value, as the plugin wrote it (absent: `null`). The whole payload counts
+    /// toward [`MAX_MESSAGE_BYTES`].
+    #[serde(default = "JsonText::null")]
+    pub message: JsonText,
     /// The recipient's user id: required for emit, absent for broadcast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "codegen", ts(optional))]
@@ -293,7 +320,9 @@ pub struct RelayedMessage {
     pub source: String,
     pub event: String,
     pub object_id: String,
-    pub message: Value,
+    /// The sender's `message`, exactly as it was sent.
+    #[serde(default = "JsonText::null")]
+    pub message: JsonText,
     /// Set when the message was an emit to one user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "codegen", ts(optional))]
@@ -301,15 +330,65 @@ pub struct RelayedMessage {
 }
 
 /// Payload of `ovice_data_saved_success`: the saved document and when it was saved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// On the wire `updated_at` sits beside the document's own keys, first. **The platform's
+/// timestamp wins, exactly once**: a document with its own top-level `updated_at` is
+/// saved, stored and shared with it, but in this reply that key carries the platform's
+/// timestamp and appears once. Encoding leaves out `data`'s own `updated_at` whenever
+/// `updated_at` is set; reading splits the key out of the document.
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
 pub struct SavedSuccess {
     /// Seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "codegen",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
     pub updated_at: Option<i64>,
-    #[serde(flatten)]
+    #[cfg_attr(feature = "codegen", serde(flatten))]
     pub data: DataDocument,
+}
+
+impl SavedSuccess {
+    /// The reply as it travels: the timestamp first, then the document's other entries.
+    pub fn document(&self) -> DataDocument {
+        match self.updated_at {
+            Some(t) => self.data.with_first("updated_at", &t.to_string()),
+            None => self.data.clone(),
+        }
+    }
+
+    /// Reads the reply: `updated_at` (an integer or null) split out of the document.
+    pub fn split(doc: &DataDocument) -> Result<Self, String> {
+        let updated_at = match doc.raw_get("updated_at") {
+            Some(raw) => serde_json::from_str::<Option<i64>>(raw)
+                .map_err(|e| format!("`updated_at`: {e}"))?,
+            None => {
+                return Ok(SavedSuccess {
+                    updated_at: None,
+                    data: doc.clone(),
+                })
+            }
+        };
+        Ok(SavedSuccess {
+            updated_at,
+            data: doc.without("updated_at"),
+        })
+    }
+}
+
+impl Serialize for SavedSuccess {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.document().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SavedSuccess {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let doc = DataDocument::deserialize(d)?;
+        SavedSuccess::split(&doc).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Payload of `meetbridge_get_history`. Every field is optional; the payload may be absent.
@@ -402,31 +481,104 @@ fn payload(value: &Value) -> &Value {
     value.get("payload").unwrap_or(&Value::Null)
 }
 
+/// `{type, payload}` read from text without decoding the payload: its text is kept.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+}
+
+/// The `type` of a message given as text, when it reads as an object with a string `type`.
+pub fn message_type(text: &str) -> Option<Cow<'_, str>> {
+    envelope(text).map(|(name, _)| name)
+}
+
+/// The name and the payload's text of a message, when they read cleanly from `text`.
+/// `None` sends the caller to the `Value` path, which words every error.
+pub(crate) fn envelope(text: &str) -> Option<(Cow<'_, str>, Option<&RawValue>)> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let envelope: Envelope = serde_json::from_str(text).ok()?;
+    let name: Cow<str> = serde_json::from_str(envelope.kind?.get()).ok()?;
+    Some((name, envelope.payload))
+}
+
+/// Reads `payload` as `T` when present; `None` when it does not read (the caller then
+/// words the error on the `Value` path).
+fn from_payload<'a, T: Deserialize<'a>>(payload: Option<&'a RawValue>) -> Option<T> {
+    serde_json::from_str(payload?.get()).ok()
+}
+
+/// Reads `text`; on failure the `Value` path gives the outcome (and the wording).
+fn via_value<T>(text: &str, parse: impl Fn(&Value) -> Parsed<T>) -> Parsed<T> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => parse(&value),
+        Err(e) => Parsed::Invalid(invalid("message", "", format!("not JSON: {e}"))),
+    }
+}
+
 impl PluginToPlatform {
-    /// Reads a message a plugin posted (`event.data`), as the platform does, limits included.
-    ///
-    /// Accepts the names of an older oVice document as aliases:
-    /// `ovice_emit_to_others` (broadcast) and `ovice_emit_to` (emit).
+    /// Reads a message a plugin posted, as JSON text (the host runtime stringifies
+    /// `event.data` once), limits included. The `message` of a broadcast/emit and the data
+    /// document keep their text.
+    pub fn parse_text(text: &str) -> Parsed<Self> {
+        match envelope(text) {
+            Some((name, payload)) => match Self::from_parts(&name, payload) {
+                Some(parsed) => parsed,
+                None => via_value(text, Self::parse),
+            },
+            None => via_value(text, Self::parse),
+        }
+    }
+
+    /// The fast path of [`PluginToPlatform::parse_text`]: `None` when the payload does
+    /// not read as the message's type.
+    pub(crate) fn from_parts(name: &str, payload: Option<&RawValue>) -> Option<Parsed<Self>> {
+        let result = match crate::legacy::current_name(name) {
+            "ovice_get_participants" => Ok(PluginToPlatform::GetParticipants),
+            "ovice_get_data" => Ok(PluginToPlatform::GetData),
+            "ovice_broadcast_message" => {
+                let m: OutgoingMessage = from_payload(payload)?;
+                m.check(name, false)
+                    .map(|()| PluginToPlatform::BroadcastMessage(m))
+            }
+            "ovice_emit_message" => {
+                let m: OutgoingMessage = from_payload(payload)?;
+                m.check(name, true)
+                    .map(|()| PluginToPlatform::EmitMessage(m))
+            }
+            "ovice_save_and_emit_data" => {
+                let d: DataDocument = from_payload(payload)?;
+                check_data(name, "payload", &d).map(|()| PluginToPlatform::SaveAndEmitData(d))
+            }
+            "meetbridge_get_history" => match payload {
+                None => Ok(PluginToPlatform::GetHistory(HistoryRequest::default())),
+                p => Ok(PluginToPlatform::GetHistory(from_payload(p)?)),
+            },
+            other => return Some(ignored(format!("unknown type `{other}`"))),
+        };
+        Some(result.into())
+    }
+
+    /// Reads a message a plugin posted, already decoded as a `Value` (its maps are sorted:
+    /// use [`PluginToPlatform::parse_text`] to keep the plugin's text), limits included.
     pub fn parse(value: &Value) -> Parsed<Self> {
         let name = match event_type(value) {
             Ok(name) => name,
             Err(reason) => return ignored(reason),
         };
-        let result = match name {
+        let result = match crate::legacy::current_name(name) {
             "ovice_get_participants" => Ok(PluginToPlatform::GetParticipants),
             "ovice_get_data" => Ok(PluginToPlatform::GetData),
-            "ovice_ready" => Ok(PluginToPlatform::Ready),
-            "ovice_ready_confirmed" => Ok(PluginToPlatform::ReadyConfirmed),
-            "ovice_broadcast_message" | "ovice_emit_to_others" => {
-                decode::<OutgoingMessage>(name, "payload", payload(value))
-                    .and_then(|m| m.check(name, false).map(|()| m))
-                    .map(PluginToPlatform::BroadcastMessage)
-            }
-            "ovice_emit_message" | "ovice_emit_to" => {
-                decode::<OutgoingMessage>(name, "payload", payload(value))
-                    .and_then(|m| m.check(name, true).map(|()| m))
-                    .map(PluginToPlatform::EmitMessage)
-            }
+            "ovice_broadcast_message" => decode::<OutgoingMessage>(name, "payload", payload(value))
+                .and_then(|m| m.check(name, false).map(|()| m))
+                .map(PluginToPlatform::BroadcastMessage),
+            "ovice_emit_message" => decode::<OutgoingMessage>(name, "payload", payload(value))
+                .and_then(|m| m.check(name, true).map(|()| m))
+                .map(PluginToPlatform::EmitMessage),
             "ovice_save_and_emit_data" => {
                 data_document(name, payload(value)).map(PluginToPlatform::SaveAndEmitData)
             }
@@ -439,7 +591,7 @@ impl PluginToPlatform {
         result.into()
     }
 
-    /// The seed's name for this message.
+    /// The oVice name of this message.
     pub fn name(&self) -> &'static str {
         match self {
             PluginToPlatform::GetParticipants => "ovice_get_participants",
@@ -447,8 +599,6 @@ impl PluginToPlatform {
             PluginToPlatform::EmitMessage(_) => "ovice_emit_message",
             PluginToPlatform::GetData => "ovice_get_data",
             PluginToPlatform::SaveAndEmitData(_) => "ovice_save_and_emit_data",
-            PluginToPlatform::Ready => "ovice_ready",
-            PluginToPlatform::ReadyConfirmed => "ovice_ready_confirmed",
             PluginToPlatform::GetHistory(_) => "meetbridge_get_history",
         }
     }
@@ -462,9 +612,20 @@ impl PluginToPlatform {
             _ => Ok(()),
         }
     }
+
+    /// The message as the JSON text that travels (the plugin's own text inside).
+    pub fn to_text(&self) -> String {
+        // Plain data with raw JSON inside; encoding cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 impl OutgoingMessage {
+    /// The payload's size on the wire, `event` and `to` included: what the 2 MB limit counts.
+    pub fn json_len(&self) -> usize {
+        json_len(self)
+    }
+
     fn check(&self, name: &str, emit: bool) -> Result<(), Invalid> {
         if emit && self.to.is_none() {
             return Err(invalid(name, "payload.to", "missing field `to`"));
@@ -472,11 +633,11 @@ impl OutgoingMessage {
         if self.event.is_empty() {
             return Err(invalid(name, "payload.event", "must not be empty"));
         }
-        let size = value_json_len(&self.message);
+        let size = self.json_len();
         if size > MAX_MESSAGE_BYTES {
             return Err(over_limit(
                 name,
-                "payload.message",
+                "payload",
                 size,
                 MAX_MESSAGE_BYTES,
                 "2 MB",
@@ -494,26 +655,24 @@ fn data_document(name: &str, value: &Value) -> Result<DataDocument, Invalid> {
             "must be a JSON object (the saved data document)",
         ));
     };
-    check_data(name, "payload", map)?;
-    Ok(map.clone())
+    let doc = DataDocument::from_map(map);
+    check_data(name, "payload", &doc)?;
+    Ok(doc)
 }
 
-/// `ovice_data_saved_success`: `updated_at` beside the data, as `SavedSuccess`'s flattened
-/// `Deserialize` reads it, without going through serde's buffering of flattened maps.
+/// `ovice_data_saved_success` from a `Value`: `updated_at` beside the data.
 fn saved_success(name: &str, value: &Value) -> Result<PlatformToPlugin, Invalid> {
     let Value::Object(map) = value else {
         return data_document(name, value).map(PlatformToPlugin::SavedData);
     };
-    check_data(name, "payload", map)?;
-    let mut data = DataDocument::new();
-    let mut updated_at = None;
-    for (key, v) in map {
-        if key == "updated_at" {
-            updated_at = decode(name, "payload.updated_at", v)?;
-        } else {
-            data.insert(key.clone(), v.clone());
-        }
-    }
+    let updated_at = match map.get("updated_at") {
+        Some(v) => decode(name, "payload.updated_at", v)?,
+        None => None,
+    };
+    let mut data = map.clone();
+    data.remove("updated_at");
+    let data = DataDocument::from_map(&data);
+    check_data(name, "payload", &data)?;
     Ok(PlatformToPlugin::DataSavedSuccess(SavedSuccess {
         updated_at,
         data,
@@ -521,7 +680,7 @@ fn saved_success(name: &str, value: &Value) -> Result<PlatformToPlugin, Invalid>
 }
 
 fn check_data(name: &str, field: &str, data: &DataDocument) -> Result<(), Invalid> {
-    let size = map_json_len(data);
+    let size = data.len();
     if size > MAX_DATA_BYTES {
         return Err(over_limit(name, field, size, MAX_DATA_BYTES, "500 KB"));
     }
@@ -529,7 +688,53 @@ fn check_data(name: &str, field: &str, data: &DataDocument) -> Result<(), Invali
 }
 
 impl PlatformToPlugin {
-    /// Reads a message the platform posted, as a plugin (or the SDK) does.
+    /// Reads a message the platform posted, as JSON text, keeping the text of relayed
+    /// messages and data documents.
+    pub fn parse_text(text: &str) -> Parsed<Self> {
+        match envelope(text) {
+            Some((name, payload)) => match Self::from_parts(&name, payload) {
+                Some(parsed) => parsed,
+                None => via_value(text, Self::parse),
+            },
+            None => via_value(text, Self::parse),
+        }
+    }
+
+    fn from_parts(name: &str, payload: Option<&RawValue>) -> Option<Parsed<Self>> {
+        let message = match name {
+            "ovice_participants" => PlatformToPlugin::Participants(from_payload(payload)?),
+            "ovice_participant_subscribed" => {
+                PlatformToPlugin::ParticipantSubscribed(from_payload(payload)?)
+            }
+            "ovice_participant_unsubscribed" => {
+                PlatformToPlugin::ParticipantUnsubscribed(from_payload(payload)?)
+            }
+            "ovice_participant_joined" => {
+                PlatformToPlugin::ParticipantJoined(from_payload(payload)?)
+            }
+            "ovice_participant_left" => PlatformToPlugin::ParticipantLeft(from_payload(payload)?),
+            "ovice_message" => PlatformToPlugin::Message(from_payload(payload)?),
+            "ovice_saved_data" | "ovice_shared_data" | "ovice_data_saved_success" => {
+                let doc: DataDocument = from_payload(payload)?;
+                let checked = check_data(name, "payload", &doc);
+                if let Err(e) = checked {
+                    return Some(Parsed::Invalid(e));
+                }
+                match name {
+                    "ovice_saved_data" => PlatformToPlugin::SavedData(doc),
+                    "ovice_shared_data" => PlatformToPlugin::SharedData(doc),
+                    _ => PlatformToPlugin::DataSavedSuccess(SavedSuccess::split(&doc).ok()?),
+                }
+            }
+            "meetbridge_error" => PlatformToPlugin::Error(from_payload(payload)?),
+            "meetbridge_history" => PlatformToPlugin::History(from_payload(payload)?),
+            "meetbridge_sent" => PlatformToPlugin::Sent(from_payload(payload)?),
+            other => return Some(ignored(format!("unknown type `{other}`"))),
+        };
+        Some(Parsed::Message(message))
+    }
+
+    /// Reads a message the platform posted, already decoded as a `Value`.
     pub fn parse(value: &Value) -> Parsed<Self> {
         let name = match event_type(value) {
             Ok(name) => name,
@@ -554,15 +759,15 @@ impl PlatformToPlugin {
             "ovice_saved_data" => data_document(name, p).map(PlatformToPlugin::SavedData),
             "ovice_shared_data" => data_document(name, p).map(PlatformToPlugin::SharedData),
             "ovice_data_saved_success" => saved_success(name, p),
-            "ovice_confirmation" => Ok(PlatformToPlugin::Confirmation),
             "meetbridge_error" => decode(name, "payload", p).map(PlatformToPlugin::Error),
             "meetbridge_history" => decode(name, "payload", p).map(PlatformToPlugin::History),
+            "meetbridge_sent" => decode(name, "payload", p).map(PlatformToPlugin::Sent),
             other => return ignored(format!("unknown type `{other}`")),
         };
         result.into()
     }
 
-    /// The seed's name for this message.
+    /// The oVice name of this message.
     pub fn name(&self) -> &'static str {
         match self {
             PlatformToPlugin::Participants(_) => "ovice_participants",
@@ -574,13 +779,18 @@ impl PlatformToPlugin {
             PlatformToPlugin::SavedData(_) => "ovice_saved_data",
             PlatformToPlugin::SharedData(_) => "ovice_shared_data",
             PlatformToPlugin::DataSavedSuccess(_) => "ovice_data_saved_success",
-            PlatformToPlugin::Confirmation => "ovice_confirmation",
             PlatformToPlugin::Error(_) => "meetbridge_error",
             PlatformToPlugin::History(_) => "meetbridge_history",
+            PlatformToPlugin::Sent(_) => "meetbridge_sent",
         }
     }
-}
 
+    /// The message as the JSON text posted to a plugin (relayed text spliced in as is).
+    pub fn to_text(&self) -> String {
+        // Plain data with raw JSON inside; encoding cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,7 +811,7 @@ mod tests {
                 source: None,
                 event: "vote".into(),
                 object_id: None,
-                message: json!(3),
+                message: json!(3).into(),
                 to: None
             }))
             .unwrap(),
@@ -619,24 +829,143 @@ mod tests {
     }
 
     #[test]
-    fn limits_are_enforced_on_the_json_encoding() {
-        let big = "x".repeat(MAX_MESSAGE_BYTES - 2); // plus two quotes: exactly the limit
+    fn the_message_limit_counts_the_whole_payload() {
+        // {"event":"e","message":"…"}: 26 bytes around the string's content.
+        let fits = "x".repeat(MAX_MESSAGE_BYTES - 26);
         let ok =
-            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": big}});
+            json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": fits}});
+        assert!(matches!(
+            PluginToPlatform::parse_text(&ok.to_string()),
+            Parsed::Message(_)
+        ));
         assert!(matches!(PluginToPlatform::parse(&ok), Parsed::Message(_)));
-        let over = json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": format!("{big}x")}});
-        let Parsed::Invalid(e) = PluginToPlatform::parse(&over) else {
-            panic!()
-        };
-        assert_eq!(e.field, "payload.message");
-        assert!(e.error.contains("limit"), "{}", e.error);
+        let over = json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": format!("{fits}x")}});
+        for parsed in [
+            PluginToPlatform::parse_text(&over.to_string()),
+            PluginToPlatform::parse(&over),
+        ] {
+            let Parsed::Invalid(e) = parsed else { panic!() };
+            assert_eq!(e.field, "payload");
+            assert!(e.is_over_limit(), "{}", e.error);
+        }
+        // A huge `event` or `to` counts as much as a huge message.
+        let big_event = json!({"type": "ovice_broadcast_message", "payload": {"event": "e".repeat(MAX_MESSAGE_BYTES), "message": 1}});
+        assert!(
+            matches!(PluginToPlatform::parse_text(&big_event.to_string()), Parsed::Invalid(e) if e.is_over_limit())
+        );
+        let big_to = json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1, "to": "u".repeat(MAX_MESSAGE_BYTES)}});
+        assert!(
+            matches!(PluginToPlatform::parse_text(&big_to.to_string()), Parsed::Invalid(e) if e.is_over_limit())
+        );
 
         let data = "y".repeat(MAX_DATA_BYTES - 8); // {"k":"…"} adds 8 bytes
         let ok = json!({"type": "ovice_save_and_emit_data", "payload": {"k": data}});
-        assert!(matches!(PluginToPlatform::parse(&ok), Parsed::Message(_)));
+        assert!(matches!(
+            PluginToPlatform::parse_text(&ok.to_string()),
+            Parsed::Message(_)
+        ));
         let over =
             json!({"type": "ovice_save_and_emit_data", "payload": {"k": format!("{data}y")}});
+        assert!(matches!(
+            PluginToPlatform::parse_text(&over.to_string()),
+            Parsed::Invalid(_)
+        ));
         assert!(matches!(PluginToPlatform::parse(&over), Parsed::Invalid(_)));
+    }
+
+    /// Key order, number spelling, big integers and escapes, as a plugin may write them.
+    const EXACT: &str = r#"{"z":1,"a":{"y":[1.0,1e3,-0.0,12345678901234567890123],"b":"\u00e9\n\"\/\ud83d\ude00\ud800"},"k":[{"2":0,"1":0}]}"#;
+
+    #[test]
+    fn what_a_plugin_sends_keeps_its_text() {
+        let text = format!(
+            r#"{{"type":"ovice_broadcast_message","payload":{{"event":"e","message":{EXACT}}}}}"#
+        );
+        let Parsed::Message(PluginToPlatform::BroadcastMessage(m)) =
+            PluginToPlatform::parse_text(&text)
+        else {
+            panic!()
+        };
+        assert_eq!(m.message.get(), EXACT);
+        let relayed = PlatformToPlugin::Message(RelayedMessage {
+            source: "u1".into(),
+            event: m.event,
+            object_id: "o".into(),
+            message: m.message,
+            to: None,
+        });
+        let out = relayed.to_text();
+        assert!(out.contains(EXACT), "{out}");
+        let Parsed::Message(PlatformToPlugin::Message(back)) = PlatformToPlugin::parse_text(&out)
+        else {
+            panic!()
+        };
+        assert_eq!(back.message.get(), EXACT);
+
+        let save = format!(r#"{{"type":"ovice_save_and_emit_data","payload":{EXACT}}}"#);
+        let Parsed::Message(PluginToPlatform::SaveAndEmitData(doc)) =
+            PluginToPlatform::parse_text(&save)
+        else {
+            panic!()
+        };
+        assert_eq!(doc.get(), EXACT);
+        assert_eq!(
+            PlatformToPlugin::SharedData(doc).to_text(),
+            format!(r#"{{"type":"ovice_shared_data","payload":{EXACT}}}"#)
+        );
+    }
+
+    #[test]
+    fn the_platforms_updated_at_wins_once() {
+        let doc = DataDocument::from_text(r#"{"title":"t","updated_at":"mine","n":1.0}"#).unwrap();
+        let reply = PlatformToPlugin::DataSavedSuccess(SavedSuccess {
+            updated_at: Some(1703214224),
+            data: doc.clone(),
+        });
+        let text = reply.to_text();
+        assert_eq!(
+            text,
+            r#"{"type":"ovice_data_saved_success","payload":{"updated_at":1703214224,"title":"t","n":1.0}}"#
+        );
+        assert_eq!(text.matches("updated_at").count(), 1);
+        let Parsed::Message(PlatformToPlugin::DataSavedSuccess(back)) =
+            PlatformToPlugin::parse_text(&text)
+        else {
+            panic!()
+        };
+        assert_eq!(back.updated_at, Some(1703214224));
+        assert_eq!(back.data.get(), r#"{"title":"t","n":1.0}"#);
+        // Without a platform timestamp the document is the reply, as it is.
+        let plain = SavedSuccess {
+            updated_at: None,
+            data: doc.clone(),
+        };
+        assert_eq!(plain.document().get(), doc.get());
+    }
+
+    #[test]
+    fn sent_receipts_round_trip() {
+        let msg = json!({"type": "meetbridge_sent", "payload": {"request": "ovice_emit_message", "seq": 7}});
+        let Parsed::Message(PlatformToPlugin::Sent(r)) =
+            PlatformToPlugin::parse_text(&msg.to_string())
+        else {
+            panic!()
+        };
+        assert_eq!(
+            r,
+            SentReceipt {
+                request: SentRequest::EmitMessage,
+                seq: Some(7)
+            }
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&PlatformToPlugin::Sent(r).to_text()).unwrap(),
+            msg
+        );
+        let bad = json!({"type": "meetbridge_sent", "payload": {"request": "ovice_get_data"}});
+        assert!(
+            matches!(PlatformToPlugin::parse_text(&bad.to_string()), Parsed::Invalid(e) if e.field == "payload.request")
+        );
     }
 
     #[test]
@@ -733,7 +1062,7 @@ mod tests {
     fn saved_success_has_updated_at_beside_the_data() {
         let msg = PlatformToPlugin::DataSavedSuccess(SavedSuccess {
             updated_at: Some(1703214224),
-            data: json!({"a": 1}).as_object().unwrap().clone(),
+            data: DataDocument::from_map(json!({"a": 1}).as_object().unwrap()),
         });
         assert_eq!(
             serde_json::to_value(&msg).unwrap(),

@@ -74,7 +74,7 @@ mod tests {
             source: source.map(str::to_owned),
             event: "e".into(),
             object_id: object_id.map(str::to_owned),
-            message: serde_json::json!(1),
+            message: serde_json::json!(1).into(),
             to: None,
         }
     }

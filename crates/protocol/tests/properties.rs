@@ -1,8 +1,9 @@
 //! Property tests: typed messages survive encode → parse, and no JSON value panics a parser.
 use meetbridge_protocol::bridge::ClientFrame;
 use meetbridge_protocol::ovice::{
-    ObjectType, OutgoingMessage, Participant, PlatformToPlugin, PluginToPlatform, PresenceStatus,
-    RelayedMessage, SavedSuccess, StringOrNumber, UserId,
+    DataDocument, JsonText, ObjectType, OutgoingMessage, Participant, PlatformToPlugin,
+    PluginToPlatform, PresenceStatus, RelayedMessage, SavedSuccess, SentReceipt, SentRequest,
+    StringOrNumber, UserId,
 };
 use meetbridge_protocol::pexip::{
     CallType, DialOut, DialOutParams, DialProtocol, Disconnected, PluginToTop, Role, TopToPlugin,
@@ -112,7 +113,7 @@ fn outgoing(emit: bool) -> impl Strategy<Value = OutgoingMessage> {
                 source,
                 event,
                 object_id,
-                message,
+                message: JsonText::from_value(&message),
                 to: emit.then_some(to),
             },
         )
@@ -122,11 +123,9 @@ fn plugin_to_platform() -> impl Strategy<Value = PluginToPlatform> {
     prop_oneof![
         Just(PluginToPlatform::GetParticipants),
         Just(PluginToPlatform::GetData),
-        Just(PluginToPlatform::Ready),
-        Just(PluginToPlatform::ReadyConfirmed),
         outgoing(false).prop_map(PluginToPlatform::BroadcastMessage),
         outgoing(true).prop_map(PluginToPlatform::EmitMessage),
-        object().prop_map(PluginToPlatform::SaveAndEmitData),
+        object().prop_map(|m| PluginToPlatform::SaveAndEmitData(DataDocument::from_map(&m))),
     ]
 }
 
@@ -148,17 +147,29 @@ fn platform_to_plugin() -> impl Strategy<Value = PlatformToPlugin> {
                     source,
                     event,
                     object_id: "o".into(),
-                    message,
+                    message: JsonText::from_value(&message),
                     to
                 }
             )),
-        object().prop_map(PlatformToPlugin::SavedData),
-        object().prop_map(PlatformToPlugin::SharedData),
+        object().prop_map(|m| PlatformToPlugin::SavedData(DataDocument::from_map(&m))),
+        object().prop_map(|m| PlatformToPlugin::SharedData(DataDocument::from_map(&m))),
         (prop::option::of(0i64..2_000_000_000), object()).prop_map(|(updated_at, mut data)| {
             data.remove("updated_at");
-            PlatformToPlugin::DataSavedSuccess(SavedSuccess { updated_at, data })
+            PlatformToPlugin::DataSavedSuccess(SavedSuccess {
+                updated_at,
+                data: DataDocument::from_map(&data),
+            })
         }),
-        Just(PlatformToPlugin::Confirmation),
+        (any::<bool>(), prop::option::of(any::<u64>())).prop_map(|(emit, seq)| {
+            PlatformToPlugin::Sent(SentReceipt {
+                request: if emit {
+                    SentRequest::EmitMessage
+                } else {
+                    SentRequest::BroadcastMessage
+                },
+                seq,
+            })
+        }),
     ]
 }
 
@@ -222,15 +233,44 @@ fn round_trip<T: serde::Serialize + PartialEq + std::fmt::Debug>(
     assert_eq!(parse(&encoded), Parsed::Message(message));
 }
 
+/// Encoded as text and read back from the text: the same message, and the same text.
+fn text_round_trip<T: serde::Serialize + PartialEq + std::fmt::Debug>(
+    message: T,
+    parse: impl Fn(&str) -> Parsed<T>,
+) {
+    let text = serde_json::to_string(&message).unwrap();
+    let parsed = parse(&text);
+    if let Parsed::Message(m) = &parsed {
+        assert_eq!(serde_json::to_string(m).unwrap(), text);
+    }
+    assert_eq!(parsed, Parsed::Message(message));
+}
+
 proptest! {
     #[test]
     fn ovice_plugin_messages_round_trip(m in plugin_to_platform()) {
-        round_trip(m, PluginToPlatform::parse);
+        round_trip(m.clone(), PluginToPlatform::parse);
+        text_round_trip(m, PluginToPlatform::parse_text);
     }
 
     #[test]
     fn ovice_platform_messages_round_trip(m in platform_to_plugin()) {
-        round_trip(m, PlatformToPlugin::parse);
+        round_trip(m.clone(), PlatformToPlugin::parse);
+        text_round_trip(m, PlatformToPlugin::parse_text);
+    }
+
+    #[test]
+    fn text_and_value_paths_agree(kind in prop::sample::select(vec![
+            "ovice_broadcast_message", "ovice_emit_message", "ovice_save_and_emit_data",
+            "ovice_emit_to", "ovice_get_data", "meetbridge_get_history",
+        ]), payload in json_value()) {
+        let v = serde_json::json!({"type": kind, "payload": payload});
+        let from_text = PluginToPlatform::parse_text(&v.to_string());
+        prop_assert_eq!(from_text, PluginToPlatform::parse(&v));
+        for kind in ["ovice_message", "ovice_saved_data", "ovice_data_saved_success", "meetbridge_sent", "ovice_participant_left"] {
+            let v = serde_json::json!({"type": kind, "payload": v["payload"]});
+            prop_assert_eq!(PlatformToPlugin::parse_text(&v.to_string()), PlatformToPlugin::parse(&v));
+        }
     }
 
     #[test]
@@ -275,5 +315,8 @@ proptest! {
     #[test]
     fn arbitrary_text_never_panics_the_frame_parser(s in ".{0,64}") {
         let _ = ClientFrame::parse(&s);
+        let _ = meetbridge_protocol::bridge::ServerFrame::parse(&s);
+        let _ = PluginToPlatform::parse_text(&s);
+        let _ = PlatformToPlugin::parse_text(&s);
     }
 }

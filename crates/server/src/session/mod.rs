@@ -182,11 +182,6 @@ impl Session {
                     PluginToPlatform::EmitMessage(m) => self.emit(&room, req, id.as_deref(), m),
                     PluginToPlatform::GetData => self.get_data(room, req),
                     PluginToPlatform::SaveAndEmitData(doc) => self.save(room, req, id, doc),
-                    // The host runtime answers the legacy handshake itself.
-                    PluginToPlatform::Ready | PluginToPlatform::ReadyConfirmed => {
-                        self.out.ack(req, None);
-                        Ok(())
-                    }
                     PluginToPlatform::GetHistory(h) => self.get_history(&room, req, h),
                 }
             }
