@@ -72,10 +72,11 @@ run:
 bindings:
 	$(CARGO) run -q -p meetbridge-protocol --features codegen --bin protocol-codegen
 	UPDATE_BINDINGS=1 $(CARGO) test -q -p meetbridge-external-chat-wasm -p meetbridge-meeting-host --features codegen --lib bindings
+	$(CARGO) run -q -p meetbridge-space-host --features codegen --bin space-host-codegen
 
-# ---- the protocol for the browser ---------------------------------------------------------
+# ---- the browser builds (the host runtime; the plugin's wasm is built by its own step) ----
 wasm: tools
-	bash scripts/build-wasm.sh meetbridge-protocol-wasm web/pkg/protocol
+	cd web && npm run wasm
 
 wasm-size: tools
 	bash scripts/wasm-size.sh

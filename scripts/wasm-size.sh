@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Prints the size of every browser build of the protocol (the full protocol-wasm and each
-# contract alone), then of the other wasm crates, raw and gzipped (-9), built exactly as
-# they ship, by scripts/build-wasm.sh.
+# Prints the size of every wasm crate built on the protocol crate, raw and gzipped (-9),
+# built exactly as they ship, by scripts/build-wasm.sh.
 # Usage: make wasm-size   (or bash scripts/wasm-size.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +15,6 @@ size() {
   printf '%-36s %10d %10d\n' "$label" "$raw" "$gz"
 }
 printf '%-36s %10s %10s\n' "build" "raw" "gzipped"
-for features in "pexip ovice bridge" "pexip" "ovice" "ovice bridge"; do
-  size "protocol-wasm [$features]" meetbridge-protocol-wasm "--no-default-features --features ${features// /,}"
-done
 for pkg in meetbridge-space-host meetbridge-meeting-host meetbridge-external-chat-wasm; do
   size "$pkg" "$pkg"
 done

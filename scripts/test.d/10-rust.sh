@@ -8,3 +8,4 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 cargo test --workspace --locked
 cargo test -p meetbridge-protocol --features codegen --locked --test bindings
+cargo test -p meetbridge-space-host --features codegen --locked --test bindings

@@ -1,10 +1,12 @@
-// Thin TypeScript glue around the host runtime (crates/space-host, Rust → wasm) and the
-// server's HTTP endpoints that the pages use. The protocol logic is in Rust.
-import init, { SpaceHost, type HostEvent, type OpenObjectOptions } from "../pkg/space-host/meetbridge_space_host.js";
+// Thin TypeScript glue around the host runtime (crates/space-host, Rust → wasm; its glue
+// in space-host.ts) and the server's HTTP endpoints that the pages use. The protocol logic
+// is in Rust.
+import init from "../pkg/space-host/meetbridge_space_host.js";
 import type { Identity, Limits } from "../../crates/protocol/bindings/protocol";
+import { SpaceHost, type CloseObjectOptions, type HostEvent, type OpenObjectOptions, type SpaceHostOptions } from "./space-host";
 
 export { SpaceHost };
-export type { HostEvent, OpenObjectOptions };
+export type { CloseObjectOptions, HostEvent, OpenObjectOptions, SpaceHostOptions };
 
 /** The pluginUrl that marks a space's floor object: no iframe, the page itself is its
  * plugin and broadcasts avatar positions on it (see web/README.md). */

@@ -5,7 +5,8 @@
 // URL parameters (all optional): object=<id>, users=<n>, names=Alice,Bob,…, url=<plugin
 // URL to load instead of the object's>, pluginOrigin=<origin to load the object's plugin
 // from, e.g. http://127.0.0.1:8080 while the page is on localhost: a cross-origin plugin>,
-// sandbox=<sandbox attribute>, presence=subscribed|joined (default subscribed).
+// sandbox=<sandbox attribute>, allow=<allow attribute>, presence=subscribed|joined (default
+// subscribed), grace=<ms a leaving plugin may stay, default 5000>.
 import type { PresenceStatus } from "../../crates/protocol/bindings/protocol";
 import { devLogin, listObjects, loadSpaceHost, serverInfo, wsUrl, FLOOR_URL, type HostEvent, type SpaceHost } from "../host/index";
 
@@ -39,11 +40,14 @@ async function open(object: string, pluginUrl: string, count: number): Promise<v
   const names = (params.get("names") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   const SpaceHost = await loadSpaceHost();
   const sandbox = params.get("sandbox");
+  const allow = params.get("allow");
+  const grace = params.get("grace");
+  const frameOptions = { ...(sandbox === null ? {} : { sandbox }), ...(allow === null ? {} : { allow }) };
   const first: PresenceStatus = params.get("presence") === "joined" ? "joined" : "subscribed";
   for (let i = 0; i < count; i++) {
     const name = names[i] ?? NAMES[i % NAMES.length] + (i >= NAMES.length ? ` ${i}` : "");
     const session = await devLogin(name, params.get("space") ?? undefined);
-    const host = new SpaceHost();
+    const host = new SpaceHost(grace === null ? {} : { graceMs: Number(grace) });
     const column = document.createElement("section");
     column.className = "user";
     column.dataset.user = String(session.participant.id);
@@ -70,7 +74,7 @@ async function open(object: string, pluginUrl: string, count: number): Promise<v
         host.closeObject(object);
       }),
       button("near", () => {
-        if (!host.frameOf(object)) host.openObject(object, pluginUrl, frame, sandbox === null ? {} : { sandbox });
+        if (!host.frameOf(object) || host.isLeaving(object)) host.openObject(object, pluginUrl, frame, frameOptions);
         set("subscribed");
       }),
       button("drop socket", () => host.dropConnection()),
@@ -80,9 +84,14 @@ async function open(object: string, pluginUrl: string, count: number): Promise<v
     host.onEvent((e) => {
       user.events.push(e);
       if (e.kind === "state") status.textContent = `${presence} · ${e.state}${e.retryInMs ? ` (retry in ${e.retryInMs} ms)` : ""}`;
+      // The user walked away: the plugin may still hand over for a moment.
+      if (e.kind === "leaving" || e.kind === "closed") {
+        column.classList.toggle("leaving", e.kind === "leaving");
+        status.textContent = `${presence} · ${e.kind === "leaving" ? "leaving…" : "plugin closed"}`;
+      }
     });
     host.connect(wsUrl(info.ws), session.token);
-    host.openObject(object, pluginUrl, frame, sandbox === null ? {} : { sandbox });
+    host.openObject(object, pluginUrl, frame, frameOptions);
     set(first);
     users.push(user);
   }

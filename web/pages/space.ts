@@ -272,8 +272,12 @@ function openPanel(o: Placed): void {
 }
 
 function closePanel(o: Placed): void {
-  host.closeObject(o.def.id);
-  o.panel?.remove();
+  // The plugin hears its own departure and may hand over before its iframe goes: the
+  // panel stays, marked as leaving, until the host runtime closes it.
+  const panel = o.panel;
+  panel?.classList.add("leaving");
+  panel?.querySelector("header")?.append(Object.assign(document.createElement("em"), { className: "leaving", textContent: "leaving…" }));
+  host.closeObject(o.def.id, { onClosed: () => panel?.remove() });
   o.panel = undefined;
   o.people.clear();
   announce(`${o.def.name} closed: you walked away.`);

@@ -1,6 +1,7 @@
 //! The host runtime's logic, free of the browser: a state machine fed with what plugins
-//! post, what the server sends and what the page asks for, answering with [`Effect`]s that
-//! the wasm glue (`lib.rs`) carries out. Everything here runs (and is tested) natively.
+//! post (as JSON text), what the server sends and what the page asks for, answering with
+//! [`Effect`]s that the TypeScript glue (`web/host/space-host.ts`, through `lib.rs`)
+//! carries out. Everything here runs (and is tested) natively.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -8,36 +9,79 @@ use meetbridge_protocol::bridge::{
     Ack, ClientFrame, ErrorCode, ErrorFrame, HistoryFrame, Identity, Missed, PluginFrame,
     PresenceFrame, ServerFrame, ServerPluginFrame, Welcome,
 };
+use meetbridge_protocol::legacy::FromPlugin;
 use meetbridge_protocol::ovice::{
-    HistoryEntry, HistoryPage, PlatformToPlugin, PluginError, PluginToPlatform, PresenceStatus,
+    message_type, HistoryEntry, HistoryPage, JsonText, PlatformToPlugin, PluginError,
+    PluginToPlatform, PresenceStatus, SentReceipt, SentRequest,
 };
 use meetbridge_protocol::Parsed;
 use serde::Serialize;
-use serde_json::Value;
+
+pub use crate::legacy::Handshake;
+
+/// How long after its document loaded a plugin that has not posted anything yet is taken
+/// to listen anyway (its events are held until then).
+pub const LISTEN_TIMEOUT_MS: u32 = 1500;
+/// How long a leaving plugin must stay quiet, with nothing in flight, to be removed before
+/// its grace period ends.
+pub const QUIET_MS: u32 = 300;
+/// The grace period of a leaving plugin, unless the page sets another.
+pub const DEFAULT_GRACE_MS: u32 = 5000;
 
 /// What the glue must do, in order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Effect {
     /// Send this text frame on the socket (only produced while the socket is up).
-    Send(String),
-    /// Post this message into the object's plugin iframe.
+    Send { text: String },
+    /// Post this message into the object's plugin iframe (its document has loaded and it
+    /// listens: the core holds messages until then).
     ToPlugin {
         object: String,
-        message: PlatformToPlugin,
+        #[cfg_attr(feature = "codegen", ts(type = "PlatformToPlugin"))]
+        message: JsonText,
     },
     /// `console.warn` this.
-    Warn(String),
+    Warn { text: String },
     /// Tell the page (its `onEvent` callback).
-    Event(HostEvent),
-    /// Settle the promise of a `setPresence` call.
+    Event { event: HostEvent },
+    /// Settle the promise of a `setPresence` call: resolve, or reject with `error`.
     PresenceDone {
+        #[cfg_attr(feature = "codegen", ts(type = "number"))]
         req: u64,
-        result: Result<(), ErrorFrame>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "codegen", ts(optional))]
+        error: Option<ErrorFrame>,
     },
+    /// Call `timer(object, timer, token)` after `ms`.
+    Timer {
+        object: String,
+        timer: TimerKind,
+        #[cfg_attr(feature = "codegen", ts(type = "number"))]
+        token: u64,
+        ms: u32,
+    },
+    /// Remove the object's iframe (its grace period is over, or it went quiet).
+    RemoveFrame { object: String },
+}
+
+/// The timers the core asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum TimerKind {
+    /// A plugin that has not posted yet is taken to listen.
+    Listen,
+    /// A leaving plugin may have gone quiet.
+    Quiet,
+    /// A leaving plugin's grace period is over.
+    Grace,
 }
 
 /// What the page hears about, through `onEvent`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum HostEvent {
     /// The socket's state. `retryInMs` is set when a reconnect is scheduled.
@@ -45,6 +89,7 @@ pub enum HostEvent {
     State {
         state: ConnState,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "codegen", ts(optional))]
         retry_in_ms: Option<u32>,
     },
     /// The server's welcome: who this user is.
@@ -58,29 +103,28 @@ pub enum HostEvent {
         code: String,
         message: String,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "codegen", ts(optional))]
         refused: Option<String>,
     },
     /// Messages past the server's history window could not be replayed.
     Missed(Missed),
     /// A server error about no object in particular.
     Error(ErrorFrame),
+    /// The object's plugin is leaving: it stays (and may still save and broadcast) for at
+    /// most `graceMs`, and goes as soon as it is quiet.
+    #[serde(rename_all = "camelCase")]
+    Leaving { object: String, grace_ms: u32 },
+    /// The object's plugin iframe was removed.
+    Closed { object: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ConnState {
     Connecting,
     Open,
     Closed,
-}
-
-/// Where the legacy handshake (`ovice_ready` → `ovice_confirmation` → `ovice_ready_confirmed`) is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Handshake {
-    #[default]
-    None,
-    Confirmed,
-    Done,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,6 +138,27 @@ struct ObjectState {
     /// Whether an iframe is attached (messages for a closed object only reach the page).
     open: bool,
     handshake: Handshake,
+    /// The iframe's document has loaded (before that, a message would reach `about:blank`).
+    loaded: bool,
+    /// The plugin has shown it listens: it posted something, or the listen timeout passed.
+    listening: bool,
+    /// Messages for the plugin until it is loaded and listens, in order.
+    held: Vec<JsonText>,
+    /// The plugin's broadcasts and emits in the order it sent them, each waiting for the
+    /// server's answer: `meetbridge_sent` / `meetbridge_error` go out in this order.
+    receipts: VecDeque<Receipt>,
+    /// The grace period (ms) while the plugin is leaving.
+    leaving: Option<u32>,
+    /// The token of the latest timer of each kind: an older timer firing is ignored.
+    timers: BTreeMap<u8, u64>,
+}
+
+#[derive(Debug, Clone)]
+struct Receipt {
+    /// The request the server answers (`None`: refused by the host, ready at once).
+    req: Option<u64>,
+    /// The message to post once every earlier send has its answer.
+    ready: Option<JsonText>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +207,8 @@ pub struct Core {
     id_prefix: String,
     /// Message ids handed out so far.
     next_id: u64,
+    /// Timer tokens handed out so far.
+    next_token: u64,
 }
 
 /// The reconnect delay after `attempts` failures: 250 ms doubling up to 10 s, with up to
@@ -152,14 +219,26 @@ pub fn backoff_ms(attempts: u32, random: f64) -> u32 {
     base + jitter
 }
 
-/// The sandbox every plugin iframe gets unless the page says otherwise.
-pub const DEFAULT_SANDBOX: &str = "allow-scripts allow-same-origin allow-forms allow-popups";
+/// The sandbox every plugin iframe gets unless the page (or the object's settings) says
+/// otherwise: what plugins written for oVice use in its iframes — scripts, their own
+/// origin's storage (`localStorage`, cookies), forms, `alert` / `confirm` / `prompt`
+/// (`allow-modals`), links and popups that open normally, downloads. Never the top
+/// window's navigation. `allow-same-origin` is dropped for a plugin on the page's own
+/// origin (see [`frame_policy`]).
+pub const DEFAULT_SANDBOX: &str = "allow-scripts allow-same-origin allow-forms allow-modals allow-popups allow-popups-to-escape-sandbox allow-downloads";
+
+/// The permissions policy (`allow`) every plugin iframe gets unless narrowed: copying to
+/// and pasting from the clipboard, full screen, autoplay.
+pub const DEFAULT_ALLOW: &str = "clipboard-read; clipboard-write; fullscreen; autoplay";
 
 /// How an object's iframe is sandboxed and which origin its messages must come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 pub struct FramePolicy {
     /// The `sandbox` attribute, `None` for no attribute at all.
     pub sandbox: Option<String>,
+    /// The `allow` attribute (permissions policy).
+    pub allow: String,
     /// The plugin's origin when it is known; `None` when the frame's origin is opaque.
     pub origin: Option<String>,
     /// A warning for the console, when the policy had to tighten or looks unsafe.
@@ -175,6 +254,17 @@ pub struct FramePolicy {
 /// an opaque origin. An explicit choice is honoured, with a warning.
 pub fn frame_policy(
     requested: Option<Option<&str>>,
+    plugin_origin: &str,
+    page_origin: &str,
+) -> FramePolicy {
+    frame_policy_with(requested, None, plugin_origin, page_origin)
+}
+
+/// [`frame_policy`] with the `allow` attribute: `None` = [`DEFAULT_ALLOW`], else exactly
+/// the given policy (a per-object narrowing; `""` allows nothing extra).
+pub fn frame_policy_with(
+    requested: Option<Option<&str>>,
+    allow: Option<&str>,
     plugin_origin: &str,
     page_origin: &str,
 ) -> FramePolicy {
@@ -207,6 +297,7 @@ pub fn frame_policy(
     let origin = (shares_origin && plugin_origin != "null").then(|| plugin_origin.to_owned());
     FramePolicy {
         sandbox,
+        allow: allow.unwrap_or(DEFAULT_ALLOW).to_owned(),
         origin,
         warning,
     }
@@ -222,6 +313,31 @@ fn error_message(
         message: message.into(),
         refused: refused.map(str::to_owned),
     })
+}
+
+impl Effect {
+    fn send(text: String) -> Self {
+        Effect::Send { text }
+    }
+    fn warn(text: String) -> Self {
+        Effect::Warn { text }
+    }
+    fn event(event: HostEvent) -> Self {
+        Effect::Event { event }
+    }
+}
+
+/// The receipt of a broadcast or emit, if the message is one.
+fn sent_request(message: &PluginToPlatform) -> Option<SentRequest> {
+    match message {
+        PluginToPlatform::BroadcastMessage(_) => Some(SentRequest::BroadcastMessage),
+        PluginToPlatform::EmitMessage(_) => Some(SentRequest::EmitMessage),
+        _ => None,
+    }
+}
+
+fn timer_slot(kind: TimerKind) -> u8 {
+    kind as u8
 }
 
 fn frame_text(frame: &ClientFrame) -> String {
@@ -273,19 +389,222 @@ impl Core {
         self.next_req
     }
 
-    /// An iframe was attached for `object`, posting from `origin` (`None`: opaque).
+    /// An iframe was attached for `object`, posting from `origin` (`None`: opaque). Until
+    /// its document has loaded ([`Core::frame_loaded`]) and it shows it listens, what is
+    /// meant for it is held.
     pub fn open_object(&mut self, object: &str, origin: Option<String>) {
         let state = self.objects.entry(object.to_owned()).or_default();
         state.expected_origin = origin;
         state.open = true;
         state.handshake = Handshake::None;
+        state.loaded = false;
+        state.listening = false;
+        state.held.clear();
+        state.receipts.clear();
+        state.leaving = None;
     }
 
-    /// The object's iframe was removed. Its presence stays as the page set it.
-    pub fn close_object(&mut self, object: &str) {
+    /// The object's iframe is going. With `grace_ms` > 0 it stays for at most that long,
+    /// so that the plugin hears its own departure and may still save and broadcast; it
+    /// goes as soon as it is quiet with nothing in flight. With 0 it goes at once. Its
+    /// presence stays as the page set it.
+    pub fn close_object(&mut self, object: &str, grace_ms: u32) -> Vec<Effect> {
+        let Some(state) = self.objects.get_mut(object) else {
+            return Vec::new();
+        };
+        if !state.open {
+            return Vec::new();
+        }
+        if grace_ms == 0 || !state.loaded {
+            return self.remove_frame(object);
+        }
+        state.leaving = Some(grace_ms);
+        let mut effects = vec![Effect::event(HostEvent::Leaving {
+            object: object.to_owned(),
+            grace_ms,
+        })];
+        effects.push(self.timer(object, TimerKind::Grace, grace_ms));
+        effects.push(self.timer(object, TimerKind::Quiet, QUIET_MS));
+        effects
+    }
+
+    /// Whether the object's plugin is in its grace period.
+    pub fn is_leaving(&self, object: &str) -> bool {
+        self.objects
+            .get(object)
+            .is_some_and(|o| o.open && o.leaving.is_some())
+    }
+
+    fn remove_frame(&mut self, object: &str) -> Vec<Effect> {
         if let Some(state) = self.objects.get_mut(object) {
             state.open = false;
+            state.leaving = None;
+            state.held.clear();
+            state.receipts.clear();
         }
+        vec![
+            Effect::RemoveFrame {
+                object: object.to_owned(),
+            },
+            Effect::event(HostEvent::Closed {
+                object: object.to_owned(),
+            }),
+        ]
+    }
+
+    fn timer(&mut self, object: &str, kind: TimerKind, ms: u32) -> Effect {
+        self.next_token += 1;
+        let token = self.next_token;
+        if let Some(state) = self.objects.get_mut(object) {
+            state.timers.insert(timer_slot(kind), token);
+        }
+        Effect::Timer {
+            object: object.to_owned(),
+            timer: kind,
+            token,
+            ms,
+        }
+    }
+
+    /// The iframe's document has loaded: held messages go out once the plugin listens
+    /// (at once if it already posted something, else after [`LISTEN_TIMEOUT_MS`]).
+    pub fn frame_loaded(&mut self, object: &str) -> Vec<Effect> {
+        let Some(state) = self.objects.get_mut(object) else {
+            return Vec::new();
+        };
+        state.loaded = true;
+        if state.listening {
+            return self.flush_held(object);
+        }
+        vec![self.timer(object, TimerKind::Listen, LISTEN_TIMEOUT_MS)]
+    }
+
+    /// A timer the core asked for fired.
+    pub fn timer_fired(&mut self, object: &str, kind: TimerKind, token: u64) -> Vec<Effect> {
+        let Some(state) = self.objects.get_mut(object) else {
+            return Vec::new();
+        };
+        if state.timers.get(&timer_slot(kind)) != Some(&token) || !state.open {
+            return Vec::new();
+        }
+        match kind {
+            TimerKind::Listen => {
+                state.listening = true;
+                self.flush_held(object)
+            }
+            TimerKind::Grace if state.leaving.is_some() => self.remove_frame(object),
+            TimerKind::Quiet if state.leaving.is_some() => {
+                if self.is_idle(object) {
+                    self.remove_frame(object)
+                } else {
+                    vec![self.timer(object, TimerKind::Quiet, QUIET_MS)]
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Nothing of the object's plugin is in flight: no message held for it, unsent or
+    /// unacknowledged, no presence change or history request unanswered.
+    fn is_idle(&self, object: &str) -> bool {
+        let state = match self.objects.get(object) {
+            Some(s) => s,
+            None => return true,
+        };
+        state.held.is_empty()
+            && state.receipts.is_empty()
+            && !self.queue.iter().any(|o| o.object == object)
+            && !self.unacked.values().any(|o| o.object == object)
+            && !self.presence_reqs.values().any(|o| o == object)
+            && !self.history.values().any(|c| c.object == object)
+    }
+
+    /// Something happened on a leaving plugin: it is not quiet yet.
+    fn activity(&mut self, object: &str) -> Vec<Effect> {
+        if self
+            .objects
+            .get(object)
+            .is_some_and(|o| o.open && o.leaving.is_some())
+        {
+            vec![self.timer(object, TimerKind::Quiet, QUIET_MS)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Posts `message` to the object's plugin, or holds it until the plugin is loaded and
+    /// listens. Nothing for an object without an iframe.
+    fn deliver(&mut self, object: &str, message: JsonText) -> Vec<Effect> {
+        let Some(state) = self.objects.get_mut(object) else {
+            return Vec::new();
+        };
+        if !state.open {
+            return Vec::new();
+        }
+        if !(state.loaded && state.listening) {
+            state.held.push(message);
+            return Vec::new();
+        }
+        let mut effects = vec![Effect::ToPlugin {
+            object: object.to_owned(),
+            message,
+        }];
+        effects.extend(self.activity(object));
+        effects
+    }
+
+    fn deliver_message(&mut self, object: &str, message: &PlatformToPlugin) -> Vec<Effect> {
+        let text = JsonText::from_text(message.to_text()).unwrap_or_else(|_| JsonText::null());
+        self.deliver(object, text)
+    }
+
+    fn flush_held(&mut self, object: &str) -> Vec<Effect> {
+        let Some(state) = self.objects.get_mut(object) else {
+            return Vec::new();
+        };
+        if !(state.open && state.loaded && state.listening) {
+            return Vec::new();
+        }
+        let held = std::mem::take(&mut state.held);
+        let mut effects: Vec<Effect> = held
+            .into_iter()
+            .map(|message| Effect::ToPlugin {
+                object: object.to_owned(),
+                message,
+            })
+            .collect();
+        if !effects.is_empty() {
+            effects.extend(self.activity(object));
+        }
+        effects
+    }
+
+    /// The answer to one of the object's sends (`req`; `None`: refused by the host): it is
+    /// posted once every earlier send of the plugin has its answer.
+    fn settle_receipt(&mut self, object: &str, req: Option<u64>, answer: JsonText) -> Vec<Effect> {
+        let Some(state) = self.objects.get_mut(object) else {
+            return Vec::new();
+        };
+        match req.and_then(|r| state.receipts.iter_mut().find(|x| x.req == Some(r))) {
+            Some(receipt) => receipt.ready = Some(answer),
+            None if req.is_none() => state.receipts.push_back(Receipt {
+                req: None,
+                ready: Some(answer),
+            }),
+            // Not waited for (the iframe was replaced meanwhile): nobody to tell.
+            None => return Vec::new(),
+        }
+        let mut ready = Vec::new();
+        while state.receipts.front().is_some_and(|r| r.ready.is_some()) {
+            if let Some(answer) = state.receipts.pop_front().and_then(|r| r.ready) {
+                ready.push(answer);
+            }
+        }
+        let mut effects = Vec::new();
+        for answer in ready {
+            effects.extend(self.deliver(object, answer));
+        }
+        effects
     }
 
     /// The origin `object`'s plugin must post from: `Some(None)` for opaque.
@@ -311,7 +630,7 @@ impl Core {
         self.presence_reqs.insert(req, object.to_owned());
         let mut effects = Vec::new();
         if self.welcomed {
-            effects.push(Effect::Send(frame_text(&ClientFrame::Presence(
+            effects.push(Effect::send(frame_text(&ClientFrame::Presence(
                 PresenceFrame {
                     req: Some(req),
                     object: object.to_owned(),
@@ -325,7 +644,7 @@ impl Core {
 
     /// The socket is being opened.
     pub fn connecting(&mut self) -> Vec<Effect> {
-        vec![Effect::Event(HostEvent::State {
+        vec![Effect::event(HostEvent::State {
             state: ConnState::Connecting,
             retry_in_ms: None,
         })]
@@ -347,7 +666,7 @@ impl Core {
         self.attempts = self.attempts.saturating_add(1);
         (
             delay,
-            vec![Effect::Event(HostEvent::State {
+            vec![Effect::event(HostEvent::State {
                 state: ConnState::Closed,
                 retry_in_ms: delay,
             })],
@@ -361,12 +680,12 @@ impl Core {
         let frame = match ServerFrame::parse(text) {
             Parsed::Message(frame) => frame,
             Parsed::Invalid(e) => {
-                return vec![Effect::Warn(format!(
+                return vec![Effect::warn(format!(
                     "meetbridge: ignored an invalid server frame: {e}"
                 ))]
             }
             Parsed::Ignored(i) => {
-                return vec![Effect::Warn(format!(
+                return vec![Effect::warn(format!(
                     "meetbridge: ignored a server frame: {}",
                     i.reason
                 ))]
@@ -375,15 +694,33 @@ impl Core {
         match frame {
             ServerFrame::Welcome(welcome) => self.welcome(welcome),
             ServerFrame::Ack(ack) => {
-                self.unacked.remove(&ack.req);
+                let out = self.unacked.remove(&ack.req);
                 if let Some(collect) = self.history.remove(&ack.req) {
                     return self.history_done(collect, &ack);
                 }
+                if let Some(out) = out {
+                    let mut effects = Vec::new();
+                    if let Some(request) = sent_request(&out.message) {
+                        let receipt = PlatformToPlugin::Sent(SentReceipt {
+                            request,
+                            seq: ack.seq,
+                        });
+                        let text = JsonText::from_text(receipt.to_text())
+                            .unwrap_or_else(|_| JsonText::null());
+                        effects.extend(self.settle_receipt(&out.object, Some(ack.req), text));
+                    }
+                    effects.extend(self.activity(&out.object));
+                    return effects;
+                }
                 match self.presence_reqs.remove(&ack.req) {
-                    Some(_) => vec![Effect::PresenceDone {
-                        req: ack.req,
-                        result: Ok(()),
-                    }],
+                    Some(object) => {
+                        let mut effects = vec![Effect::PresenceDone {
+                            req: ack.req,
+                            error: None,
+                        }];
+                        effects.extend(self.activity(&object));
+                        effects
+                    }
                     None => Vec::new(),
                 }
             }
@@ -401,21 +738,17 @@ impl Core {
                 let mut effects = Vec::new();
                 if let Some(state) = self.objects.get_mut(&missed.object) {
                     state.max_seq = state.max_seq.max(missed.to);
-                    if state.open {
-                        effects.push(Effect::ToPlugin {
-                            object: missed.object.clone(),
-                            message: error_message(
-                                "missed_messages",
-                                format!(
-                                    "messages {}..={} of this object were past the server's history window and are lost",
-                                    missed.from, missed.to
-                                ),
-                                None,
-                            ),
-                        });
-                    }
+                    let lost = error_message(
+                        "missed_messages",
+                        format!(
+                            "messages {}..={} of this object were past the server's history window and are lost",
+                            missed.from, missed.to
+                        ),
+                        None,
+                    );
+                    effects.extend(self.deliver_message(&missed.object, &lost));
                 }
-                effects.push(Effect::Event(HostEvent::Missed(missed)));
+                effects.push(Effect::event(HostEvent::Missed(missed)));
                 effects
             }
             ServerFrame::Error(error) => self.server_error(error),
@@ -428,11 +761,11 @@ impl Core {
         self.welcomed = true;
         self.attempts = 0;
         let mut effects = vec![
-            Effect::Event(HostEvent::State {
+            Effect::event(HostEvent::State {
                 state: ConnState::Open,
                 retry_in_ms: None,
             }),
-            Effect::Event(HostEvent::Welcome(welcome)),
+            Effect::event(HostEvent::Welcome(welcome)),
         ];
         // Presence first, so the server knows this user is a member before any message,
         // and with `since`, so it replays what the plugin missed while the socket was down.
@@ -454,10 +787,7 @@ impl Core {
             let status = self.objects.get(&object).and_then(|o| o.status);
             if matches!(status, Some(PresenceStatus::Unsubscribed) | None) {
                 self.presence_reqs.remove(&req);
-                effects.push(Effect::PresenceDone {
-                    req,
-                    result: Ok(()),
-                });
+                effects.push(Effect::PresenceDone { req, error: None });
             }
         }
         for (object, status, max_seq) in presences {
@@ -473,10 +803,10 @@ impl Core {
                 self.presence_reqs.remove(&r);
                 effects.push(Effect::PresenceDone {
                     req: r,
-                    result: Ok(()),
+                    error: None,
                 });
             }
-            effects.push(Effect::Send(frame_text(&ClientFrame::Presence(
+            effects.push(Effect::send(frame_text(&ClientFrame::Presence(
                 PresenceFrame {
                     req: Some(req),
                     object,
@@ -522,7 +852,7 @@ impl Core {
             })),
         };
         self.unacked.insert(out.req, out);
-        Effect::Send(text)
+        Effect::send(text)
     }
 
     /// The server answered a history request: frames up to `upto` are the reply (only
@@ -555,20 +885,15 @@ impl Core {
         let state = self.objects.entry(object.clone()).or_default();
         // What the reply covers is delivered: a resume must not replay it as new.
         state.max_seq = state.max_seq.max(upto);
-        let mut effects = Vec::new();
-        if state.open {
-            effects.push(Effect::ToPlugin {
-                object: object.clone(),
-                message: PlatformToPlugin::History(HistoryPage {
-                    entries,
-                    upto,
-                    more,
-                    from,
-                    start: ack.start,
-                    missed,
-                }),
-            });
-        }
+        let page = PlatformToPlugin::History(HistoryPage {
+            entries,
+            upto,
+            more,
+            from,
+            start: ack.start,
+            missed,
+        });
+        let mut effects = self.deliver_message(&object, &page);
         for f in live {
             effects.extend(self.plugin_frame(f));
         }
@@ -590,14 +915,8 @@ impl Core {
             }
             state.max_seq = seq;
         }
-        let mut effects = Vec::new();
-        if state.open {
-            effects.push(Effect::ToPlugin {
-                object: frame.object.clone(),
-                message: frame.message.clone(),
-            });
-        }
-        effects.push(Effect::Event(HostEvent::Plugin(frame)));
+        let mut effects = self.deliver_message(&frame.object, &frame.message);
+        effects.push(Effect::event(HostEvent::Plugin(frame)));
         effects
     }
 
@@ -616,60 +935,70 @@ impl Core {
                         error.code.as_str(),
                         &error.message,
                         Some(out.message.name()),
+                        None,
                     ));
                 }
                 return effects;
             }
             if let Some(out) = self.unacked.remove(&req) {
-                return self.refuse(
+                let receipt = sent_request(&out.message).map(|_| Some(req));
+                let mut effects = self.refuse(
                     &out.object,
                     error.code.as_str(),
                     &error.message,
                     Some(out.message.name()),
+                    receipt,
                 );
+                effects.extend(self.activity(&out.object));
+                return effects;
             }
-            if self.presence_reqs.remove(&req).is_some() {
-                return vec![
-                    Effect::Warn(format!("meetbridge: presence refused: {}", error.message)),
+            if let Some(object) = self.presence_reqs.remove(&req) {
+                let mut effects = vec![
+                    Effect::warn(format!("meetbridge: presence refused: {}", error.message)),
                     Effect::PresenceDone {
                         req,
-                        result: Err(error),
+                        error: Some(error),
                     },
                 ];
+                effects.extend(self.activity(&object));
+                return effects;
             }
         }
         match error.object.clone() {
-            Some(object) => self.refuse(&object, error.code.as_str(), &error.message, None),
+            Some(object) => self.refuse(&object, error.code.as_str(), &error.message, None, None),
             None => vec![
-                Effect::Warn(format!(
+                Effect::warn(format!(
                     "meetbridge: server error {}: {}",
                     error.code.as_str(),
                     error.message
                 )),
-                Effect::Event(HostEvent::Error(error)),
+                Effect::event(HostEvent::Error(error)),
             ],
         }
     }
 
-    /// Tells the plugin (and the page) that what it sent was refused.
+    /// Tells the plugin (and the page) that what it sent was refused. `receipt` is set for
+    /// a broadcast or emit (with the request the server refused, or `None` when the host
+    /// refused it): the error then keeps its place among the plugin's sends.
     fn refuse(
-        &self,
+        &mut self,
         object: &str,
         code: &str,
         message: &str,
         refused: Option<&str>,
+        receipt: Option<Option<u64>>,
     ) -> Vec<Effect> {
-        let mut effects = vec![Effect::Warn(format!(
+        let mut effects = vec![Effect::warn(format!(
             "meetbridge: object {object}: refused {}: {message}",
             refused.unwrap_or("a message")
         ))];
-        if self.objects.get(object).is_some_and(|o| o.open) {
-            effects.push(Effect::ToPlugin {
-                object: object.to_owned(),
-                message: error_message(code, message, refused),
-            });
-        }
-        effects.push(Effect::Event(HostEvent::Refused {
+        let error = error_message(code, message, refused);
+        let text = JsonText::from_text(error.to_text()).unwrap_or_else(|_| JsonText::null());
+        effects.extend(match receipt {
+            Some(req) => self.settle_receipt(object, req, text),
+            None => self.deliver(object, text),
+        });
+        effects.push(Effect::event(HostEvent::Refused {
             object: object.to_owned(),
             code: code.to_owned(),
             message: message.to_owned(),
@@ -679,93 +1008,106 @@ impl Core {
     }
 
     /// A message from `object`'s iframe window (the glue checked `event.source`), posted
-    /// from `origin`, with `data` read as JSON (`None` when it is not JSON-serialisable).
-    pub fn from_plugin(&mut self, object: &str, origin: &str, data: Option<Value>) -> Vec<Effect> {
-        let Some(state) = self.objects.get(object) else {
+    /// from `origin`, as the JSON text of `event.data` (`None` when it is not
+    /// JSON-serialisable). Any message shows that the plugin listens.
+    pub fn from_plugin(&mut self, object: &str, origin: &str, text: Option<&str>) -> Vec<Effect> {
+        let Some(state) = self.objects.get_mut(object) else {
             return Vec::new();
         };
         let expected = state.expected_origin.as_deref().unwrap_or("null");
         if origin != expected {
             // Not answered: an answer could only go to the wrong origin.
-            return vec![Effect::Warn(format!(
+            return vec![Effect::warn(format!(
                 "meetbridge: object {object}: ignored a message from origin {origin}; its plugin's origin is {expected}"
             ))];
         }
-        self.accept(object, data)
+        let mut effects = Vec::new();
+        if !state.listening {
+            state.listening = true;
+            effects.extend(self.flush_held(object));
+        }
+        effects.extend(self.activity(object));
+        effects.extend(self.accept(object, text));
+        effects
     }
 
-    /// A message the page itself sends for `object` (no iframe, no origin to check).
-    pub fn from_page(&mut self, object: &str, data: Option<Value>) -> Vec<Effect> {
+    /// A message the page itself sends for `object` (no iframe, no origin to check), as
+    /// JSON text.
+    pub fn from_page(&mut self, object: &str, text: Option<&str>) -> Vec<Effect> {
         self.objects.entry(object.to_owned()).or_default();
-        self.accept(object, data)
+        self.accept(object, text)
     }
 
-    fn accept(&mut self, object: &str, data: Option<Value>) -> Vec<Effect> {
-        let Some(value) = data else {
+    fn accept(&mut self, object: &str, text: Option<&str>) -> Vec<Effect> {
+        let Some(text) = text else {
             return self.refuse(
                 object,
                 ErrorCode::InvalidMessage.as_str(),
                 "the message is not JSON-serialisable",
                 None,
+                None,
             );
         };
-        let message = match PluginToPlatform::parse(&value) {
-            Parsed::Message(message) => message,
+        let message = match FromPlugin::parse_text(text) {
+            Parsed::Message(FromPlugin::Current(message)) => message,
+            Parsed::Message(FromPlugin::Handshake(step)) => {
+                let reply = match self.objects.get_mut(object) {
+                    Some(state) => crate::legacy::answer(&mut state.handshake, step),
+                    None => None,
+                };
+                return match reply {
+                    Some(reply) => self.deliver(object, reply),
+                    None => Vec::new(),
+                };
+            }
             Parsed::Invalid(invalid) => {
+                let name = invalid
+                    .name
+                    .as_deref()
+                    .map(meetbridge_protocol::legacy::current_name);
+                let receipt =
+                    matches!(name, Some("ovice_broadcast_message" | "ovice_emit_message"))
+                        .then_some(None);
                 return self.refuse(
                     object,
                     ErrorCode::for_invalid(&invalid).as_str(),
                     &invalid.to_string(),
                     invalid.name.as_deref(),
+                    receipt,
                 );
             }
             Parsed::Ignored(ignored) => {
                 // Other libraries post to the parent too; only a mistyped `ovice_*` is ours.
-                let name = value.get("type").and_then(Value::as_str).unwrap_or("");
+                let name = message_type(text).unwrap_or_default().into_owned();
                 if name.starts_with("ovice_") {
-                    return self.refuse(object, "unknown_type", &ignored.reason, Some(name));
+                    return self.refuse(object, "unknown_type", &ignored.reason, Some(&name), None);
                 }
                 return Vec::new();
             }
         };
-        match &message {
-            PluginToPlatform::Ready => {
-                if let Some(state) = self.objects.get_mut(object) {
-                    state.handshake = Handshake::Confirmed;
+        if let PluginToPlatform::BroadcastMessage(m) | PluginToPlatform::EmitMessage(m) = &message {
+            let me = self.identity.as_ref().map(|i| i.id.as_source());
+            let spoofed = match (&m.source, &me) {
+                (Some(source), Some(me)) if source != me => {
+                    Some(format!("`source` is {source:?}, but this user is {me:?}"))
                 }
-                return vec![Effect::ToPlugin {
-                    object: object.to_owned(),
-                    message: PlatformToPlugin::Confirmation,
-                }];
+                _ => m
+                    .object_id
+                    .as_deref()
+                    .filter(|o| *o != object)
+                    .map(|other| {
+                        format!("`objectId` is {other:?}, but this plugin is object {object:?}")
+                    }),
+            };
+            if let Some(why) = spoofed {
+                return self.refuse(
+                    object,
+                    ErrorCode::SpoofedSource.as_str(),
+                    &why,
+                    Some(message.name()),
+                    Some(None),
+                );
             }
-            PluginToPlatform::ReadyConfirmed => {
-                if let Some(state) = self.objects.get_mut(object) {
-                    state.handshake = Handshake::Done;
-                }
-                return Vec::new();
-            }
-            PluginToPlatform::BroadcastMessage(m) | PluginToPlatform::EmitMessage(m) => {
-                let me = self.identity.as_ref().map(|i| i.id.as_source());
-                if let (Some(source), Some(me)) = (&m.source, &me) {
-                    if source != me {
-                        return self.refuse(
-                            object,
-                            ErrorCode::SpoofedSource.as_str(),
-                            &format!("`source` is {source:?}, but this user is {me:?}"),
-                            Some(message.name()),
-                        );
-                    }
-                }
-                if let Some(other) = m.object_id.as_deref().filter(|o| *o != object) {
-                    return self.refuse(
-                        object,
-                        ErrorCode::SpoofedSource.as_str(),
-                        &format!("`objectId` is {other:?}, but this plugin is object {object:?}"),
-                        Some(message.name()),
-                    );
-                }
-            }
-            _ => {}
         }
         // What changes something gets an id; reads are harmless to repeat.
         let id = matches!(
@@ -775,8 +1117,17 @@ impl Core {
                 | PluginToPlatform::SaveAndEmitData(_)
         )
         .then(|| self.message_id());
+        let req = self.req();
+        if sent_request(&message).is_some() {
+            if let Some(state) = self.objects.get_mut(object) {
+                state.receipts.push_back(Receipt {
+                    req: Some(req),
+                    ready: None,
+                });
+            }
+        }
         let out = Outgoing {
-            req: self.req(),
+            req,
             object: object.to_owned(),
             id,
             message,
@@ -793,7 +1144,7 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     const ORIGIN: &str = "https://plugin.example";
 
@@ -807,7 +1158,7 @@ mod tests {
         effects
             .iter()
             .filter_map(|e| match e {
-                Effect::Send(t) => Some(serde_json::from_str(t).unwrap()),
+                Effect::Send { text: t } => Some(serde_json::from_str(t).unwrap()),
                 _ => None,
             })
             .collect()
@@ -817,15 +1168,43 @@ mod tests {
         effects
             .iter()
             .filter_map(|e| match e {
-                Effect::ToPlugin { message, .. } => Some(serde_json::to_value(message).unwrap()),
+                Effect::ToPlugin { message, .. } => {
+                    Some(serde_json::from_str(message.get()).unwrap())
+                }
                 _ => None,
             })
             .collect()
     }
 
+    impl Core {
+        /// `from_plugin` with the message given as a value (encoded as the glue would).
+        fn from_plugin_value(
+            &mut self,
+            object: &str,
+            origin: &str,
+            v: Option<Value>,
+        ) -> Vec<Effect> {
+            let text = v.map(|v| v.to_string());
+            self.from_plugin(object, origin, text.as_deref())
+        }
+    }
+
+    /// Opens `object` and lets it load and listen, as a plugin that posts nothing yet.
+    fn open_listening(core: &mut Core, object: &str, origin: Option<String>) {
+        core.open_object(object, origin);
+        let effects = core.frame_loaded(object);
+        let Some(Effect::Timer { token, .. }) = effects.first() else {
+            panic!("{effects:?}")
+        };
+        let token = *token;
+        assert!(core
+            .timer_fired(object, TimerKind::Listen, token)
+            .is_empty());
+    }
+
     fn open_core() -> Core {
         let mut core = Core::new();
-        core.open_object("o1", Some(ORIGIN.into()));
+        open_listening(&mut core, "o1", Some(ORIGIN.into()));
         core.set_presence("o1", PresenceStatus::Subscribed);
         core.from_server(&welcome());
         core
@@ -834,12 +1213,12 @@ mod tests {
     #[test]
     fn queues_before_the_socket_and_sends_presence_first() {
         let mut core = Core::new();
-        core.open_object("o1", Some(ORIGIN.into()));
+        open_listening(&mut core, "o1", Some(ORIGIN.into()));
         let (_, effects) = core.set_presence("o1", PresenceStatus::Joined);
         assert!(sent(&effects).is_empty());
         let msg =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": 1}});
-        assert!(core.from_plugin("o1", ORIGIN, Some(msg)).is_empty());
+        assert!(core.from_plugin_value("o1", ORIGIN, Some(msg)).is_empty());
         assert_eq!(core.pending(), 1);
         let frames = sent(&core.from_server(&welcome()));
         assert_eq!(frames.len(), 2);
@@ -855,20 +1234,26 @@ mod tests {
     fn wrong_origin_is_refused_without_an_answer() {
         let mut core = open_core();
         let msg = json!({"type": "ovice_get_data"});
-        let effects = core.from_plugin("o1", "https://evil.example", Some(msg.clone()));
+        let effects = core.from_plugin_value("o1", "https://evil.example", Some(msg.clone()));
         assert!(sent(&effects).is_empty() && to_plugin(&effects).is_empty());
-        assert!(matches!(effects[0], Effect::Warn(_)));
-        assert_eq!(sent(&core.from_plugin("o1", ORIGIN, Some(msg))).len(), 1);
+        assert!(matches!(effects[0], Effect::Warn { .. }));
+        assert_eq!(
+            sent(&core.from_plugin_value("o1", ORIGIN, Some(msg))).len(),
+            1
+        );
     }
 
     #[test]
     fn opaque_frames_must_post_from_null() {
         let mut core = Core::new();
-        core.open_object("o1", None);
+        open_listening(&mut core, "o1", None);
         core.from_server(&welcome());
         let msg = json!({"type": "ovice_get_data"});
-        assert!(sent(&core.from_plugin("o1", ORIGIN, Some(msg.clone()))).is_empty());
-        assert_eq!(sent(&core.from_plugin("o1", "null", Some(msg))).len(), 1);
+        assert!(sent(&core.from_plugin_value("o1", ORIGIN, Some(msg.clone()))).is_empty());
+        assert_eq!(
+            sent(&core.from_plugin_value("o1", "null", Some(msg))).len(),
+            1
+        );
     }
 
     #[test]
@@ -877,24 +1262,24 @@ mod tests {
         let big = "x".repeat(meetbridge_protocol::limits::MAX_MESSAGE_BYTES);
         let msg =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": big}});
-        let effects = core.from_plugin("o1", ORIGIN, Some(msg));
+        let effects = core.from_plugin_value("o1", ORIGIN, Some(msg));
         assert!(sent(&effects).is_empty());
         let replies = to_plugin(&effects);
         assert_eq!(replies[0]["type"], "meetbridge_error");
         assert_eq!(replies[0]["payload"]["code"], "too_large");
-        assert!(effects.iter().any(|e| matches!(e, Effect::Warn(_))));
+        assert!(effects.iter().any(|e| matches!(e, Effect::Warn { .. })));
 
-        let effects = core.from_plugin(
+        let effects = core.from_plugin_value(
             "o1",
             ORIGIN,
             Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1}})),
         );
         assert_eq!(to_plugin(&effects)[0]["payload"]["code"], "invalid_message");
-        let effects = core.from_plugin("o1", ORIGIN, Some(json!({"type": "ovice_get_dat"})));
+        let effects = core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_get_dat"})));
         assert_eq!(to_plugin(&effects)[0]["payload"]["code"], "unknown_type");
         // Somebody else's postMessage traffic is not ours to answer.
         assert!(core
-            .from_plugin("o1", ORIGIN, Some(json!({"hello": 1})))
+            .from_plugin_value("o1", ORIGIN, Some(json!({"hello": 1})))
             .is_empty());
     }
 
@@ -905,7 +1290,7 @@ mod tests {
             json!({"event": "e", "message": 1, "source": "u2"}),
             json!({"event": "e", "message": 1, "objectId": "o2"}),
         ] {
-            let effects = core.from_plugin(
+            let effects = core.from_plugin_value(
                 "o1",
                 ORIGIN,
                 Some(json!({"type": "ovice_broadcast_message", "payload": payload})),
@@ -914,21 +1299,24 @@ mod tests {
             assert_eq!(to_plugin(&effects)[0]["payload"]["code"], "spoofed_source");
         }
         let ok = json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": 1, "source": "u1", "objectId": "o1"}});
-        assert_eq!(sent(&core.from_plugin("o1", ORIGIN, Some(ok))).len(), 1);
+        assert_eq!(
+            sent(&core.from_plugin_value("o1", ORIGIN, Some(ok))).len(),
+            1
+        );
     }
 
     #[test]
     fn legacy_handshake_is_answered_here() {
         let mut core = Core::new();
-        core.open_object("o1", Some(ORIGIN.into()));
-        let effects = core.from_plugin("o1", ORIGIN, Some(json!({"type": "ovice_ready"})));
+        open_listening(&mut core, "o1", Some(ORIGIN.into()));
+        let effects = core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_ready"})));
         assert_eq!(
             to_plugin(&effects),
             vec![json!({"type": "ovice_confirmation"})]
         );
         assert_eq!(core.handshake("o1"), Handshake::Confirmed);
         assert!(core
-            .from_plugin("o1", ORIGIN, Some(json!({"type": "ovice_ready_confirmed"})))
+            .from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_ready_confirmed"})))
             .is_empty());
         assert_eq!(core.handshake("o1"), Handshake::Done);
         assert_eq!(core.pending(), 0);
@@ -944,14 +1332,15 @@ mod tests {
         };
         assert_eq!(to_plugin(&core.from_server(&relayed(3, 1))).len(), 1);
         assert_eq!(core.max_seq("o1"), 3);
-        let first = sent(&core.from_plugin("o1", ORIGIN, Some(json!({"type": "ovice_get_data"}))));
+        let first =
+            sent(&core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_get_data"}))));
         let req = first[0]["req"].as_u64().unwrap();
         let (delay, _) = core.closed(0.0, true);
         assert_eq!(delay, Some(250));
         // Offline: queued.
         let msg =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "late", "message": 2}});
-        assert!(core.from_plugin("o1", ORIGIN, Some(msg)).is_empty());
+        assert!(core.from_plugin_value("o1", ORIGIN, Some(msg)).is_empty());
         let frames = sent(&core.from_server(&welcome()));
         assert_eq!(frames[0]["op"], "presence");
         assert_eq!(frames[0]["since"], 3);
@@ -967,7 +1356,7 @@ mod tests {
     #[test]
     fn a_resend_after_a_reconnect_keeps_the_message_id() {
         let mut core = Core::with_id_prefix("pg7");
-        core.open_object("o1", Some(ORIGIN.into()));
+        open_listening(&mut core, "o1", Some(ORIGIN.into()));
         core.set_presence("o1", PresenceStatus::Joined);
         core.from_server(&welcome());
         let broadcast =
@@ -976,7 +1365,7 @@ mod tests {
         let emit = json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1, "to": "u2"}});
         let mut first = Vec::new();
         for msg in [broadcast, save, emit, json!({"type": "ovice_get_data"})] {
-            first.extend(sent(&core.from_plugin("o1", ORIGIN, Some(msg))));
+            first.extend(sent(&core.from_plugin_value("o1", ORIGIN, Some(msg))));
         }
         let ids: Vec<&Value> = first.iter().map(|f| &f["id"]).collect();
         assert_eq!(
@@ -994,7 +1383,7 @@ mod tests {
         // Sent while offline: a new id, after the resends.
         let late =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "late", "message": 2}});
-        assert!(core.from_plugin("o1", ORIGIN, Some(late)).is_empty());
+        assert!(core.from_plugin_value("o1", ORIGIN, Some(late)).is_empty());
         let frames = sent(&core.from_server(&welcome()));
         assert_eq!(frames[0]["op"], "presence");
         let resent: Vec<(Value, Value)> = frames[1..]
@@ -1028,7 +1417,7 @@ mod tests {
     #[test]
     fn server_errors_reach_the_plugin_that_sent() {
         let mut core = open_core();
-        let frames = sent(&core.from_plugin("o1", ORIGIN, Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1, "to": "nobody"}}))));
+        let frames = sent(&core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1, "to": "nobody"}}))));
         let req = frames[0]["req"].as_u64().unwrap();
         let effects = core.from_server(&json!({"op": "error", "req": req, "object": "o1", "code": "recipient_not_member", "message": "nobody is not here"}).to_string());
         let replies = to_plugin(&effects);
@@ -1043,13 +1432,7 @@ mod tests {
         let (req, effects) = core.set_presence("o1", PresenceStatus::Joined);
         assert_eq!(sent(&effects)[0]["status"], "joined");
         let done = core.from_server(&json!({"op": "ack", "req": req}).to_string());
-        assert_eq!(
-            done,
-            vec![Effect::PresenceDone {
-                req,
-                result: Ok(())
-            }]
-        );
+        assert_eq!(done, vec![Effect::PresenceDone { req, error: None }]);
         let (req, _) = core.set_presence("nope", PresenceStatus::Subscribed);
         let done = core.from_server(
             &json!({"op": "error", "req": req, "code": "unknown_object", "message": "no"})
@@ -1057,7 +1440,7 @@ mod tests {
         );
         assert!(matches!(
             done.last(),
-            Some(Effect::PresenceDone { result: Err(_), .. })
+            Some(Effect::PresenceDone { error: Some(_), .. })
         ));
     }
 
@@ -1070,7 +1453,7 @@ mod tests {
             .to_string()
         };
         let ask = json!({"type": "meetbridge_get_history", "payload": {"limit": 10}});
-        let frames = sent(&core.from_plugin("o1", ORIGIN, Some(ask)));
+        let frames = sent(&core.from_plugin_value("o1", ORIGIN, Some(ask)));
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0]["op"], "history");
         assert_eq!(frames[0]["object"], "o1");
@@ -1127,7 +1510,7 @@ mod tests {
         // The newest page.
         let ask =
             json!({"type": "meetbridge_get_history", "payload": {"backward": true, "limit": 2}});
-        let frames = sent(&core.from_plugin("o1", ORIGIN, Some(ask)));
+        let frames = sent(&core.from_plugin_value("o1", ORIGIN, Some(ask)));
         assert_eq!(frames[0]["op"], "history");
         assert_eq!(frames[0]["backward"], true);
         let req = frames[0]["req"].as_u64().unwrap();
@@ -1144,7 +1527,7 @@ mod tests {
         assert_eq!(page["entries"].as_array().unwrap().len(), 2);
         // The page before it reaches the start.
         let ask = json!({"type": "meetbridge_get_history", "payload": {"before": 9, "limit": 2}});
-        let frames = sent(&core.from_plugin("o1", ORIGIN, Some(ask)));
+        let frames = sent(&core.from_plugin_value("o1", ORIGIN, Some(ask)));
         assert_eq!(frames[0]["before"], 9);
         assert!(frames[0].get("backward").is_none());
         let req = frames[0]["req"].as_u64().unwrap();
@@ -1167,7 +1550,7 @@ mod tests {
     fn a_refused_history_request_releases_what_was_held() {
         let mut core = open_core();
         let ask = json!({"type": "meetbridge_get_history"});
-        let req = sent(&core.from_plugin("o1", ORIGIN, Some(ask)))[0]["req"]
+        let req = sent(&core.from_plugin_value("o1", ORIGIN, Some(ask)))[0]["req"]
             .as_u64()
             .unwrap();
         let live = json!({"op": "plugin", "object": "o1", "seq": 3, "message": {"type": "ovice_message",
@@ -1184,6 +1567,182 @@ mod tests {
         assert_eq!(core.max_seq("o1"), 3);
     }
 
+    fn timers(effects: &[Effect]) -> Vec<(TimerKind, u64)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Timer { timer, token, .. } => Some((*timer, *token)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sends_get_receipts_and_refusals_in_the_order_of_the_sends() {
+        let mut core = open_core();
+        let b = |n: i32| json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": n}});
+        let first = sent(&core.from_plugin_value("o1", ORIGIN, Some(b(1))));
+        let second = sent(&core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 2, "to": "u2"}}))));
+        // Refused here (empty event), but after the two in flight: held back.
+        let local = core.from_plugin_value(
+            "o1",
+            ORIGIN,
+            Some(
+                json!({"type": "ovice_broadcast_message", "payload": {"event": "", "message": 3}}),
+            ),
+        );
+        assert!(to_plugin(&local).is_empty());
+        // The second is answered first: nothing yet, the first comes first.
+        let r2 = second[0]["req"].as_u64().unwrap();
+        let e2 = core.from_server(&json!({"op": "error", "req": r2, "object": "o1", "code": "recipient_not_member", "message": "no"}).to_string());
+        assert!(to_plugin(&e2).is_empty());
+        let r1 = first[0]["req"].as_u64().unwrap();
+        let replies =
+            to_plugin(&core.from_server(&json!({"op": "ack", "req": r1, "seq": 12}).to_string()));
+        assert_eq!(replies.len(), 3, "{replies:?}");
+        assert_eq!(
+            replies[0],
+            json!({"type": "meetbridge_sent", "payload": {"request": "ovice_broadcast_message", "seq": 12}})
+        );
+        assert_eq!(replies[1]["payload"]["refused"], "ovice_emit_message");
+        assert_eq!(replies[2]["payload"]["code"], "invalid_message");
+        // Saves and reads get no receipt.
+        let save = sent(&core.from_plugin_value(
+            "o1",
+            ORIGIN,
+            Some(json!({"type": "ovice_save_and_emit_data", "payload": {"a": 1}})),
+        ));
+        let ack = core.from_server(&json!({"op": "ack", "req": save[0]["req"]}).to_string());
+        assert!(to_plugin(&ack).is_empty());
+    }
+
+    #[test]
+    fn a_plugin_gets_nothing_until_it_listens_then_everything_in_order() {
+        let mut core = Core::new();
+        core.open_object("o1", Some(ORIGIN.into()));
+        core.set_presence("o1", PresenceStatus::Subscribed);
+        core.from_server(&welcome());
+        let event = |n: u64| {
+            json!({"op": "plugin", "object": "o1", "seq": n, "message": {"type": "ovice_message",
+            "payload": {"source": "u2", "event": "e", "objectId": "o1", "message": n}}})
+            .to_string()
+        };
+        assert!(to_plugin(&core.from_server(&event(1))).is_empty());
+        let loaded = core.frame_loaded("o1");
+        assert!(to_plugin(&loaded).is_empty());
+        let [(TimerKind::Listen, token)] = timers(&loaded)[..] else {
+            panic!("{loaded:?}")
+        };
+        assert!(to_plugin(&core.from_server(&event(2))).is_empty());
+        // Its first message shows it listens: what was held goes first, in order.
+        let effects = core.from_plugin_value(
+            "o1",
+            ORIGIN,
+            Some(json!({"type": "ovice_get_participants"})),
+        );
+        let got: Vec<Value> = to_plugin(&effects)
+            .iter()
+            .map(|m| m["payload"]["message"].clone())
+            .collect();
+        assert_eq!(got, [json!(1), json!(2)]);
+        assert_eq!(sent(&effects).len(), 1);
+        // The listen timer, late, changes nothing.
+        assert!(core.timer_fired("o1", TimerKind::Listen, token).is_empty());
+        assert_eq!(to_plugin(&core.from_server(&event(3))).len(), 1);
+
+        // A plugin that never posts gets its events when the listen timeout passes.
+        open_listening(&mut core, "o2", Some(ORIGIN.into()));
+        let mut quiet = Core::new();
+        quiet.open_object("o1", Some(ORIGIN.into()));
+        quiet.from_server(&welcome());
+        quiet.from_server(&event(1));
+        let [(_, token)] = timers(&quiet.frame_loaded("o1"))[..] else {
+            panic!()
+        };
+        assert_eq!(
+            to_plugin(&quiet.timer_fired("o1", TimerKind::Listen, token)).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_leaving_plugin_hears_its_departure_may_still_send_and_goes_when_quiet() {
+        let mut core = open_core();
+        let (req, _) = core.set_presence("o1", PresenceStatus::Unsubscribed);
+        let closing = core.close_object("o1", 5000);
+        assert!(matches!(
+            &closing[0],
+            Effect::Event {
+                event: HostEvent::Leaving { grace_ms: 5000, .. }
+            }
+        ));
+        assert!(core.is_leaving("o1"));
+        let ts = timers(&closing);
+        let quiet = ts.iter().find(|(k, _)| *k == TimerKind::Quiet).unwrap().1;
+        let grace = ts.iter().find(|(k, _)| *k == TimerKind::Grace).unwrap().1;
+        // Its own departure still reaches it.
+        let own = json!({"op": "plugin", "object": "o1", "message": {"type": "ovice_participant_unsubscribed",
+            "payload": {"id": "u1", "name": "Ann", "objectId": "o1", "objectType": "static", "avatarUrl": "", "workspaceId": "w", "isSelf": true, "isVisitor": false}}});
+        let effects = core.from_server(&own.to_string());
+        assert_eq!(
+            to_plugin(&effects)[0]["type"],
+            "ovice_participant_unsubscribed"
+        );
+        // The presence change is not answered yet: not idle.
+        let later = core.timer_fired("o1", TimerKind::Quiet, quiet);
+        assert!(!later
+            .iter()
+            .any(|e| matches!(e, Effect::RemoveFrame { .. })));
+        core.from_server(&json!({"op": "ack", "req": req}).to_string());
+        // It hands its document over before it goes: sent, answered, then quiet.
+        let save = sent(&core.from_plugin_value(
+            "o1",
+            ORIGIN,
+            Some(json!({"type": "ovice_save_and_emit_data", "payload": {"v": 1}})),
+        ));
+        assert_eq!(save.len(), 1);
+        let newest = |effects: &[Effect]| {
+            timers(effects)
+                .into_iter()
+                .rev()
+                .find(|(k, _)| *k == TimerKind::Quiet)
+                .map(|(_, t)| t)
+        };
+        let ack = core.from_server(&json!({"op": "ack", "req": save[0]["req"]}).to_string());
+        let token = newest(&ack).expect("activity restarts the quiet timer");
+        // An older quiet timer is ignored.
+        assert!(core.timer_fired("o1", TimerKind::Quiet, quiet).is_empty());
+        let gone = core.timer_fired("o1", TimerKind::Quiet, token);
+        assert!(
+            matches!(&gone[0], Effect::RemoveFrame { object } if object == "o1"),
+            "{gone:?}"
+        );
+        assert!(!core.is_leaving("o1"));
+        assert!(core.timer_fired("o1", TimerKind::Grace, grace).is_empty());
+    }
+
+    #[test]
+    fn a_busy_leaving_plugin_goes_when_its_grace_period_ends_and_grace_zero_goes_at_once() {
+        let mut core = open_core();
+        let closing = core.close_object("o1", 2000);
+        let grace = timers(&closing)
+            .into_iter()
+            .find(|(k, _)| *k == TimerKind::Grace)
+            .unwrap()
+            .1;
+        core.closed(0.0, true); // offline: its save stays queued
+        core.from_plugin_value(
+            "o1",
+            ORIGIN,
+            Some(json!({"type": "ovice_save_and_emit_data", "payload": {"v": 1}})),
+        );
+        let gone = core.timer_fired("o1", TimerKind::Grace, grace);
+        assert!(matches!(&gone[0], Effect::RemoveFrame { .. }));
+        let mut core = open_core();
+        let now = core.close_object("o1", 0);
+        assert!(matches!(&now[0], Effect::RemoveFrame { .. }));
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         assert_eq!(backoff_ms(0, 0.0), 250);
@@ -1197,8 +1756,9 @@ mod tests {
         let p = frame_policy(None, "https://a", "https://a");
         assert_eq!(
             p.sandbox.as_deref(),
-            Some("allow-scripts allow-forms allow-popups")
+            Some("allow-scripts allow-forms allow-modals allow-popups allow-popups-to-escape-sandbox allow-downloads")
         );
+        assert_eq!(p.allow, DEFAULT_ALLOW);
         assert_eq!(p.origin, None);
         let p = frame_policy(None, "https://plugin", "https://a");
         assert_eq!(p.sandbox.as_deref(), Some(DEFAULT_SANDBOX));

@@ -33,7 +33,7 @@ const relayedEvents = async () => (await bobsMessagesUpToMarker()).map((m) => m.
 test("the plugin is cross-origin, and the host posts to its exact origin", async () => {
   assert.equal(new URL(alice.frame.url()).origin, server.pluginOrigin);
   const sandbox = await alice.page.getAttribute('iframe[data-object="inspector"]', "sandbox");
-  assert.equal(sandbox, "allow-scripts allow-same-origin allow-forms allow-popups");
+  assert.equal(sandbox, "allow-scripts allow-same-origin allow-forms allow-modals allow-popups allow-popups-to-escape-sandbox allow-downloads");
   assert.deepEqual(await relayedEvents(), ["marker-1"]);
 });
 

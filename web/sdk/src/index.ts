@@ -12,21 +12,27 @@ import type {
   HistoryPage,
   HistoryRequest,
   JsonValue,
+  LegacyHandshake,
+  LegacyToPlugin,
   Participant,
-  PlatformToPlugin,
+  PlatformToPlugin as CurrentPlatformToPlugin,
   PluginError,
   PluginToPlatform,
   RelayedMessage,
   SavedSuccess,
+  SentReceipt,
 } from "../../../crates/protocol/bindings/protocol";
 import { MAX_DATA_BYTES, MAX_MESSAGE_BYTES } from "../../../crates/protocol/bindings/protocol";
 
+/** Every message a platform posts to a plugin, the old handshake's `ovice_confirmation` included. */
+export type PlatformToPlugin = CurrentPlatformToPlugin | LegacyToPlugin;
+
 export type {
+  SentReceipt,
   HistoryEntry,
   HistoryPage,
   JsonValue,
   Participant,
-  PlatformToPlugin,
   PluginError,
   PluginToPlatform,
   RelayedMessage,
@@ -91,6 +97,17 @@ export interface HistoryOptions {
   waitMs?: number;
 }
 
+/** What `broadcast` / `emit` resolve with: the platform's sequence number for the message, where it says (meetbridge's `meetbridge_sent`); `undefined` on oVice. */
+export interface SendResult {
+  seq: number | undefined;
+}
+
+/** Options of `broadcast` / `emit`. */
+export interface SendOptions {
+  /** How long to wait for the platform's receipt before resolving `{ seq: undefined }` (default 3 s). */
+  waitMs?: number;
+}
+
 /** Why a request failed: `code` is `"timeout"`, `"too_large"` or the platform's error code. */
 export class PluginRequestError extends Error {
   readonly code: string;
@@ -119,6 +136,20 @@ const REPLY_OF: Partial<Record<PluginToPlatform["type"], Reply>> = {
   meetbridge_get_history: "meetbridge_history",
 };
 
+/** A broadcast or emit waiting for its receipt (FIFO: the platform answers in order). */
+interface SendWaiter {
+  request: "ovice_broadcast_message" | "ovice_emit_message";
+  resolve: (value: SendResult) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+  /** Resolved by the timeout: kept in line so that a late receipt still finds its send. */
+  settled: boolean;
+}
+
+/** Most sends kept in line after their timeout (on oVice no receipt ever comes). */
+const MAX_SEND_GHOSTS = 1000;
+const SEND_TYPES = new Set(["ovice_broadcast_message", "ovice_emit_message", "ovice_emit_to_others", "ovice_emit_to"]);
+
 const encoder = new TextEncoder();
 const jsonBytes = (value: unknown): number => encoder.encode(JSON.stringify(value) ?? "").length;
 
@@ -129,6 +160,7 @@ export class OvicePlugin {
   private readonly timeoutMs: number;
   private readonly handlers = new Map<string, Set<(payload: unknown, message: unknown) => void>>();
   private readonly waiting = new Map<Reply, Waiter[]>();
+  private readonly sends: SendWaiter[] = [];
   private readonly listener: (event: MessageEvent) => void;
   private self: Participant | undefined;
   /** Settles when the legacy handshake completes (at once without `legacyHandshake`). */
@@ -231,16 +263,60 @@ export class OvicePlugin {
     }
   }
 
-  /** Sends `message` to every other user of the object; they get `ovice_message`. */
-  broadcast(event: string, message: JsonValue): void {
-    this.checkMessage("ovice_broadcast_message", event, message);
-    this.post({ type: "ovice_broadcast_message", payload: { event, message } });
+  /**
+   * Sends `message` to every other user of the object; they get `ovice_message`, exactly
+   * as sent. Resolves `{ seq }` once the platform relayed it (meetbridge's `meetbridge_sent`),
+   * rejects with `PluginRequestError` when it refused it (`meetbridge_error`); on oVice,
+   * which answers nothing, resolves `{ seq: undefined }` after `waitMs` (3 s). Ignoring the
+   * promise is fine: it never surfaces as an unhandled rejection.
+   */
+  broadcast(event: string, message: JsonValue, options: SendOptions = {}): Promise<SendResult> {
+    return this.send("ovice_broadcast_message", { type: "ovice_broadcast_message", payload: { event, message } }, options);
   }
 
-  /** Sends `message` to one user of the object (`to`: their id); they get `ovice_message`. */
-  emit(to: string | number, event: string, message: JsonValue): void {
-    this.checkMessage("ovice_emit_message", event, message);
-    this.post({ type: "ovice_emit_message", payload: { event, message, to: String(to) } });
+  /** Sends `message` to one user of the object (`to`: their id); they get `ovice_message`. Resolves as `broadcast`. */
+  emit(to: string | number, event: string, message: JsonValue, options: SendOptions = {}): Promise<SendResult> {
+    return this.send("ovice_emit_message", { type: "ovice_emit_message", payload: { event, message, to: String(to) } }, options);
+  }
+
+  private send(request: SendWaiter["request"], message: PluginToPlatform, options: SendOptions): Promise<SendResult> {
+    const payload = (message as { payload: { event: string; message: JsonValue } }).payload;
+    const promise = new Promise<SendResult>((resolve, reject) => {
+      try {
+        this.checkMessage(request, payload.event, payload);
+        this.post(message);
+      } catch (e) {
+        console.warn(`${request} not sent: ${e instanceof Error ? e.message : String(e)}`);
+        reject(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
+      const waiter: SendWaiter = {
+        request,
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => {
+          waiter.settled = true;
+          resolve({ seq: undefined });
+        }, options.waitMs ?? 3000),
+      };
+      this.sends.push(waiter);
+      while (this.sends.length > MAX_SEND_GHOSTS && this.sends[0].settled) this.sends.shift();
+    });
+    // A plugin may ignore the promise: a refusal must not become an unhandled rejection.
+    promise.catch(() => undefined);
+    return promise;
+  }
+
+  /** The receipt or refusal of the oldest send in line. */
+  private settleSend(outcome: { seq: number | undefined } | PluginError): void {
+    const waiter = this.sends.shift();
+    if (!waiter) return;
+    clearTimeout(waiter.timer);
+    if (waiter.settled) return;
+    waiter.settled = true;
+    if ("code" in outcome) waiter.reject(new PluginRequestError(waiter.request, outcome.code, outcome.message));
+    else waiter.resolve({ seq: outcome.seq });
   }
 
   /** Stops listening and rejects what is still waiting. */
@@ -252,16 +328,21 @@ export class OvicePlugin {
         w.reject(new PluginRequestError(w.request, "destroyed", "the plugin was destroyed"));
       }
     }
+    for (const w of this.sends.splice(0)) {
+      clearTimeout(w.timer);
+      if (!w.settled) w.reject(new PluginRequestError(w.request, "destroyed", "the plugin was destroyed"));
+    }
     this.handlers.clear();
   }
 
-  private checkMessage(type: PluginToPlatform["type"], event: string, message: JsonValue): void {
+  /** The platform's rules, checked before posting: a non-empty event, at most 2 MB of JSON for the whole payload. */
+  private checkMessage(type: PluginToPlatform["type"], event: string, payload: unknown): void {
     if (typeof event !== "string" || event === "") {
       throw new PluginRequestError(type, "invalid_message", "event must be a non-empty string");
     }
-    const size = jsonBytes(message);
+    const size = jsonBytes(payload);
     if (size > MAX_MESSAGE_BYTES) {
-      throw new PluginRequestError(type, "too_large", `message is ${size} bytes of JSON; the limit is ${MAX_MESSAGE_BYTES}`);
+      throw new PluginRequestError(type, "too_large", `the payload is ${size} bytes of JSON; the limit is ${MAX_MESSAGE_BYTES}`);
     }
   }
 
@@ -269,7 +350,7 @@ export class OvicePlugin {
     if (p.isSelf) this.self = p;
   }
 
-  private post(message: PluginToPlatform): void {
+  private post(message: PluginToPlatform | LegacyHandshake): void {
     const parent = this.win.parent;
     if (!parent || parent === this.win) {
       throw new Error("this page is not embedded: an oVice plugin runs in an iframe of the space");
@@ -324,7 +405,13 @@ export class OvicePlugin {
       clearTimeout(waiter.timer);
       waiter.resolve(payload);
     }
-    if (message.type === "meetbridge_error") {
+    if (message.type === "meetbridge_sent") {
+      this.settleSend({ seq: (payload as SentReceipt).seq });
+    }
+    if (message.type === "meetbridge_error" && SEND_TYPES.has((payload as PluginError).refused ?? "")) {
+      // A refused broadcast or emit: its promise rejects (in order, as the receipts come).
+      this.settleSend(payload as PluginError);
+    } else if (message.type === "meetbridge_error") {
       // Our platform says why it refused a request: fail the oldest one of that kind.
       const error = payload as PluginError;
       const refusedReply = error.refused ? REPLY_OF[error.refused as PluginToPlatform["type"]] : undefined;
