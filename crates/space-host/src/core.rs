@@ -1178,12 +1178,7 @@ mod tests {
 
     impl Core {
         /// `from_plugin` with the message given as a value (encoded as the glue would).
-        fn from_plugin_value(
-            &mut self,
-            object: &str,
-            origin: &str,
-            v: Option<Value>,
-        ) -> Vec<Effect> {
+        fn plugin_value(&mut self, object: &str, origin: &str, v: Option<Value>) -> Vec<Effect> {
             let text = v.map(|v| v.to_string());
             self.from_plugin(object, origin, text.as_deref())
         }
@@ -1218,7 +1213,7 @@ mod tests {
         assert!(sent(&effects).is_empty());
         let msg =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": 1}});
-        assert!(core.from_plugin_value("o1", ORIGIN, Some(msg)).is_empty());
+        assert!(core.plugin_value("o1", ORIGIN, Some(msg)).is_empty());
         assert_eq!(core.pending(), 1);
         let frames = sent(&core.from_server(&welcome()));
         assert_eq!(frames.len(), 2);
@@ -1234,13 +1229,10 @@ mod tests {
     fn wrong_origin_is_refused_without_an_answer() {
         let mut core = open_core();
         let msg = json!({"type": "ovice_get_data"});
-        let effects = core.from_plugin_value("o1", "https://evil.example", Some(msg.clone()));
+        let effects = core.plugin_value("o1", "https://evil.example", Some(msg.clone()));
         assert!(sent(&effects).is_empty() && to_plugin(&effects).is_empty());
         assert!(matches!(effects[0], Effect::Warn { .. }));
-        assert_eq!(
-            sent(&core.from_plugin_value("o1", ORIGIN, Some(msg))).len(),
-            1
-        );
+        assert_eq!(sent(&core.plugin_value("o1", ORIGIN, Some(msg))).len(), 1);
     }
 
     #[test]
@@ -1249,11 +1241,8 @@ mod tests {
         open_listening(&mut core, "o1", None);
         core.from_server(&welcome());
         let msg = json!({"type": "ovice_get_data"});
-        assert!(sent(&core.from_plugin_value("o1", ORIGIN, Some(msg.clone()))).is_empty());
-        assert_eq!(
-            sent(&core.from_plugin_value("o1", "null", Some(msg))).len(),
-            1
-        );
+        assert!(sent(&core.plugin_value("o1", ORIGIN, Some(msg.clone()))).is_empty());
+        assert_eq!(sent(&core.plugin_value("o1", "null", Some(msg))).len(), 1);
     }
 
     #[test]
@@ -1262,24 +1251,24 @@ mod tests {
         let big = "x".repeat(meetbridge_protocol::limits::MAX_MESSAGE_BYTES);
         let msg =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": big}});
-        let effects = core.from_plugin_value("o1", ORIGIN, Some(msg));
+        let effects = core.plugin_value("o1", ORIGIN, Some(msg));
         assert!(sent(&effects).is_empty());
         let replies = to_plugin(&effects);
         assert_eq!(replies[0]["type"], "meetbridge_error");
         assert_eq!(replies[0]["payload"]["code"], "too_large");
         assert!(effects.iter().any(|e| matches!(e, Effect::Warn { .. })));
 
-        let effects = core.from_plugin_value(
+        let effects = core.plugin_value(
             "o1",
             ORIGIN,
             Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1}})),
         );
         assert_eq!(to_plugin(&effects)[0]["payload"]["code"], "invalid_message");
-        let effects = core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_get_dat"})));
+        let effects = core.plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_get_dat"})));
         assert_eq!(to_plugin(&effects)[0]["payload"]["code"], "unknown_type");
         // Somebody else's postMessage traffic is not ours to answer.
         assert!(core
-            .from_plugin_value("o1", ORIGIN, Some(json!({"hello": 1})))
+            .plugin_value("o1", ORIGIN, Some(json!({"hello": 1})))
             .is_empty());
     }
 
@@ -1290,7 +1279,7 @@ mod tests {
             json!({"event": "e", "message": 1, "source": "u2"}),
             json!({"event": "e", "message": 1, "objectId": "o2"}),
         ] {
-            let effects = core.from_plugin_value(
+            let effects = core.plugin_value(
                 "o1",
                 ORIGIN,
                 Some(json!({"type": "ovice_broadcast_message", "payload": payload})),
@@ -1299,24 +1288,21 @@ mod tests {
             assert_eq!(to_plugin(&effects)[0]["payload"]["code"], "spoofed_source");
         }
         let ok = json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": 1, "source": "u1", "objectId": "o1"}});
-        assert_eq!(
-            sent(&core.from_plugin_value("o1", ORIGIN, Some(ok))).len(),
-            1
-        );
+        assert_eq!(sent(&core.plugin_value("o1", ORIGIN, Some(ok))).len(), 1);
     }
 
     #[test]
     fn legacy_handshake_is_answered_here() {
         let mut core = Core::new();
         open_listening(&mut core, "o1", Some(ORIGIN.into()));
-        let effects = core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_ready"})));
+        let effects = core.plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_ready"})));
         assert_eq!(
             to_plugin(&effects),
             vec![json!({"type": "ovice_confirmation"})]
         );
         assert_eq!(core.handshake("o1"), Handshake::Confirmed);
         assert!(core
-            .from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_ready_confirmed"})))
+            .plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_ready_confirmed"})))
             .is_empty());
         assert_eq!(core.handshake("o1"), Handshake::Done);
         assert_eq!(core.pending(), 0);
@@ -1332,15 +1318,14 @@ mod tests {
         };
         assert_eq!(to_plugin(&core.from_server(&relayed(3, 1))).len(), 1);
         assert_eq!(core.max_seq("o1"), 3);
-        let first =
-            sent(&core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_get_data"}))));
+        let first = sent(&core.plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_get_data"}))));
         let req = first[0]["req"].as_u64().unwrap();
         let (delay, _) = core.closed(0.0, true);
         assert_eq!(delay, Some(250));
         // Offline: queued.
         let msg =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "late", "message": 2}});
-        assert!(core.from_plugin_value("o1", ORIGIN, Some(msg)).is_empty());
+        assert!(core.plugin_value("o1", ORIGIN, Some(msg)).is_empty());
         let frames = sent(&core.from_server(&welcome()));
         assert_eq!(frames[0]["op"], "presence");
         assert_eq!(frames[0]["since"], 3);
@@ -1365,7 +1350,7 @@ mod tests {
         let emit = json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1, "to": "u2"}});
         let mut first = Vec::new();
         for msg in [broadcast, save, emit, json!({"type": "ovice_get_data"})] {
-            first.extend(sent(&core.from_plugin_value("o1", ORIGIN, Some(msg))));
+            first.extend(sent(&core.plugin_value("o1", ORIGIN, Some(msg))));
         }
         let ids: Vec<&Value> = first.iter().map(|f| &f["id"]).collect();
         assert_eq!(
@@ -1383,7 +1368,7 @@ mod tests {
         // Sent while offline: a new id, after the resends.
         let late =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "late", "message": 2}});
-        assert!(core.from_plugin_value("o1", ORIGIN, Some(late)).is_empty());
+        assert!(core.plugin_value("o1", ORIGIN, Some(late)).is_empty());
         let frames = sent(&core.from_server(&welcome()));
         assert_eq!(frames[0]["op"], "presence");
         let resent: Vec<(Value, Value)> = frames[1..]
@@ -1417,7 +1402,7 @@ mod tests {
     #[test]
     fn server_errors_reach_the_plugin_that_sent() {
         let mut core = open_core();
-        let frames = sent(&core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1, "to": "nobody"}}))));
+        let frames = sent(&core.plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 1, "to": "nobody"}}))));
         let req = frames[0]["req"].as_u64().unwrap();
         let effects = core.from_server(&json!({"op": "error", "req": req, "object": "o1", "code": "recipient_not_member", "message": "nobody is not here"}).to_string());
         let replies = to_plugin(&effects);
@@ -1453,7 +1438,7 @@ mod tests {
             .to_string()
         };
         let ask = json!({"type": "meetbridge_get_history", "payload": {"limit": 10}});
-        let frames = sent(&core.from_plugin_value("o1", ORIGIN, Some(ask)));
+        let frames = sent(&core.plugin_value("o1", ORIGIN, Some(ask)));
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0]["op"], "history");
         assert_eq!(frames[0]["object"], "o1");
@@ -1510,7 +1495,7 @@ mod tests {
         // The newest page.
         let ask =
             json!({"type": "meetbridge_get_history", "payload": {"backward": true, "limit": 2}});
-        let frames = sent(&core.from_plugin_value("o1", ORIGIN, Some(ask)));
+        let frames = sent(&core.plugin_value("o1", ORIGIN, Some(ask)));
         assert_eq!(frames[0]["op"], "history");
         assert_eq!(frames[0]["backward"], true);
         let req = frames[0]["req"].as_u64().unwrap();
@@ -1527,7 +1512,7 @@ mod tests {
         assert_eq!(page["entries"].as_array().unwrap().len(), 2);
         // The page before it reaches the start.
         let ask = json!({"type": "meetbridge_get_history", "payload": {"before": 9, "limit": 2}});
-        let frames = sent(&core.from_plugin_value("o1", ORIGIN, Some(ask)));
+        let frames = sent(&core.plugin_value("o1", ORIGIN, Some(ask)));
         assert_eq!(frames[0]["before"], 9);
         assert!(frames[0].get("backward").is_none());
         let req = frames[0]["req"].as_u64().unwrap();
@@ -1550,7 +1535,7 @@ mod tests {
     fn a_refused_history_request_releases_what_was_held() {
         let mut core = open_core();
         let ask = json!({"type": "meetbridge_get_history"});
-        let req = sent(&core.from_plugin_value("o1", ORIGIN, Some(ask)))[0]["req"]
+        let req = sent(&core.plugin_value("o1", ORIGIN, Some(ask)))[0]["req"]
             .as_u64()
             .unwrap();
         let live = json!({"op": "plugin", "object": "o1", "seq": 3, "message": {"type": "ovice_message",
@@ -1581,10 +1566,10 @@ mod tests {
     fn sends_get_receipts_and_refusals_in_the_order_of_the_sends() {
         let mut core = open_core();
         let b = |n: i32| json!({"type": "ovice_broadcast_message", "payload": {"event": "e", "message": n}});
-        let first = sent(&core.from_plugin_value("o1", ORIGIN, Some(b(1))));
-        let second = sent(&core.from_plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 2, "to": "u2"}}))));
+        let first = sent(&core.plugin_value("o1", ORIGIN, Some(b(1))));
+        let second = sent(&core.plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_emit_message", "payload": {"event": "e", "message": 2, "to": "u2"}}))));
         // Refused here (empty event), but after the two in flight: held back.
-        let local = core.from_plugin_value(
+        let local = core.plugin_value(
             "o1",
             ORIGIN,
             Some(
@@ -1607,7 +1592,7 @@ mod tests {
         assert_eq!(replies[1]["payload"]["refused"], "ovice_emit_message");
         assert_eq!(replies[2]["payload"]["code"], "invalid_message");
         // Saves and reads get no receipt.
-        let save = sent(&core.from_plugin_value(
+        let save = sent(&core.plugin_value(
             "o1",
             ORIGIN,
             Some(json!({"type": "ovice_save_and_emit_data", "payload": {"a": 1}})),
@@ -1635,7 +1620,7 @@ mod tests {
         };
         assert!(to_plugin(&core.from_server(&event(2))).is_empty());
         // Its first message shows it listens: what was held goes first, in order.
-        let effects = core.from_plugin_value(
+        let effects = core.plugin_value(
             "o1",
             ORIGIN,
             Some(json!({"type": "ovice_get_participants"})),
@@ -1695,7 +1680,7 @@ mod tests {
             .any(|e| matches!(e, Effect::RemoveFrame { .. })));
         core.from_server(&json!({"op": "ack", "req": req}).to_string());
         // It hands its document over before it goes: sent, answered, then quiet.
-        let save = sent(&core.from_plugin_value(
+        let save = sent(&core.plugin_value(
             "o1",
             ORIGIN,
             Some(json!({"type": "ovice_save_and_emit_data", "payload": {"v": 1}})),
@@ -1731,7 +1716,7 @@ mod tests {
             .unwrap()
             .1;
         core.closed(0.0, true); // offline: its save stays queued
-        core.from_plugin_value(
+        core.plugin_value(
             "o1",
             ORIGIN,
             Some(json!({"type": "ovice_save_and_emit_data", "payload": {"v": 1}})),

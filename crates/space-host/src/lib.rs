@@ -136,7 +136,7 @@ impl HostCore {
 
     /// Who the server says this user is (`Identity` JSON), once welcomed.
     pub fn identity(&self) -> Option<String> {
-        self.core.identity().map(|i| json(i))
+        self.core.identity().map(json)
     }
 
     /// Whether the server has welcomed the current socket.

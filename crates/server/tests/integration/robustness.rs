@@ -98,8 +98,9 @@ async fn oversize_messages_are_refused_with_too_large() {
     let mut b = s.joined("b", "o1").await;
     a.drain().await;
 
-    // Exactly the limit passes (2 MiB of JSON, quotes included)...
-    let ok = "x".repeat(2 * 1024 * 1024 - 2);
+    // Exactly the limit passes (2 MiB of JSON for the whole payload: `{"event":"e",
+    // "message":"…"}` is 26 bytes around the string)...
+    let ok = "x".repeat(2 * 1024 * 1024 - 26);
     let got = a.plugin("o1", broadcast_event("e", json!(ok))).await;
     assert_eq!(got.last().unwrap()["op"], "ack");
     let f = b.recv_plugin().await;
@@ -108,11 +109,16 @@ async fn oversize_messages_are_refused_with_too_large() {
         ok.len()
     );
     // ...one byte more does not.
-    let over = "x".repeat(2 * 1024 * 1024 - 1);
+    let over = "x".repeat(2 * 1024 * 1024 - 25);
     let got = a.plugin("o1", broadcast_event("e", json!(over))).await;
     let e = got.last().unwrap();
     assert_eq!(e["code"], "too_large");
-    assert_eq!(e["field"], "message.payload.message");
+    assert_eq!(e["field"], "message.payload");
+    // A huge `event` counts too.
+    let got = a
+        .plugin("o1", broadcast_event(&"e".repeat(2 * 1024 * 1024), json!(1)))
+        .await;
+    assert_eq!(got.last().unwrap()["code"], "too_large");
     b.assert_quiet().await;
 }
 
