@@ -1087,18 +1087,9 @@ impl Core {
         };
         if let PluginToPlatform::BroadcastMessage(m) | PluginToPlatform::EmitMessage(m) = &message {
             let me = self.identity.as_ref().map(|i| i.id.as_source());
-            let spoofed = match (&m.source, &me) {
-                (Some(source), Some(me)) if source != me => {
-                    Some(format!("`source` is {source:?}, but this user is {me:?}"))
-                }
-                _ => m
-                    .object_id
-                    .as_deref()
-                    .filter(|o| *o != object)
-                    .map(|other| {
-                        format!("`objectId` is {other:?}, but this plugin is object {object:?}")
-                    }),
-            };
+            let spoofed = meetbridge_protocol::sender::check(m, me.as_deref(), object)
+                .err()
+                .map(|e| e.to_string());
             if let Some(why) = spoofed {
                 return self.refuse(
                     object,

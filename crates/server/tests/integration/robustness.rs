@@ -116,7 +116,10 @@ async fn oversize_messages_are_refused_with_too_large() {
     assert_eq!(e["field"], "message.payload");
     // A huge `event` counts too.
     let got = a
-        .plugin("o1", broadcast_event(&"e".repeat(2 * 1024 * 1024), json!(1)))
+        .plugin(
+            "o1",
+            broadcast_event(&"e".repeat(2 * 1024 * 1024), json!(1)),
+        )
         .await;
     assert_eq!(got.last().unwrap()["code"], "too_large");
     b.assert_quiet().await;
