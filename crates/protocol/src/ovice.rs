@@ -635,13 +635,7 @@ impl OutgoingMessage {
         }
         let size = self.json_len();
         if size > MAX_MESSAGE_BYTES {
-            return Err(over_limit(
-                name,
-                "payload",
-                size,
-                MAX_MESSAGE_BYTES,
-                "2 MB",
-            ));
+            return Err(over_limit(name, "payload", size, MAX_MESSAGE_BYTES, "2 MB"));
         }
         Ok(())
     }
