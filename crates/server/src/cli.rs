@@ -3,14 +3,12 @@
 //! what the admin API does, without a running server (SQLite lets them write while a
 //! server runs; the server finds objects added this way on first use).
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use meetbridge_protocol::ovice::ObjectType;
 
 use crate::auth::secret_in;
 use crate::auth::token::{now_secs, TokenKey, TokenRequest};
 use crate::config::{DataConfig, ServeConfig};
-use crate::store::sqlite::SqliteStore;
 use crate::store::{ObjectDef, ObjectSettings, SpaceDef, Store};
 
 /// The meetbridge platform server.
@@ -136,9 +134,8 @@ fn key(data: &DataConfig) -> anyhow::Result<TokenKey> {
     )?))
 }
 
-fn store(data: &DataConfig) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&data.data_dir, data.sqlite_sync.into())
-        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+fn store(data: &DataConfig) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    data.open_store()
 }
 
 pub fn token(cmd: TokenCmd) -> anyhow::Result<()> {

@@ -67,6 +67,47 @@ pub struct DataConfig {
     /// loss. `normal`: survives a crash of the process but not of the machine.
     #[arg(long, env = "MEETBRIDGE_SQLITE_SYNC", value_enum, default_value_t = SqliteSync::Full, global = true)]
     pub sqlite_sync: SqliteSync,
+    /// Where the durable state lives: `sqlite` (in `--data-dir`) or a PostgreSQL URL
+    /// (`postgres://USER@HOST:PORT/DB`).
+    #[arg(
+        long,
+        env = "MEETBRIDGE_STORE",
+        default_value = "sqlite",
+        global = true
+    )]
+    pub store: String,
+    /// The PostgreSQL schema the store uses (created if missing).
+    #[arg(
+        long,
+        env = "MEETBRIDGE_PG_SCHEMA",
+        default_value = "meetbridge",
+        global = true
+    )]
+    pub pg_schema: String,
+}
+
+impl DataConfig {
+    /// Opens the store this configuration names (blocking: migrations run here). A
+    /// PostgreSQL that does not answer is an error naming the URL.
+    pub fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn crate::store::Store>> {
+        use anyhow::Context;
+        if self.store == "sqlite" {
+            let store =
+                crate::store::sqlite::SqliteStore::open(&self.data_dir, self.sqlite_sync.into())
+                    .with_context(|| {
+                        format!("opening the SQLite store in {}", self.data_dir.display())
+                    })?;
+            return Ok(std::sync::Arc::new(store));
+        }
+        if self.store.starts_with("postgres://") || self.store.starts_with("postgresql://") {
+            let store = crate::store::postgres::PgStore::connect(&self.store, &self.pg_schema)?;
+            return Ok(std::sync::Arc::new(store));
+        }
+        anyhow::bail!(
+            "--store {}: use `sqlite` or a PostgreSQL URL such as postgres://USER@HOST:5432/DB",
+            crate::store::postgres::redact(&self.store)
+        )
+    }
 }
 
 /// `--sqlite-sync`: the flag's values, turned into the store's own [`Synchronous`].
@@ -282,6 +323,8 @@ impl ServeConfig {
                 data_dir,
                 token_secret: Some("test-secret".into()),
                 sqlite_sync: SqliteSync::Normal,
+                store: "sqlite".into(),
+                pg_schema: "meetbridge".into(),
             },
             admin_key: Some("test-admin-key".into()),
             limits: LimitsConfig::default(),

@@ -19,7 +19,6 @@ use crate::config::ServeConfig;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 use crate::{api, demo, listener, socket, web};
 
@@ -109,9 +108,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         config.data.token_secret.as_deref(),
     )?;
     let admin_key = secret_in(&data_dir, "admin-key", config.admin_key.as_deref())?;
-    let sync = config.data.sqlite_sync.into();
-    let store: Arc<dyn Store> =
-        Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir, sync)).await??);
+    let data = config.data.clone();
+    let store: Arc<dyn Store> = tokio::task::spawn_blocking(move || data.open_store()).await??;
+    tracing::info!(store = store.kind(), "store open");
     let demo_space = if config.demo {
         let seed = demo::load_seed(config.demo_seed.as_deref())?;
         let space = seed.space.id.clone();

@@ -24,12 +24,75 @@ fn acked_seq(frames: &[Value]) -> u64 {
     ack["seq"].as_u64().unwrap()
 }
 
+/// A PostgreSQL schema of its own for one test, dropped afterwards.
+struct PgSchema {
+    url: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        PgSchema {
+            url: std::env::var("MEETBRIDGE_TEST_PG")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+            name: format!("mbserver_{}_{nanos}", std::process::id()),
+        }
+    }
+
+    async fn drop_schema(&self) {
+        let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .expect("PostgreSQL answers");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn acknowledged_messages_survive_a_restart_and_numbering_goes_on() {
-    let mut s = start_with(|c| {
+    survive_a_restart(|_| {}).await;
+}
+
+#[tokio::test]
+async fn acknowledged_messages_survive_a_restart_postgres() {
+    let pg = PgSchema::new();
+    let url = pg.url.clone();
+    let name = pg.name.clone();
+    let apply = move |c: &mut meetbridge_server::config::ServeConfig| {
+        c.data.store = url.clone();
+        c.data.pg_schema = name.clone();
+    };
+    survive_a_restart(apply).await;
+    pg.drop_schema().await;
+}
+
+#[tokio::test]
+async fn message_ids_are_remembered_across_a_restart_postgres() {
+    let pg = PgSchema::new();
+    let url = pg.url.clone();
+    let name = pg.name.clone();
+    ids_survive_a_restart(move |c| {
+        c.data.store = url.clone();
+        c.data.pg_schema = name.clone();
+    })
+    .await;
+    pg.drop_schema().await;
+}
+
+async fn survive_a_restart(backend: impl Fn(&mut meetbridge_server::config::ServeConfig) + Clone) {
+    let first = backend.clone();
+    let mut s = start_with(move |c| {
         c.data.sqlite_sync = meetbridge_server::config::SqliteSync::Full;
         // Memory holds only the last 5: the rest is read from the store.
         c.limits.history_size = 5;
+        first(c);
     })
     .await;
     s.static_object("o1");
@@ -51,7 +114,11 @@ async fn acknowledged_messages_survive_a_restart_and_numbering_goes_on() {
     drop((a, b));
     s.stop().await;
 
-    let s = start_in(s.dir, |c| c.limits.history_size = 5).await;
+    let s = start_in(s.dir, move |c| {
+        c.limits.history_size = 5;
+        backend(c);
+    })
+    .await;
     let mut b = s.client("b").await;
     let got = b.resume("o1", "joined", seqs[9]).await;
     assert!(got.iter().all(|f| f["op"] != "missed"), "{got:?}");
@@ -96,7 +163,14 @@ async fn acknowledged_messages_survive_a_restart_and_numbering_goes_on() {
 
 #[tokio::test]
 async fn message_ids_are_remembered_across_a_restart() {
-    let mut s = start().await;
+    ids_survive_a_restart(|_| {}).await;
+}
+
+async fn ids_survive_a_restart(
+    backend: impl Fn(&mut meetbridge_server::config::ServeConfig) + Clone,
+) {
+    let first = backend.clone();
+    let mut s = start_with(move |c| first(c)).await;
     s.static_object("o1");
     let mut a = s.joined("a", "o1").await;
     let mut b = s.joined("b", "o1").await;
@@ -112,7 +186,7 @@ async fn message_ids_are_remembered_across_a_restart() {
     drop((a, b));
     s.stop().await;
 
-    let s = start_in(s.dir, |_| {}).await;
+    let s = start_in(s.dir, move |c| backend(c)).await;
     let mut a = s.joined("a", "o1").await;
     let mut b = s.joined("b", "o1").await;
     // The resend after the restart is answered as the first time, and not relayed again.

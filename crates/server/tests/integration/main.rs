@@ -3,6 +3,7 @@
 mod api;
 mod common;
 pub mod connection_limits;
+mod crash;
 mod data;
 mod durable;
 mod history;
