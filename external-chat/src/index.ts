@@ -48,17 +48,20 @@ let plugin: Plugin | undefined;
 let button: Button<'toolbar'> | undefined;
 let buttonUpdates: Promise<unknown> = Promise.resolve();
 
-/** JSON across the wasm boundary, both ways. */
-function encode(data: unknown): string {
-  try {
-    return JSON.stringify(data ?? null) ?? 'null';
-  } catch {
-    return 'null';
-  }
-}
+/** The one JSON helper of this package: values cross the wasm boundary as JSON text. */
+const wasm = {
+  encode(data: unknown): string {
+    try {
+      return JSON.stringify(data ?? null) ?? 'null';
+    } catch {
+      return 'null';
+    }
+  },
+  decode: <T>(text: string): T => JSON.parse(text) as T,
+};
 
 function run(commands: string): void {
-  for (const command of JSON.parse(commands) as Command[]) {
+  for (const command of wasm.decode<Command[]>(commands)) {
     switch (command.do) {
       case 'post':
         window.top?.postMessage(command.message, targetOrigin);
@@ -155,7 +158,7 @@ function call({ method, payload }: ConferenceCall): void {
 
 window.addEventListener('message', (event: MessageEvent) => {
   const source = event.source === window.top ? 'top' : event.source === window.parent ? 'parent' : 'other';
-  run(core.message(encode(event.data), source, event.origin));
+  run(core.message(wasm.encode(event.data), source, event.origin));
 });
 
 async function main(): Promise<void> {
@@ -164,15 +167,16 @@ async function main(): Promise<void> {
   // buffer, and Web App 3 may send `event:connected` right after the handshake. The core
   // keeps what arrives before the button exists and applies it after `ready`.
   for (const name of SIGNALS) {
-    const signal = plugin.events[name] as { add: (observer: (payload: unknown) => void) => unknown };
-    signal.add((payload) => run(core.webapp(encode({ event: name, payload }))));
+    const signal = plugin.events[name] as { add: (observer: (payload: unknown) => void) => unknown } | undefined;
+    // A Web App 3 on an older plugin-api may lack a newer signal: the rest still work.
+    signal?.add((payload) => run(core.webapp(wasm.encode({ event: name, payload }))));
   }
-  const initial = JSON.parse(core.initialButton()) as SetButton;
+  const initial = wasm.decode<SetButton>(core.buttonState());
   try {
     button = await plugin.ui.addButton(buttonPayload(initial));
     button.onClick.add(() => run(core.buttonClicked()));
     // The top window may have set the state while the button was being added.
-    const now = JSON.parse(core.initialButton()) as SetButton;
+    const now = wasm.decode<SetButton>(core.buttonState());
     if (JSON.stringify(now) !== JSON.stringify(initial)) setButton(now);
   } catch (error) {
     console.error('external-chat: adding the Chat button failed', error);

@@ -173,8 +173,8 @@ impl Plugin {
         self.host_origin.as_deref().unwrap_or("*")
     }
 
-    /// The Chat button as it must be added.
-    pub fn initial_button(&self) -> Command {
+    /// The Chat button's current state (what to add it with).
+    pub fn button_state(&self) -> Command {
         self.button()
     }
 

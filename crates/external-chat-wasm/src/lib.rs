@@ -51,10 +51,10 @@ impl ExternalChat {
         self.inner.target_origin().to_owned()
     }
 
-    /// The Chat button to add: one `setButton` command.
-    #[wasm_bindgen(js_name = initialButton)]
-    pub fn initial_button(&self) -> String {
-        serde_json::to_string(&self.inner.initial_button()).unwrap_or_default()
+    /// The Chat button's current state, to add it with: one `setButton` command.
+    #[wasm_bindgen(js_name = buttonState)]
+    pub fn button_state(&self) -> String {
+        serde_json::to_string(&self.inner.button_state()).unwrap_or_default()
     }
 
     /// `registerPlugin` resolved and the button was added (or failed to be).

@@ -591,7 +591,7 @@ fn commands_serialize_as_the_glue_reads_them() {
         ])
     );
     assert_eq!(
-        serde_json::to_value(p.initial_button()).unwrap(),
+        serde_json::to_value(p.button_state()).unwrap(),
         json!({"do": "setButton", "active": false, "tooltip": "Open Chat", "badge": false})
     );
 }
