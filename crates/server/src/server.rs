@@ -77,7 +77,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
     let request_timeout = Duration::from_secs(config.connections.request_timeout_secs.max(1));
     Router::new()
         .route("/ws", get(socket::upgrade))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .merge(api::routes())
         .merge(web::routes(&config.web_dir, &config.webapp3_dir))
         .layer(TimeoutLayer::with_status_code(
@@ -187,4 +187,25 @@ fn spawn_pruner(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
             }
         }
     });
+}
+
+/// `ok` while the store answers; `503 degraded` naming the store when it does not (the
+/// node keeps its sockets and refuses what it cannot store with `internal`).
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (StatusCode, String) {
+    let store = state.hub.store.clone();
+    let kind = store.kind();
+    let check = tokio::task::spawn_blocking(move || store.check());
+    match tokio::time::timeout(Duration::from_secs(3), check).await {
+        Ok(Ok(Ok(()))) => (StatusCode::OK, "ok\n".into()),
+        Ok(Ok(Err(e))) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: the {kind} store fails: {e}\n"),
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: the {kind} store does not answer\n"),
+        ),
+    }
 }
