@@ -223,3 +223,61 @@ async fn health_metrics_and_static_files() {
     let (status, _) = get(&s2, "/plugins/none/").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn an_objects_own_retention_from_the_admin_api_is_what_the_pruner_keeps() {
+    let s = start().await;
+    assert_eq!(
+        admin_post(&s, "/api/admin/spaces", json!({"id": "r", "name": "R"}))
+            .await
+            .0,
+        201
+    );
+    let (status, object) = admin_post(
+        &s,
+        "/api/admin/spaces/r/objects",
+        json!({"id": "game", "type": "static", "pluginUrl": "/plugins/poll/",
+               "settings": {"retention": {"maxMessages": 2}}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{object}");
+    assert_eq!(object["settings"]["retention"], json!({"maxMessages": 2}));
+    let (status, _) = admin_post(
+        &s,
+        "/api/admin/spaces/r/objects",
+        json!({"id": "chat", "type": "static", "pluginUrl": "/plugins/chat/"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let mut a = s.joined("a", "game").await;
+    a.presence("chat", "joined").await;
+    let _b = s.joined("b", "game").await;
+    for n in 0..5 {
+        a.plugin("game", broadcast(n)).await;
+        a.plugin("chat", broadcast(n)).await;
+    }
+    let hub = s.server.as_ref().unwrap().state.hub.clone();
+    tokio::task::spawn_blocking(move || hub.prune())
+        .await
+        .unwrap()
+        .unwrap();
+    let kept = |o: &str| {
+        s.store()
+            .read_log(o, &meetbridge_server::store::LogQuery::after(0, 100))
+            .unwrap()
+            .entries
+            .len()
+    };
+    // The game keeps its 2; the chat, without its own, the server's default (10,000).
+    assert_eq!((kept("game"), kept("chat")), (2, 5));
+    // A bad retention is refused, naming the field.
+    let (status, body) = admin_post(
+        &s,
+        "/api/admin/spaces/r/objects",
+        json!({"id": "bad", "type": "static", "pluginUrl": "/plugins/poll/",
+               "settings": {"retention": {"maxMessages": "lots"}}}),
+    )
+    .await;
+    assert!((400..500).contains(&status), "{status} {body}");
+    assert!(body.to_string().contains("retention.maxMessages"), "{body}");
+}
