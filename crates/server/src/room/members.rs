@@ -55,6 +55,7 @@ impl Room {
                 linked: s == PresenceStatus::Joined,
             }),
         }
+        st.note_departure(user, out.id(), removed.is_some());
         let changed = self.settle(&mut st, user, old, removed.as_ref());
         let present = status != PresenceStatus::Unsubscribed;
         if present && newly_present && !changed {
@@ -88,6 +89,7 @@ impl Room {
         };
         let old = Some(member.status);
         member.conns.retain(|c| c.out.id() != conn);
+        st.note_departure(user, conn, false);
         self.settle(&mut st, user, old, None);
     }
 

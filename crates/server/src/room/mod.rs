@@ -53,7 +53,15 @@ struct RoomState {
     save_version: u64,
     /// Recent message ids per user (idempotent sends).
     dedup: Dedup,
+    /// Connections that just unsubscribed, and when: each may still save and broadcast on
+    /// the object for [`DEPARTURE_GRACE`] (its plugin hands over as it goes).
+    departed: Vec<(Arc<str>, ConnId, std::time::Instant)>,
 }
+
+/// How long a connection that unsubscribed from an object may still save and broadcast on
+/// it: its plugin hears its own departure and may hand its document over before its iframe
+/// goes (the host runtime keeps it at most 5 s by default). It no longer receives anything.
+pub const DEPARTURE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct DataCache {
     doc: Arc<DataDocument>,
@@ -74,6 +82,23 @@ struct ConnEntry {
 
 impl RoomState {
     /// Is this connection of `user` present on the object? The one membership rule.
+    /// Whether `conn` unsubscribed less than [`DEPARTURE_GRACE`] ago.
+    fn departing(&self, user: &str, conn: ConnId) -> bool {
+        self.departed
+            .iter()
+            .any(|(u, c, at)| &**u == user && *c == conn && at.elapsed() < DEPARTURE_GRACE)
+    }
+
+    /// Notes (or forgets, `gone: false`) that `conn` just unsubscribed; old notes expire.
+    fn note_departure(&mut self, user: &Arc<str>, conn: ConnId, gone: bool) {
+        self.departed
+            .retain(|(u, c, at)| !(u == user && *c == conn) && at.elapsed() < DEPARTURE_GRACE);
+        if gone {
+            self.departed
+                .push((user.clone(), conn, std::time::Instant::now()));
+        }
+    }
+
     fn has_conn(&self, user: &str, conn: ConnId) -> bool {
         self.members
             .get(user)
@@ -145,6 +170,7 @@ impl Room {
                 data: None,
                 save_version: 0,
                 dedup,
+                departed: Vec::new(),
             }),
             metrics,
         }
@@ -171,14 +197,19 @@ impl Room {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Only a connection that is present on the object may send to it.
+    /// Only a connection that is present on the object may read from it.
     pub fn require_member(&self, user: &str, conn: ConnId) -> Result<(), Refusal> {
-        let st = self.lock();
-        self.member_check(&st, user, conn)
+        if self.lock().has_conn(user, conn) {
+            Ok(())
+        } else {
+            Err(Refusal::not_member(&self.def.id))
+        }
     }
 
+    /// Only a connection that is present on the object, or left it less than
+    /// [`DEPARTURE_GRACE`] ago, may broadcast, emit or save on it.
     fn member_check(&self, st: &RoomState, user: &str, conn: ConnId) -> Result<(), Refusal> {
-        if st.has_conn(user, conn) {
+        if st.has_conn(user, conn) || st.departing(user, conn) {
             Ok(())
         } else {
             Err(Refusal::not_member(&self.def.id))

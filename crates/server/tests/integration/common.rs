@@ -183,6 +183,20 @@ impl Client {
         self.ws.send(Message::text(text)).await.unwrap();
     }
 
+    /// The next text frame, as the server wrote it.
+    pub async fn recv_text(&mut self) -> String {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for a frame")
+                .expect("socket ended")
+                .expect("socket error");
+            if let Message::Text(t) = msg {
+                return t.to_string();
+            }
+        }
+    }
+
     /// The next text frame, as JSON.
     pub async fn recv(&mut self) -> Value {
         loop {

@@ -6,6 +6,7 @@ pub mod connection_limits;
 mod crash;
 mod data;
 mod durable;
+mod exact;
 mod history;
 mod idempotent;
 mod presence;
