@@ -6,14 +6,15 @@
 //! WebSocket frames are those of `meetbridge_protocol::bridge`.
 //!
 //! One file per concern, from the socket inwards (see `docs/ARCHITECTURE.md`):
-//! [`socket`] (one WebSocket: the endpoint and the read/write loop) hands frames to a
-//! [`session`] (one file per frame kind), which acts on [`room`]s (an object's live
-//! state and the operations on it) found in the [`hub`] (the object registry) and writes
-//! through an [`outbox`]. Durable state is in [`store`]; [`auth`] reads who is calling;
-//! [`listener`] accepts connections within caps and timeouts, [`api`] is the HTTP API,
-//! [`web`] the static files, [`metrics`] the counters. [`state`]
-//! is what handlers get, [`server`] assembles and runs it all; [`cli`] and [`config`] are
-//! the command line, [`demo`] the demo space.
+//! [`socket`] (one WebSocket: the endpoint and the read/write loop, over the handshake of
+//! [`upgrade`] and the vectored [`writer`]) hands frames to a [`session`] (one file per
+//! frame kind), which acts on [`room`]s (an object's live state and the operations on
+//! it) found in the [`hub`] (the object registry) and writes through an [`outbox`].
+//! Durable state is in [`store`]; [`auth`] reads who is calling; [`listener`] accepts
+//! connections within caps and timeouts, [`api`] is the HTTP API, [`web`] the static
+//! files, [`metrics`] the counters, [`trim`] hands memory back after bursts. [`state`] is
+//! what handlers get, [`server`] assembles and runs it all; [`cli`] and [`config`] are the
+//! command line, [`demo`] the demo space.
 
 pub mod api;
 pub mod auth;
@@ -32,6 +33,9 @@ pub mod session;
 pub mod socket;
 pub mod state;
 pub mod store;
+pub mod trim;
+pub mod upgrade;
 pub mod web;
+pub mod writer;
 
 pub use server::{start, Server};

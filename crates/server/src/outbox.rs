@@ -11,34 +11,61 @@
 //! large the frames are. Replayed history frames are not counted against the bytes: they
 //! are the history's own (reference-counted) frames, already bounded by its window, and a
 //! returning client must be able to take a whole window at once.
+//!
+//! The queue is a plain deque that the connection's task takes whole: an idle connection
+//! holds no queue storage at all, and what a burst grew is freed with the batch that
+//! carried it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::ws::{Message, Utf8Bytes};
+use axum::extract::ws::Utf8Bytes;
 use meetbridge_protocol::bridge::{Ack, ServerFrame};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
 use crate::refusal::Refusal;
 
 pub type ConnId = u64;
 
-/// One queued frame, with the bytes it holds of the connection's byte budget.
-pub struct Queued {
-    pub message: Message,
-    pub counted: usize,
+/// What the connection's task takes off the queue at once.
+#[derive(Default)]
+pub struct Batch {
+    /// Text frames, oldest first.
+    pub frames: VecDeque<Utf8Bytes>,
+    /// A WebSocket ping is wanted (the socket answers the pong itself).
+    pub ping: bool,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty() && !self.ping
+    }
+
+    /// Adds what was queued after this batch was taken.
+    pub fn append(&mut self, later: Batch) {
+        self.frames.extend(later.frames);
+        self.ping |= later.ping;
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    batch: Batch,
+    /// Bytes of counted frames queued and not yet taken.
+    bytes: usize,
+    closed: bool,
 }
 
 struct Inner {
     id: ConnId,
-    tx: mpsc::Sender<Queued>,
-    /// Bytes of counted frames queued and not yet written.
-    queued_bytes: AtomicUsize,
+    capacity: usize,
     max_bytes: usize,
+    queue: Mutex<Queue>,
+    /// Wakes the connection's task: frames arrived, or it was marked too slow.
+    wake: Notify,
     too_slow: AtomicBool,
-    /// Wakes the connection's task when it is marked too slow, even mid-write.
-    slow: Notify,
     metrics: Arc<Metrics>,
 }
 
@@ -46,27 +73,24 @@ struct Inner {
 pub struct Outbox(Arc<Inner>);
 
 impl Outbox {
-    pub fn new(
-        id: ConnId,
-        capacity: usize,
-        max_bytes: usize,
-        metrics: Arc<Metrics>,
-    ) -> (Self, mpsc::Receiver<Queued>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let inner = Inner {
+    pub fn new(id: ConnId, capacity: usize, max_bytes: usize, metrics: Arc<Metrics>) -> Self {
+        Outbox(Arc::new(Inner {
             id,
-            tx,
-            queued_bytes: AtomicUsize::new(0),
+            capacity: capacity.max(1),
             max_bytes,
+            queue: Mutex::new(Queue::default()),
+            wake: Notify::new(),
             too_slow: AtomicBool::new(false),
-            slow: Notify::new(),
             metrics,
-        };
-        (Outbox(Arc::new(inner)), rx)
+        }))
     }
 
     pub fn id(&self) -> ConnId {
         self.0.id
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.0.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues an encoded frame. Never waits: a queue full in frames or in bytes marks
@@ -74,57 +98,68 @@ impl Outbox {
     /// empty queue.
     pub fn send_text(&self, frame: Utf8Bytes) -> bool {
         let len = frame.len();
-        let before = self.0.queued_bytes.fetch_add(len, Ordering::Relaxed);
-        if before > 0 && before + len > self.0.max_bytes {
-            self.0.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-            self.mark_slow();
-            return false;
-        }
-        let sent = self.queue(frame, len);
-        if !sent {
-            self.0.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-        }
-        sent
+        self.push(frame, len)
     }
 
     /// Queues a frame of the history (a replay): bounded in frames, not in bytes.
     pub fn send_replayed(&self, frame: Utf8Bytes) -> bool {
-        self.queue(frame, 0)
+        self.push(frame, 0)
     }
 
-    fn queue(&self, frame: Utf8Bytes, counted: usize) -> bool {
-        let queued = Queued {
-            message: Message::Text(frame),
-            counted,
-        };
-        match self.0.tx.try_send(queued) {
-            Ok(()) => {
-                self.0.metrics.frames_out.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.mark_slow();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+    fn push(&self, frame: Utf8Bytes, counted: usize) -> bool {
+        let mut q = self.queue();
+        if q.closed || self.too_slow() {
+            return false;
         }
+        let full = q.batch.frames.len() >= self.0.capacity
+            || (q.bytes > 0 && q.bytes + counted > self.0.max_bytes);
+        if full {
+            drop(q);
+            self.mark_slow();
+            return false;
+        }
+        let was_empty = q.batch.is_empty();
+        q.batch.frames.push_back(frame);
+        q.bytes += counted;
+        drop(q);
+        self.0.metrics.frames_out.fetch_add(1, Ordering::Relaxed);
+        // The task takes the whole queue: only the first frame after that needs a wake.
+        if was_empty {
+            self.0.wake.notify_one();
+        }
+        true
     }
 
     /// Queues a WebSocket ping (the socket answers the pong itself).
     pub fn send_ping(&self) {
-        let _ = self.0.tx.try_send(Queued {
-            message: Message::Ping(Default::default()),
-            counted: 0,
-        });
+        let mut q = self.queue();
+        if q.closed {
+            return;
+        }
+        let was_empty = q.batch.is_empty();
+        q.batch.ping = true;
+        drop(q);
+        if was_empty {
+            self.0.wake.notify_one();
+        }
     }
 
-    /// The connection's task took `queued` off the queue to write it.
-    pub fn taken(&self, queued: &Queued) {
-        if queued.counted > 0 {
-            self.0
-                .queued_bytes
-                .fetch_sub(queued.counted, Ordering::Relaxed);
-        }
+    /// Everything queued, oldest first; the queue is left without storage.
+    pub fn take(&self) -> Batch {
+        let mut q = self.queue();
+        q.bytes = 0;
+        std::mem::take(&mut q.batch)
+    }
+
+    /// Resolves when something may have been queued, or the connection was marked too
+    /// slow.
+    pub async fn woken(&self) {
+        self.0.wake.notified().await
+    }
+
+    /// Refuses every later frame (the connection is closing).
+    pub fn close(&self) {
+        self.queue().closed = true;
     }
 
     /// Marks the connection too slow (once) and wakes its task, even mid-write.
@@ -134,7 +169,7 @@ impl Outbox {
                 .metrics
                 .slow_disconnects
                 .fetch_add(1, Ordering::Relaxed);
-            self.0.slow.notify_one();
+            self.0.wake.notify_one();
         }
     }
 
@@ -180,9 +215,58 @@ impl Outbox {
     pub fn too_slow(&self) -> bool {
         self.0.too_slow.load(Ordering::Relaxed)
     }
+}
 
-    /// Resolves once the connection has been marked too slow.
-    pub async fn slowed(&self) {
-        self.0.slow.notified().await
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbox(frames: usize, bytes: usize) -> Outbox {
+        Outbox::new(1, frames, bytes, Arc::new(Metrics::default()))
+    }
+
+    #[test]
+    fn a_taken_queue_keeps_no_storage() {
+        let out = outbox(10_000, 1 << 20);
+        for i in 0..5000 {
+            assert!(out.send_text(i.to_string().into()));
+        }
+        let batch = out.take();
+        assert_eq!(batch.frames.len(), 5000);
+        assert_eq!(batch.frames[4999].as_str(), "4999");
+        assert_eq!(out.queue().batch.frames.capacity(), 0);
+        assert_eq!(out.queue().bytes, 0);
+    }
+
+    #[test]
+    fn full_in_frames_or_bytes_marks_too_slow_and_refuses_more() {
+        let out = outbox(2, 1 << 20);
+        assert!(out.send_text("a".into()) && out.send_text("b".into()));
+        assert!(!out.send_text("c".into()));
+        assert!(out.too_slow());
+        assert!(!outbox(2, 1 << 20).too_slow());
+
+        let out = outbox(100, 10);
+        // One frame over the budget still goes into an empty queue.
+        assert!(out.send_text("x".repeat(20).into()));
+        assert!(!out.send_text("y".into()));
+        assert!(out.too_slow());
+
+        // Replays are not counted in bytes; taking frees the budget.
+        let out = outbox(100, 10);
+        assert!(out.send_replayed("x".repeat(20).into()));
+        assert!(out.send_text("y".repeat(10).into()));
+        out.take();
+        assert!(out.send_text("z".repeat(10).into()));
+        assert!(!out.too_slow());
+    }
+
+    #[test]
+    fn a_closed_outbox_takes_nothing_more() {
+        let out = outbox(10, 100);
+        out.close();
+        assert!(!out.send_text("a".into()));
+        out.send_ping();
+        assert!(out.take().is_empty());
     }
 }

@@ -121,6 +121,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         None
     };
     let metrics = Arc::new(Metrics::default());
+    crate::trim::spawn(metrics.clone());
     let gate = listener::Gate::new(&config.connections, nofile, metrics.clone());
     tracing::info!(
         open_files = nofile,

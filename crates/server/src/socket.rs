@@ -3,35 +3,38 @@
 //! frame means is the [`Session`]'s business.
 //!
 //! A single task per connection both reads and writes (less memory than a task per
-//! direction): queued frames are fed to the socket in batches and flushed once, so a
-//! busy connection costs one write per batch, not per frame.
+//! direction): it takes everything queued at once and writes it in one vectored write
+//! ([`crate::writer`]), so a busy connection costs one system call per batch, not per
+//! frame, and keeps no buffer between batches.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use meetbridge_protocol::bridge::ErrorCode;
 use serde::Deserialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::Message;
 
 use crate::auth::token::Claims;
 use crate::auth::{self, SUBPROTOCOL};
 use crate::hub::Hub;
 use crate::listener::Admission;
-use crate::outbox::{Outbox, Queued};
+use crate::outbox::{Batch, Outbox};
 use crate::rate::{RateLimit, Verdict};
 use crate::refusal::Refusal;
 use crate::session::Session;
 use crate::state::AppState;
+use crate::upgrade::{Socket, WsUpgrade};
+use crate::writer;
 
-/// Frames written per flush at most.
-const WRITE_BATCH: usize = 256;
 /// A client that does not take a batch within this time is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest frame accepted from a client: room for a 2 MB message in its envelope; larger
@@ -69,7 +72,7 @@ pub async fn upgrade(
     admission: Option<Extension<Arc<Admission>>>,
     Query(query): Query<WsQuery>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: WsUpgrade,
 ) -> Response {
     let offered = auth::offered_protocols(ws.requested_protocols());
     let from_protocol = auth::token_in_protocols(&offered).map(str::to_owned);
@@ -80,14 +83,12 @@ pub async fn upgrade(
 
     let mut ws = ws
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(64 * 1024)
-        .max_message_size(MAX_CLIENT_FRAME)
-        .max_frame_size(MAX_CLIENT_FRAME);
+        .max_message_size(MAX_CLIENT_FRAME);
     // A browser that offered subprotocols fails the handshake unless one is selected.
     if offered.iter().any(|p| p == SUBPROTOCOL) {
-        ws = ws.protocols([SUBPROTOCOL]);
+        ws = ws.protocol(SUBPROTOCOL);
     } else if let Some(p) = from_protocol {
-        ws = ws.protocols([p]);
+        ws = ws.protocol(&p);
     }
 
     let verified = match token {
@@ -110,20 +111,20 @@ pub async fn upgrade(
 }
 
 /// Tells an unauthenticated client why, then closes.
-async fn refuse(mut socket: WebSocket, why: String) {
+async fn refuse(mut socket: Socket, why: String) {
     let frame = Refusal::new(ErrorCode::Unauthorized, why).frame(None, None, None);
-    let _ = socket.send(Message::Text(frame.to_text().into())).await;
+    let _ = socket.send(Message::text(frame.to_text())).await;
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
-            code: CLOSE_UNAUTHORIZED,
-            reason: Utf8Bytes::from_static("unauthorized"),
+            code: CloseCode::from(CLOSE_UNAUTHORIZED),
+            reason: "unauthorized".into(),
         })))
         .await;
 }
 
 /// Serves one authenticated connection until it closes.
 async fn run(
-    mut socket: WebSocket,
+    mut socket: Socket,
     hub: Arc<Hub>,
     claims: Claims,
     mut shutdown: watch::Receiver<bool>,
@@ -131,7 +132,7 @@ async fn run(
     let metrics = hub.metrics.clone();
     metrics.connections_total.fetch_add(1, Relaxed);
     metrics.connections_open.fetch_add(1, Relaxed);
-    let (out, mut rx) = Outbox::new(
+    let out = Outbox::new(
         hub.next_conn_id(),
         hub.limits.send_queue,
         hub.limits.send_queue_bytes,
@@ -144,8 +145,9 @@ async fn run(
     tracing::debug!(conn = out.id(), user = %session.user(), "connected");
 
     let mut last_write: Option<tokio::time::Instant> = None;
-    // A frame held back while a busy connection's coalescing window runs; reading goes on.
-    let mut held: Option<Queued> = None;
+    // Frames held back while a busy connection's coalescing window runs; reading goes on,
+    // and what is queued meanwhile goes out with them.
+    let mut held = Batch::default();
     let mut due = tokio::time::Instant::now();
     // Pings find dead peers: a connection silent for a whole period after a ping is gone.
     let ping_every = Duration::from_secs(ping_secs.max(1));
@@ -155,6 +157,26 @@ async fn run(
     let close = loop {
         if out.too_slow() {
             break Some((CLOSE_TRY_AGAIN, "too slow: send queue full"));
+        }
+        if held.is_empty() {
+            let batch = out.take();
+            if !batch.is_empty() {
+                // Busy connection: let more frames gather, one write for all of them.
+                let now = tokio::time::Instant::now();
+                match last_write.map(|t| t + coalesce) {
+                    Some(next) if coalesce > Duration::ZERO && now < next => {
+                        held = batch;
+                        due = next;
+                    }
+                    _ => {
+                        if let Err(close) = write_out(&mut socket, batch, &out).await {
+                            break close;
+                        }
+                        last_write = Some(tokio::time::Instant::now());
+                        continue;
+                    }
+                }
+            }
         }
         tokio::select! {
             _ = shutdown.changed() => break Some((CLOSE_GOING_AWAY, "server stopping")),
@@ -167,81 +189,65 @@ async fn run(
                 heard = false;
                 out.send_ping();
             }
-            queued = rx.recv(), if held.is_none() => {
-                let Some(first) = queued else { break None };
-                // Busy connection: let more frames gather, one write for all of them.
-                let now = tokio::time::Instant::now();
-                if let Some(next) = last_write.map(|t| t + coalesce) {
-                    if coalesce > Duration::ZERO && now < next {
-                        held = Some(first);
-                        due = next;
-                        continue;
-                    }
-                }
-                if let Err(close) = write_out(&mut socket, first, &mut rx, &out).await {
+            _ = out.woken(), if held.is_empty() => {}
+            _ = tokio::time::sleep_until(due), if !held.is_empty() => {
+                let mut batch = std::mem::take(&mut held);
+                batch.append(out.take());
+                if let Err(close) = write_out(&mut socket, batch, &out).await {
                     break close;
                 }
                 last_write = Some(tokio::time::Instant::now());
             }
-            _ = tokio::time::sleep_until(due), if held.is_some() => {
-                let Some(first) = held.take() else { continue };
-                if let Err(close) = write_out(&mut socket, first, &mut rx, &out).await {
-                    break close;
-                }
-                last_write = Some(tokio::time::Instant::now());
-            }
-            incoming = socket.recv() => {
-                heard = true;
-                match incoming {
-                    Some(Ok(Message::Text(text))) => {
-                        metrics.frames_in.fetch_add(1, Relaxed);
-                        // Decided on the length alone: a refused frame is never parsed.
-                        match rate.check(text.len(), Instant::now()) {
-                            Verdict::Allow => session.on_text(&text),
-                            Verdict::Refuse => session.rate_limited(&text),
-                            Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
-                        }
-                    }
-                    Some(Ok(Message::Binary(data))) => {
-                        metrics.frames_in.fetch_add(1, Relaxed);
-                        match rate.check(data.len(), Instant::now()) {
-                            Verdict::Allow => session.binary(),
-                            Verdict::Refuse => {}
-                            Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
-                        }
-                    }
-                    Some(Ok(Message::Close(_))) | None => break None,
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        tracing::debug!(conn = out.id(), error = %e, "socket error");
-                        break close_for(e);
+            incoming = socket.next() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    heard = true;
+                    metrics.frames_in.fetch_add(1, Relaxed);
+                    // Decided on the length alone: a refused frame is never parsed.
+                    match rate.check(text.len(), Instant::now()) {
+                        Verdict::Allow => session.on_text(&text),
+                        Verdict::Refuse => session.rate_limited(&text),
+                        Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
                     }
                 }
-            }
+                Some(Ok(Message::Binary(data))) => {
+                    heard = true;
+                    metrics.frames_in.fetch_add(1, Relaxed);
+                    match rate.check(data.len(), Instant::now()) {
+                        Verdict::Allow => session.binary(),
+                        Verdict::Refuse => {}
+                        Verdict::Abuse => break Some((CLOSE_POLICY, "flood")),
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Ok(_)) => heard = true,
+                Some(Err(e)) => {
+                    tracing::debug!(conn = out.id(), error = %e, "socket error");
+                    break close_for(e);
+                }
+            },
         }
     };
+    out.close();
     if let Some((code, reason)) = close {
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        // Boxed, as the writes are: a connection at rest does not carry their state.
+        let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), async {
             // What was queued (the errors that explain a flood, say) goes first, unless
             // the connection is being closed for being too slow to take it.
             if code != CLOSE_TRY_AGAIN {
-                rx.close();
-                if let Some(first) = held.take().or_else(|| rx.try_recv().ok()) {
-                    let _ = write_batch(&mut socket, first, &mut rx, &out).await;
-                    while let Ok(next) = rx.try_recv() {
-                        if write_batch(&mut socket, next, &mut rx, &out).await.is_err() {
-                            break;
-                        }
-                    }
+                let mut batch = held;
+                batch.append(out.take());
+                if !batch.frames.is_empty() && socket.flush().await.is_ok() {
+                    let frames = batch.frames.make_contiguous();
+                    let _ = writer::write_text_frames(socket.get_mut(), frames).await;
                 }
             }
             socket
                 .send(Message::Close(Some(CloseFrame {
-                    code,
-                    reason: Utf8Bytes::from_static(reason),
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
                 })))
                 .await
-        })
+        }))
         .await;
     }
     session.end();
@@ -251,25 +257,38 @@ async fn run(
 
 /// The close code that tells a client what was wrong with what it sent (RFC 6455 7.4.1),
 /// or `None` when the connection itself failed.
-fn close_for(error: axum::Error) -> Close {
+fn close_for(error: tungstenite::Error) -> Close {
     use tungstenite::Error;
-    match error.into_inner().downcast::<Error>().map(|e| *e) {
-        Ok(Error::Capacity(_)) => Some((CLOSE_TOO_BIG, "frame too large")),
-        Ok(Error::Utf8(_)) => Some((CLOSE_NOT_UTF8, "text frame is not UTF-8")),
-        Ok(Error::Protocol(_)) => Some((CLOSE_PROTOCOL, "websocket protocol error")),
+    match error {
+        Error::Capacity(_) => Some((CLOSE_TOO_BIG, "frame too large")),
+        Error::Utf8(_) => Some((CLOSE_NOT_UTF8, "text frame is not UTF-8")),
+        Error::Protocol(_) => Some((CLOSE_PROTOCOL, "websocket protocol error")),
         _ => None,
     }
 }
 
-/// Writes `first` and what else is queued, within [`WRITE_TIMEOUT`], giving up at once if
-/// the connection is marked too slow meanwhile.
-async fn write_out(
-    socket: &mut WebSocket,
-    first: Queued,
-    rx: &mut mpsc::Receiver<Queued>,
-    out: &Outbox,
-) -> Result<(), Close> {
-    let write = tokio::time::timeout(WRITE_TIMEOUT, write_batch(socket, first, rx, out));
+/// Writes `frames` within [`WRITE_TIMEOUT`], giving up at once if the connection is
+/// marked too slow meanwhile. The write is boxed: a connection at rest does not carry
+/// its state.
+async fn write_out(socket: &mut Socket, mut batch: Batch, out: &Outbox) -> Result<(), Close> {
+    let write = Box::pin(tokio::time::timeout(WRITE_TIMEOUT, async {
+        // Whatever tungstenite has pending (a pong) goes out before these frames.
+        socket.flush().await.map_err(std::io::Error::other)?;
+        writer::write_text_frames(socket.get_mut(), batch.frames.make_contiguous()).await?;
+        if batch.ping {
+            let ping = Message::Ping(Default::default());
+            socket.send(ping).await.map_err(std::io::Error::other)?;
+        }
+        Ok::<(), std::io::Error>(())
+    }));
+    let too_slow = async {
+        loop {
+            out.woken().await;
+            if out.too_slow() {
+                return;
+            }
+        }
+    };
     tokio::select! {
         written = write => match written {
             Ok(Ok(())) => Ok(()),
@@ -279,26 +298,6 @@ async fn write_out(
                 Err(Some((CLOSE_TRY_AGAIN, "too slow: write timed out")))
             }
         },
-        _ = out.slowed() => Err(Some((CLOSE_TRY_AGAIN, "too slow: send queue full"))),
+        _ = too_slow => Err(Some((CLOSE_TRY_AGAIN, "too slow: send queue full"))),
     }
-}
-
-async fn write_batch(
-    socket: &mut WebSocket,
-    first: Queued,
-    rx: &mut mpsc::Receiver<Queued>,
-    out: &Outbox,
-) -> Result<(), axum::Error> {
-    out.taken(&first);
-    socket.feed(first.message).await?;
-    for _ in 1..WRITE_BATCH {
-        match rx.try_recv() {
-            Ok(next) => {
-                out.taken(&next);
-                socket.feed(next.message).await?
-            }
-            Err(_) => break,
-        }
-    }
-    socket.flush().await
 }

@@ -252,7 +252,7 @@ mod tests {
     use crate::metrics::Metrics;
 
     fn outbox() -> Outbox {
-        Outbox::new(1, 8, usize::MAX, Arc::new(Metrics::default())).0
+        Outbox::new(1, 8, usize::MAX, Arc::new(Metrics::default()))
     }
 
     fn window(count: usize) -> DedupWindow {
