@@ -1,6 +1,8 @@
 //! `meetbridge-bench`: measures, on loopback, (a) fan-out to the members of one object,
 //! (b) durable `save_and_emit` acknowledgements, (c) server memory per idle connection,
-//! and prints a table. It is a command, not a test.
+//! and, in [`presence`], (d) a storm of joins into one object, (e) memory per joined idle
+//! connection, (f) very many idle connections; then prints a table. It is a command, not
+//! a test.
 //!
 //! By default it starts the server binary (`meetbridge`, beside this one, or
 //! `--server-bin`) as `meetbridge serve` in a child process on a temporary data dir, so
@@ -23,6 +25,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+mod presence;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -75,6 +79,54 @@ pub struct BenchConfig {
     /// How the child server syncs SQLite commits.
     #[arg(long, value_enum, default_value_t = SqliteSync::Full)]
     pub sqlite_sync: SqliteSync,
+    /// Members of the presence storm: they join one object at once (0 skips it).
+    #[arg(long, default_value_t = 1000)]
+    pub storm_members: usize,
+    /// Seconds after the storm before the server's memory is read.
+    #[arg(long, default_value_t = 5)]
+    pub storm_settle_secs: u64,
+    /// Idle connections that join, `--per-object` on each object (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    pub idle_joined: usize,
+    /// Members per object of the joined idle connections.
+    #[arg(long, default_value_t = 100)]
+    pub per_object: usize,
+    /// Seconds after the last join before the joined idle connections' memory is read.
+    #[arg(long, default_value_t = 30)]
+    pub idle_wait_secs: u64,
+    /// Idle authenticated connections of the scale phase, e.g. 100000 (0 skips it).
+    #[arg(long, default_value_t = 0)]
+    pub many_idle: usize,
+    /// Client addresses (127.0.0.2 and up) the scale phase spreads its sockets over, to
+    /// get past the ephemeral-port range of one address.
+    #[arg(long, default_value_t = 8)]
+    pub source_addrs: usize,
+    /// Run only these phases, comma-separated (default: all that are not skipped).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Phase>,
+}
+
+/// The bench's phases, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    /// (c) memory per idle authenticated connection.
+    Idle,
+    /// (a) fan-out at saturation and at fixed rates.
+    Fanout,
+    /// (b) durable saves.
+    Saves,
+    /// (d) presence storm.
+    Storm,
+    /// (e) memory per joined idle connection.
+    Joined,
+    /// (f) very many idle connections (`--many-idle`).
+    Many,
+}
+
+impl BenchConfig {
+    fn runs(&self, phase: Phase) -> bool {
+        self.only.is_empty() || self.only.contains(&phase)
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -341,8 +393,9 @@ fn ms(ns: u64) -> String {
     format!("{:.2} ms", ns as f64 / 1e6)
 }
 
-async fn bench(config: BenchConfig) -> anyhow::Result<()> {
-    let mut target = match config.addr {
+/// The server under test: the one at `--addr`, or a fresh child process.
+async fn target(config: &BenchConfig) -> anyhow::Result<Target> {
+    let target = match config.addr {
         Some(addr) => Target {
             addr,
             admin_key: config
@@ -354,36 +407,47 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
             _dir: None,
             http: reqwest::Client::new(),
         },
-        None => start_child(&config).await?,
+        None => start_child(config).await?,
     };
-    let addr = target.addr;
-    eprintln!(
-        "bench: server at {addr}; machine: {}; load average {}",
-        machine(),
-        loadavg()
-    );
     admin(
         &target,
         "/api/admin/spaces",
         json!({"id": "bench", "name": "Bench"}),
     )
     .await?;
-    for (id, plugin) in [
-        ("bench-fanout", "/plugins/bench/"),
-        ("bench-saves", "/plugins/bench/"),
-    ] {
-        admin(
-            &target,
-            "/api/admin/spaces/bench/objects",
-            json!({"id": id, "type": "static", "pluginUrl": plugin}),
-        )
-        .await?;
-    }
+    Ok(target)
+}
 
+async fn stop(mut target: Target) {
+    if let Some(mut child) = target.child.take() {
+        let _ = child.kill().await;
+    }
+}
+
+async fn bench(config: BenchConfig) -> anyhow::Result<()> {
+    if config.many_idle > 0 && config.runs(Phase::Many) {
+        // This process holds every client socket; the child server inherits the limit.
+        let want = config.many_idle as u64 + 4096;
+        let got = presence::raise_nofile_limit_to(want);
+        if got < want {
+            bail!(
+                "--many-idle {} needs {want} open files, the limit is {got}: raise it (`ulimit -n`) or run as root",
+                config.many_idle
+            );
+        }
+    }
+    let mut target = target(&config).await?;
+    eprintln!(
+        "bench: server at {}; machine: {}; load average {}",
+        target.addr,
+        machine(),
+        loadavg()
+    );
+    let fresh = target.child.is_some();
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
     // (c) first, on a fresh server, so memory freed by the other phases is not reused.
-    if config.idle > 0 {
+    if config.idle > 0 && config.runs(Phase::Idle) {
         match target.pid {
             Some(pid) => {
                 let (per_conn, total) = idle_memory(&target, pid, config.idle).await?;
@@ -397,14 +461,94 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
                         per_conn / 1024.0,
                         total / 1048576.0
                     ),
-                    "< 16 KB".into(),
+                    "< 10.5 KiB".into(),
                 ));
             }
             None => eprintln!("bench: no server pid (--server-pid): memory phase skipped"),
         }
     }
 
-    let f = fanout(&target, &config).await?;
+    if config.runs(Phase::Fanout) {
+        fanout_rows(&target, &config, &mut rows).await?;
+    }
+
+    if config.savers > 0 && config.runs(Phase::Saves) {
+        let (acks, sp50, sp99, cpu) = saves(&target, &config).await?;
+        rows.push((
+            format!(
+                "durable save_and_emit acks/s ({} savers, one object, sync={:?})",
+                config.savers, config.sqlite_sync
+            ),
+            format!(
+                "{} (ack p50 {}, p99 {}; {cpu})",
+                fmt_num(acks),
+                ms(sp50),
+                ms(sp99)
+            ),
+            "-".into(),
+        ));
+    }
+
+    // The presence phases read memory too: each gets a fresh server of its own.
+    if config.storm_members > 0 && config.runs(Phase::Storm) {
+        if fresh {
+            stop(std::mem::replace(&mut target, self::target(&config).await?)).await;
+        }
+        let settle = Duration::from_secs(config.storm_settle_secs);
+        rows.extend(presence::storm(&target, config.storm_members, settle).await?);
+    }
+    if config.idle_joined > 0 && config.runs(Phase::Joined) {
+        if fresh {
+            stop(std::mem::replace(&mut target, self::target(&config).await?)).await;
+        }
+        let wait = Duration::from_secs(config.idle_wait_secs);
+        rows.extend(
+            presence::idle_joined(&target, config.idle_joined, config.per_object, wait).await?,
+        );
+    }
+    if config.many_idle > 0 && config.runs(Phase::Many) {
+        if fresh {
+            stop(std::mem::replace(&mut target, self::target(&config).await?)).await;
+        }
+        rows.extend(presence::many_idle(&target, config.many_idle, config.source_addrs).await?);
+    }
+
+    println!("\nmeetbridge bench: {}", machine());
+    println!(
+        "load average at the end (other processes share these cores): {}",
+        loadavg()
+    );
+    println!(
+        "server: {}\n",
+        if fresh {
+            "child process `meetbridge serve` on loopback (a fresh one for each presence phase)"
+        } else {
+            "given address"
+        }
+    );
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
+    println!("| {:w0$} | {:w1$} | aim |", "measure", "result");
+    println!("|{}|{}|-----|", "-".repeat(w0 + 2), "-".repeat(w1 + 2));
+    for (a, b, c) in rows {
+        println!("| {a:w0$} | {b:w1$} | {c} |");
+    }
+    stop(target).await;
+    Ok(())
+}
+
+async fn fanout_rows(
+    target: &Target,
+    config: &BenchConfig,
+    rows: &mut Vec<(String, String, String)>,
+) -> anyhow::Result<()> {
+    admin(
+        target,
+        "/api/admin/spaces/bench/objects",
+        json!({"id": "bench-fanout", "type": "static", "pluginUrl": "/plugins/bench/"}),
+    )
+    .await?;
+    let f = fanout(target, config).await?;
     rows.push((
         format!(
             "fan-out deliveries/s at saturation ({} members, {} B messages)",
@@ -424,47 +568,6 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
             format!("{} / {} ({})", ms(l.p50), ms(l.p99), l.cpu),
             "p99 < 50 ms".into(),
         ));
-    }
-
-    if config.savers > 0 {
-        let (acks, sp50, sp99, cpu) = saves(&target, &config).await?;
-        rows.push((
-            format!(
-                "durable save_and_emit acks/s ({} savers, one object, sync={:?})",
-                config.savers, config.sqlite_sync
-            ),
-            format!(
-                "{} (ack p50 {}, p99 {}; {cpu})",
-                fmt_num(acks),
-                ms(sp50),
-                ms(sp99)
-            ),
-            "-".into(),
-        ));
-    }
-
-    println!("\nmeetbridge bench: {}", machine());
-    println!(
-        "load average at the end (other processes share these cores): {}",
-        loadavg()
-    );
-    println!(
-        "server: {}\n",
-        if target.child.is_some() {
-            "child process `meetbridge serve` on loopback"
-        } else {
-            "given address"
-        }
-    );
-    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
-    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
-    println!("| {:w0$} | {:w1$} | aim |", "measure", "result");
-    println!("|{}|{}|-----|", "-".repeat(w0 + 2), "-".repeat(w1 + 2));
-    for (a, b, c) in rows {
-        println!("| {a:w0$} | {b:w1$} | {c} |");
-    }
-    if let Some(mut child) = target.child.take() {
-        let _ = child.kill().await;
     }
     Ok(())
 }
@@ -730,6 +833,12 @@ fn head_of(text: &str, max: usize) -> &str {
 /// (b): returns (acks/s, p50 ns, p99 ns, CPU use).
 async fn saves(target: &Target, config: &BenchConfig) -> anyhow::Result<(f64, u64, u64, String)> {
     let object = "bench-saves";
+    admin(
+        target,
+        "/api/admin/spaces/bench/objects",
+        json!({"id": object, "type": "static", "pluginUrl": "/plugins/bench/"}),
+    )
+    .await?;
     let measure = Duration::from_secs(config.seconds);
     let mut tasks = Vec::new();
     let mut clients = Vec::new();
