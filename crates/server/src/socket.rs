@@ -241,12 +241,16 @@ async fn run(
                     let _ = writer::write_text_frames(socket.get_mut(), frames).await;
                 }
             }
-            socket
-                .send(Message::Close(Some(CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                })))
-                .await
+            let closing = Message::Close(Some(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            }));
+            if socket.send(closing).await.is_ok() {
+                // The closing handshake: read on until the client's close, so what it
+                // had still in flight does not make the kernel reset the connection
+                // before the client has read why it was closed.
+                while let Some(Ok(_)) = socket.next().await {}
+            }
         }))
         .await;
     }
