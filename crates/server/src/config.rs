@@ -100,7 +100,8 @@ impl DataConfig {
             return Ok(std::sync::Arc::new(store));
         }
         if self.store.starts_with("postgres://") || self.store.starts_with("postgresql://") {
-            let store = crate::store::postgres::PgStore::connect(&self.store, &self.pg_schema)?;
+            let store =
+                crate::store::postgres::PgStore::connect_exclusive(&self.store, &self.pg_schema)?;
             return Ok(std::sync::Arc::new(store));
         }
         anyhow::bail!(

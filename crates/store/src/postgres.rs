@@ -141,6 +141,18 @@ impl PgStore {
     /// runs the migrations and starts the store's thread. Fails with a message naming the
     /// URL when the database does not answer.
     pub fn connect(url: &str, schema: &str) -> StoreResult<Self> {
+        Self::open(url, schema, false)
+    }
+
+    /// [`PgStore::connect`] for the one node that numbers the schema's messages: it holds
+    /// a lock on the schema for as long as it runs, so a second node on the same schema
+    /// (which would hand out the same `seq` twice) is refused at start. A node that
+    /// restarts waits up to 10 s for its predecessor's lock to go.
+    pub fn connect_exclusive(url: &str, schema: &str) -> StoreResult<Self> {
+        Self::open(url, schema, true)
+    }
+
+    fn open(url: &str, schema: &str, exclusive: bool) -> StoreResult<Self> {
         let shown = redact(url);
         if !valid_schema(schema) {
             return Err(StoreError::Backend(format!(
@@ -159,6 +171,7 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(backend)?;
+        let lock_config = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -189,12 +202,24 @@ impl PgStore {
             })
         };
         setup?;
+        let lock = if exclusive {
+            let schema = schema.to_owned();
+            let shown = shown.clone();
+            Some(
+                runtime
+                    .block_on(async move { lock_schema(&lock_config, &schema, &shown).await })?,
+            )
+        } else {
+            None
+        };
         let (jobs, mut job_rx) = mpsc::unbounded_channel::<Job>();
         let (writes, write_rx) = mpsc::unbounded_channel::<WriteOp>();
         std::thread::Builder::new()
             .name("postgres-store".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    // Held (with its connection) until the store goes.
+                    let _lock = lock;
                     tokio::spawn(writer_loop(pool.clone(), write_rx));
                     while let Some(job) = job_rx.recv().await {
                         tokio::spawn(job(pool.clone()));
@@ -233,6 +258,40 @@ impl PgStore {
                 CALL_TIMEOUT.as_secs()
             ))),
         }
+    }
+}
+
+/// Takes the session-level lock of `schema` on a connection of its own, retrying for 10 s.
+async fn lock_schema(
+    config: &tokio_postgres::Config,
+    schema: &str,
+    shown: &str,
+) -> StoreResult<tokio_postgres::Client> {
+    let (client, conn) = config
+        .connect(NoTls)
+        .await
+        .map_err(|e| StoreError::Backend(format!("PostgreSQL at {shown} did not answer: {e}")))?;
+    tokio::spawn(conn);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = client
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 7262531002))",
+                &[&schema],
+            )
+            .await
+            .map_err(pg)?;
+        if row.get::<_, bool>(0) {
+            return Ok(client);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(StoreError::Backend(format!(
+                "another meetbridge node uses schema `{schema}` at {shown}: one node per schema \
+                 (several nodes need the NATS broker, see docs/CLUSTER.md), or give this one \
+                 --pg-schema of its own"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -524,6 +524,27 @@ fn text_is_exact(b: &dyn Backend) {
 }
 
 #[test]
+fn a_second_exclusive_store_on_a_schema_is_refused_postgres() {
+    let pg = postgres();
+    let first = PgStore::connect_exclusive(&pg.url, &pg.schema).expect("PostgreSQL answers");
+    let started = std::time::Instant::now();
+    let Err(StoreError::Backend(message)) = PgStore::connect_exclusive(&pg.url, &pg.schema) else {
+        panic!("two nodes on one schema")
+    };
+    assert!(message.contains("another meetbridge node"), "{message}");
+    assert!(started.elapsed() >= Duration::from_secs(9));
+    // Shared access (tests, offline tools) is not locked out.
+    PgStore::connect(&pg.url, &pg.schema)
+        .unwrap()
+        .check()
+        .unwrap();
+    drop(first);
+    // Once the first is gone, a new one gets the lock.
+    let again = PgStore::connect_exclusive(&pg.url, &pg.schema).unwrap();
+    again.check().unwrap();
+}
+
+#[test]
 fn an_unreachable_postgres_is_named_in_the_error() {
     let Err(StoreError::Backend(message)) =
         PgStore::connect("postgres://someone:pw@127.0.0.1:1/test", "meetbridge")
