@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::ws::Utf8Bytes;
 use meetbridge_protocol::bridge::Identity;
 use meetbridge_protocol::ovice::{Participant, PresenceStatus};
 
@@ -117,14 +118,17 @@ impl Room {
         let events = transition(old, new);
         let identity = member.identity.clone();
         for status in &events {
+            // Encoded once; the user's own copy differs in one field.
             let others = self.plugin_frame(
                 None,
                 status.event(self.participant(&identity, *status, false)),
             );
-            let mine = self.plugin_frame(
-                None,
-                status.event(self.participant(&identity, *status, true)),
-            );
+            let mine = own_copy(&others).unwrap_or_else(|| {
+                self.plugin_frame(
+                    None,
+                    status.event(self.participant(&identity, *status, true)),
+                )
+            });
             st.fan_out(|key| Some(if key == user { &mine } else { &others }));
             if let Some(out) = removed {
                 out.send_text(mine.clone());
@@ -155,6 +159,21 @@ impl Room {
     }
 }
 
+/// The announcing user's own copy of an announcement encoded for the others: the same
+/// bytes with `isSelf` true, spliced as the relay splices `seq`. A JSON string cannot
+/// hold an unescaped `"isSelf":false`, so the one match is the record's field.
+fn own_copy(others: &Utf8Bytes) -> Option<Utf8Bytes> {
+    const NOT_SELF: &str = "\"isSelf\":false";
+    const SELF: &str = "\"isSelf\":true";
+    let text = others.as_str();
+    let at = text.find(NOT_SELF)?;
+    let mut mine = String::with_capacity(text.len());
+    mine.push_str(&text[..at]);
+    mine.push_str(SELF);
+    mine.push_str(&text[at + NOT_SELF.len()..]);
+    Some(mine.into())
+}
+
 /// The events that announce a move of a user's summed status from `old` to `new`
 /// (`None`: not a member). Joining from afar passes through `subscribed`; going away
 /// while linked passes through `left`.
@@ -174,7 +193,39 @@ fn transition(old: Option<PresenceStatus>, new: Option<PresenceStatus>) -> Vec<P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meetbridge_protocol::bridge::{ServerFrame, ServerPluginFrame};
+    use meetbridge_protocol::ovice::{ObjectType, StringOrNumber, UserId};
     use PresenceStatus::*;
+
+    #[test]
+    fn the_own_copy_is_the_others_copy_encoded_with_is_self() {
+        // Names that look like the field must not fool the splice.
+        let participant = |is_self| Participant {
+            id: UserId::Text("u\"isSelf\":false".into()),
+            email: None,
+            name: "\"isSelf\":false, \\\"isSelf\\\":false".into(),
+            object_id: "o1".into(),
+            object_type: ObjectType::Static,
+            avatar_url: String::new(),
+            workspace_id: StringOrNumber::Text("w".into()),
+            is_host: Some(false),
+            is_self: Some(is_self),
+            is_visitor: false,
+            status: Some(Joined),
+            language: Some("isSelf".into()),
+        };
+        let frame = |is_self| -> Utf8Bytes {
+            ServerFrame::Plugin(ServerPluginFrame {
+                object: "o1".into(),
+                seq: None,
+                message: Joined.event(participant(is_self)),
+            })
+            .to_text()
+            .into()
+        };
+        let mine = own_copy(&frame(false)).expect("the field is there");
+        assert_eq!(mine.as_str(), frame(true).as_str());
+    }
 
     #[test]
     fn transitions_follow_the_contract() {
