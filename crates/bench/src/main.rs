@@ -27,6 +27,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 mod presence;
+mod soak;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -76,6 +77,10 @@ pub struct BenchConfig {
     /// The child server's `--coalesce-ms`.
     #[arg(long, default_value_t = 10)]
     pub coalesce_ms: u64,
+    /// Instead of the measurements: a soak of this many seconds (mixed traffic with faults,
+    /// a server restart; see the README).
+    #[arg(long, value_name = "SECS")]
+    pub soak: Option<u64>,
     /// How the child server syncs SQLite commits.
     #[arg(long, value_enum, default_value_t = SqliteSync::Full)]
     pub sqlite_sync: SqliteSync,
@@ -138,7 +143,10 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(bench(config))
+    match config.soak {
+        Some(secs) => runtime.block_on(soak::soak(server_bin(&config)?, secs)),
+        None => runtime.block_on(bench(config)),
+    }
 }
 
 /// The server under test.

@@ -35,6 +35,7 @@ pub mod defaults {
     pub const PRUNE_INTERVAL_SECS: u64 = 60;
     pub const COALESCE_MS: u64 = 10;
     pub const WS_PING_SECS: u64 = 30;
+    pub const TRIM_MEMORY_SECS: u64 = 10;
     /// 0: derived from the open-file limit.
     pub const MAX_CONNECTIONS: usize = 0;
     pub const CONNECTION_RESERVE: usize = 32;
@@ -142,6 +143,17 @@ pub struct ServeConfig {
     pub limits: LimitsConfig,
     #[command(flatten)]
     pub connections: ConnectionLimits,
+    /// Page origins (`https://meet.example.com`, comma-separated) allowed to open `/ws`:
+    /// a browser's handshake with another `Origin` gets 403. Clients that send no
+    /// `Origin` (not browsers) are not affected. Empty: any origin.
+    #[arg(long, env = "MEETBRIDGE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Key that `/metrics` asks for (`Authorization: Bearer <key>`). Absent: open.
+    #[arg(long, env = "MEETBRIDGE_METRICS_KEY", hide_env_values = true)]
+    pub metrics_key: Option<String>,
+    /// Serve `/metrics` (and `/healthz`) on this address instead, and not on `--listen`.
+    #[arg(long, env = "MEETBRIDGE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Static files of the browser side (demo pages, plugins, SDK), served at `/`.
     #[arg(long, env = "MEETBRIDGE_WEB_DIR", default_value = defaults::WEB_DIR)]
     pub web_dir: PathBuf,
@@ -233,6 +245,10 @@ pub struct LimitsConfig {
     /// the pong) for a whole period after a ping is closed as dead. 0 turns pings off.
     #[arg(long, env = "MEETBRIDGE_WS_PING_SECS", default_value_t = defaults::WS_PING_SECS)]
     pub ws_ping_secs: u64,
+    /// Seconds between returns of freed memory to the system (glibc `malloc_trim`), so
+    /// the RSS comes back down after a burst. 0 turns it off.
+    #[arg(long, env = "MEETBRIDGE_TRIM_MEMORY_SECS", default_value_t = defaults::TRIM_MEMORY_SECS)]
+    pub trim_memory_secs: u64,
 }
 
 impl LimitsConfig {
@@ -273,6 +289,7 @@ impl Default for LimitsConfig {
             send_queue_bytes: SEND_QUEUE_BYTES,
             coalesce_ms: COALESCE_MS,
             ws_ping_secs: WS_PING_SECS,
+            trim_memory_secs: TRIM_MEMORY_SECS,
         }
     }
 }
@@ -330,6 +347,9 @@ impl ServeConfig {
             admin_key: Some("test-admin-key".into()),
             limits: LimitsConfig::default(),
             connections: ConnectionLimits::default(),
+            allowed_origins: Vec::new(),
+            metrics_key: None,
+            metrics_listen: None,
             web_dir: PathBuf::from(defaults::WEB_DIR),
             webapp3_dir: PathBuf::from(defaults::WEBAPP3_DIR),
             demo: false,

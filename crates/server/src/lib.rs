@@ -23,6 +23,7 @@ pub mod config;
 pub mod demo;
 pub mod hub;
 pub mod listener;
+pub mod memory;
 pub mod metrics;
 pub mod outbox;
 pub mod rate;

@@ -18,13 +18,15 @@ use crate::auth::token::TokenKey;
 use crate::config::ServeConfig;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::state::{AppState, MetricsAccess};
 use crate::store::Store;
 use crate::{api, demo, listener, socket, web};
 
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `--metrics-listen` moved it.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
@@ -98,6 +100,32 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .with_state(state)
 }
 
+/// `/metrics` and `/healthz` alone on their own address (`--metrics-listen`), for a
+/// scraper on a private network.
+async fn serve_metrics(
+    at: SocketAddr,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(at)
+        .await
+        .with_context(|| format!("binding {at} for /metrics"))?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/metrics", get(api::metrics_here))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(state);
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "metrics on their own address");
+    Ok(addr)
+}
+
 /// Opens the store, seeds the demo if asked, binds and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     let nofile = raise_nofile_limit();
@@ -145,6 +173,17 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         dev_login: config.demo,
         demo_space,
         shutdown: shutdown_rx.clone(),
+        allowed_origins: config.allowed_origins.clone().into(),
+        metrics_access: match (&config.metrics_listen, &config.metrics_key) {
+            (Some(_), _) => MetricsAccess::Elsewhere,
+            (None, Some(key)) => MetricsAccess::Key(key.as_str().into()),
+            (None, None) => MetricsAccess::Open,
+        },
+    };
+    crate::memory::trim_every(Duration::from_secs(config.limits.trim_memory_secs));
+    let metrics_addr = match config.metrics_listen {
+        Some(at) => Some(serve_metrics(at, state.clone(), shutdown_rx.clone()).await?),
+        None => None,
     };
     let app = router(state.clone(), &config);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -161,6 +200,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     });
     Ok(Server {
         addr,
+        metrics_addr,
         state,
         shutdown: shutdown_tx,
         task,

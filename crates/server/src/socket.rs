@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures_util::{SinkExt, StreamExt};
 use meetbridge_protocol::bridge::ErrorCode;
@@ -74,6 +74,17 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WsUpgrade,
 ) -> Response {
+    // A browser says which page opens the socket; refuse pages not on the allow-list.
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        if !state.origin_allowed(origin) {
+            tracing::debug!(origin, "WebSocket from a page origin not allowed");
+            return (
+                StatusCode::FORBIDDEN,
+                format!("origin {origin} may not open this server's WebSocket\n"),
+            )
+                .into_response();
+        }
+    }
     let offered = auth::offered_protocols(ws.requested_protocols());
     let from_protocol = auth::token_in_protocols(&offered).map(str::to_owned);
     let token = query

@@ -22,13 +22,13 @@ mod objects;
 pub mod participant;
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::state::{AppState, MetricsAccess};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -60,7 +60,26 @@ async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `/metrics` on the main address: open, behind `--metrics-key`, or absent when
+/// `--metrics-listen` moved it.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match &state.metrics_access {
+        MetricsAccess::Open => metrics_here(State(state)).await.into_response(),
+        // The same constant-time bearer comparison as the admin key's.
+        MetricsAccess::Key(key) if crate::auth::is_admin(&headers, key) => {
+            metrics_here(State(state)).await.into_response()
+        }
+        MetricsAccess::Key(_) => (
+            StatusCode::UNAUTHORIZED,
+            "/metrics needs the metrics key: Authorization: Bearer <key>\n",
+        )
+            .into_response(),
+        MetricsAccess::Elsewhere => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The Prometheus text, unconditionally (the metrics address's own route).
+pub async fn metrics_here(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.hub.metrics.render(),

@@ -1,5 +1,6 @@
 //! Integration tests over real WebSockets against the in-process server on 127.0.0.1:0.
 
+mod access;
 mod api;
 mod common;
 pub mod connection_limits;
