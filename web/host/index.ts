@@ -2,7 +2,8 @@
 // in space-host.ts) and the server's HTTP endpoints that the pages use. The protocol logic
 // is in Rust.
 import init from "../pkg/space-host/meetbridge_space_host.js";
-import type { Identity, Limits } from "../../crates/protocol/bindings/protocol";
+import type { Identity, ServerInfo } from "../../crates/protocol/bindings/protocol";
+import type { ObjectDef } from "../../crates/space-host/bindings/space-host";
 import { SpaceHost, type CloseObjectOptions, type HostEvent, type OpenObjectOptions, type SpaceHostOptions } from "./space-host";
 
 export { SpaceHost };
@@ -12,25 +13,10 @@ export type { CloseObjectOptions, HostEvent, OpenObjectOptions, SpaceHostOptions
  * plugin and broadcasts avatar positions on it (see web/README.md). */
 export const FLOOR_URL = "meetbridge:floor";
 
-/** An object as the server lists it (`GET /api/spaces/{space}/objects`). */
-export interface ObjectDef {
-  id: string;
-  spaceId: string;
-  name: string;
-  objectType: "static" | "dynamic";
-  pluginUrl: string;
-  settings: { shareEmail: boolean };
-  creator?: string;
-  createdAt: number;
-}
-
-export interface ServerInfo {
-  devLogin: boolean;
-  demoSpace: string | null;
-  ws: string;
-  subprotocol: string;
-  limits: Limits;
-}
+/** An object as the server lists it (`GET /api/spaces/{space}/objects`); from the store's Rust type. */
+export type { ObjectDef } from "../../crates/space-host/bindings/space-host";
+/** What `GET /api/info` says; from the protocol's Rust type. */
+export type { ServerInfo } from "../../crates/protocol/bindings/protocol";
 
 export interface Login {
   token: string;

@@ -438,6 +438,24 @@ export type Limits = { maxMessageBytes: number, maxDataBytes: number,
  */
 maxFramesPerSecond: number, };
 
+export type ServerInfo = { 
+/**
+ * Whether the demo server's `POST /api/dev/login` is on.
+ */
+devLogin: boolean, 
+/**
+ * The demo space, when the server runs the demo.
+ */
+demoSpace: string | null, 
+/**
+ * The WebSocket's path.
+ */
+ws: string, 
+/**
+ * The first subprotocol of the WebSocket (the token travels as the second).
+ */
+subprotocol: string, limits: Limits, };
+
 export type Ack = { req: number, seq?: number, 
 /**
  * On a backward `history` request: the lowest sequence number the answer covers (the

@@ -13,7 +13,10 @@ use meetbridge_protocol::Parsed;
 use serde_json::{json, Value};
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let size = args.first().copied().unwrap_or(1024);
     let iterations = args.get(1).copied().unwrap_or(200_000);
     // A chat-like message: a few keys, a text of about `size` bytes.
@@ -51,7 +54,10 @@ fn main() {
         .len()
     };
     println!("frame of {} bytes, {iterations} iterations", frame.len());
-    for (name, run) in [("value (before)", &value_path as &dyn Fn() -> usize), ("text (now)", &text_path)] {
+    for (name, run) in [
+        ("value (before)", &value_path as &dyn Fn() -> usize),
+        ("text (now)", &text_path),
+    ] {
         let start = Instant::now();
         let mut bytes = 0;
         for _ in 0..iterations {

@@ -183,6 +183,23 @@ pub struct Identity {
     pub is_visitor: bool,
 }
 
+/// What a page learns from `GET /api/info` before it connects: where the socket is, how
+/// to authenticate on it, the limits, and the demo server's dev-only login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInfo {
+    /// Whether the demo server's `POST /api/dev/login` is on.
+    pub dev_login: bool,
+    /// The demo space, when the server runs the demo.
+    pub demo_space: Option<String>,
+    /// The WebSocket's path.
+    pub ws: String,
+    /// The first subprotocol of the WebSocket (the token travels as the second).
+    pub subprotocol: String,
+    pub limits: Limits,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS, schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]

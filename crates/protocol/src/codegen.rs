@@ -68,7 +68,7 @@ fn typescript() -> String {
             "Bridge: host runtime <-> server WebSocket frames",
             decls!(cfg; bridge::ClientFrame, bridge::PresenceFrame, bridge::PluginFrame,
                 bridge::HistoryFrame, bridge::PingFrame, bridge::ServerFrame, bridge::Welcome,
-                bridge::Identity, bridge::Limits, bridge::Ack, bridge::ServerPluginFrame,
+                bridge::Identity, bridge::Limits, bridge::ServerInfo, bridge::Ack, bridge::ServerPluginFrame,
                 bridge::Missed, bridge::ErrorFrame, bridge::ErrorCode, bridge::HostErrorCode),
         ),
         (

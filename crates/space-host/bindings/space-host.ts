@@ -1,7 +1,7 @@
 // Generated from crates/space-host by `make bindings`. Do not edit by hand.
 // What the host runtime's wasm returns to its TypeScript glue (JSON text).
 
-import type { ErrorFrame, Missed, PlatformToPlugin, ServerPluginFrame, Welcome } from "../../protocol/bindings/protocol";
+import type { ErrorFrame, Missed, ObjectType, PlatformToPlugin, ServerPluginFrame, Welcome } from "../../protocol/bindings/protocol";
 
 export type Effect = { "kind": "send", text: string, } | { "kind": "toPlugin", object: string, message: PlatformToPlugin, } | { "kind": "warn", text: string, } | { "kind": "event", event: HostEvent, } | { "kind": "presenceDone", req: number, error?: ErrorFrame, } | { "kind": "timer", object: string, timer: TimerKind, token: number, ms: number, } | { "kind": "removeFrame", object: string, };
 
@@ -32,3 +32,27 @@ warning: string | null, };
 export type Closed = { delayMs?: number, effects: Array<Effect>, };
 
 export type PresenceRequest = { req: number, effects: Array<Effect>, };
+
+export type ObjectDef = { id: string, spaceId: string, name: string, objectType: ObjectType, 
+/**
+ * The plugin page loaded in the object's iframe.
+ */
+pluginUrl: string, settings: ObjectSettings, 
+/**
+ * For dynamic objects: the user id of the creator, who is the object's host.
+ */
+creator?: string, createdAt: number, };
+
+export type ObjectSettings = { 
+/**
+ * Whether participants' e-mail addresses are given to the plugin (only when the owner
+ * allows it). Off unless set.
+ */
+shareEmail: boolean, 
+/**
+ * How much of the object's message history is kept; unset parts take the server's
+ * defaults.
+ */
+retention?: Retention, };
+
+export type Retention = { maxMessages?: number, maxAgeSecs?: number, maxBytes?: number, };

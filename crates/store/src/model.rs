@@ -5,15 +5,18 @@ use serde::{Deserialize, Serialize};
 
 /// A place that holds objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SpaceDef {
     pub id: String,
     pub name: String,
+    #[cfg_attr(feature = "codegen", ts(type = "number"))]
     pub created_at: i64,
 }
 
 /// One plugin instance in a space.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectDef {
     pub id: String,
@@ -25,12 +28,15 @@ pub struct ObjectDef {
     pub settings: ObjectSettings,
     /// For dynamic objects: the user id of the creator, who is the object's host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
     pub creator: Option<String>,
+    #[cfg_attr(feature = "codegen", ts(type = "number"))]
     pub created_at: i64,
 }
 
 /// Per-object settings set by the organisation's owner.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct ObjectSettings {
     /// Whether participants' e-mail addresses are given to the plugin (only when the owner
@@ -39,19 +45,24 @@ pub struct ObjectSettings {
     /// How much of the object's message history is kept; unset parts take the server's
     /// defaults.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional))]
     pub retention: Option<Retention>,
 }
 
 /// How much of an object's message log is kept: by count, age and bytes, whichever bites
 /// first. Unset fields take the server's defaults.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Retention {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
     pub max_messages: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
     pub max_age_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
     pub max_bytes: Option<u64>,
 }
 

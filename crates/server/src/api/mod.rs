@@ -26,7 +26,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
 
 use crate::state::{AppState, MetricsAccess};
 
@@ -50,14 +49,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/tokens", post(admin::token))
 }
 
-async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({
-        "devLogin": state.dev_login,
-        "demoSpace": state.demo_space,
-        "ws": "/ws",
-        "subprotocol": crate::auth::SUBPROTOCOL,
-        "limits": state.hub.limits_frame(),
-    }))
+async fn info(State(state): State<AppState>) -> Json<meetbridge_protocol::bridge::ServerInfo> {
+    Json(meetbridge_protocol::bridge::ServerInfo {
+        dev_login: state.dev_login,
+        demo_space: state.demo_space.clone(),
+        ws: "/ws".into(),
+        subprotocol: crate::auth::SUBPROTOCOL.into(),
+        limits: state.hub.limits_frame(),
+    })
 }
 
 /// `/metrics` on the main address: open, behind `--metrics-key`, or absent when
