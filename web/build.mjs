@@ -1,5 +1,6 @@
 // Builds web/dist, which the server serves at `/`:
 //   index.html, dev.html, app/*.js|css   the space view and the multi-user dev view
+//   admin/, app/admin.js|css             the admin console
 //   host/                                the host runtime's wasm (from web/pkg/space-host, `npm run wasm`)
 //   sdk/ovice-plugin-sdk.js              the plugin SDK as one ES module, for plugin authors
 //   plugins/<name>/                      the demo plugins (classic scripts: they run in
@@ -35,7 +36,7 @@ const plugins = readdirSync(join(root, "plugins"), { withFileTypes: true }).filt
 const configs = [
   {
     ...common,
-    entryPoints: { space: join(root, "pages/space.ts"), dev: join(root, "pages/dev.ts") },
+    entryPoints: { space: join(root, "pages/space.ts"), dev: join(root, "pages/dev.ts"), admin: join(root, "pages/admin/admin.ts") },
     outdir: join(dist, "app"),
     format: "esm",
   },
@@ -78,6 +79,9 @@ for (const name of plugins) {
 cpSync(join(root, "pages/index.html"), join(dist, "index.html"));
 cpSync(join(root, "pages/dev.html"), join(dist, "dev.html"));
 for (const css of ["common.css", "space.css"]) cpSync(join(root, "pages", css), join(dist, "app", css));
+mkdirSync(join(dist, "admin"), { recursive: true });
+cpSync(join(root, "pages/admin/index.html"), join(dist, "admin/index.html"));
+cpSync(join(root, "pages/admin/admin.css"), join(dist, "app/admin.css"));
 cpSync(join(pkg, "meetbridge_space_host_bg.wasm"), join(dist, "host/meetbridge_space_host_bg.wasm"));
 if (meeting) {
   mkdirSync(join(dist, "meeting"), { recursive: true });

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Identity and administration in the browser: the admin console and OpenID Connect sign-in
+# in headless Chromium, against the real `meetbridge` server and a real OpenID provider
+# (`oidc-provider`, from web/package.json) run on loopback by the tests (web/e2e/admin).
+# Needs the web build of 40-web.sh (rebuilt here when the console is missing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+step() { printf -- '--- %s\n' "$*"; }
+
+if [ ! -s web/dist/admin/index.html ] || [ ! -s web/dist/app/admin.js ]; then
+  step "web build (admin console)"
+  (cd web && npm run --silent wasm && npm run --silent build)
+fi
+
+step "meetbridge server binary"
+cargo build -q --locked -p meetbridge-server
+
+step "e2e in headless Chromium (web/e2e/admin)"
+(cd web && node --test --test-concurrency=1 --test-reporter=spec e2e/admin/)
