@@ -6,10 +6,12 @@
 use clap::{Args, Parser, Subcommand};
 use meetbridge_protocol::ovice::ObjectType;
 
+use crate::auth::revocation::Revocations;
 use crate::auth::secret_in;
-use crate::auth::token::{now_secs, TokenKey, TokenRequest};
+use crate::auth::token::{now_secs, TokenConfig, TokenRequest, Tokens};
 use crate::config::{DataConfig, ServeConfig};
-use crate::store::{ObjectDef, ObjectSettings, SpaceDef, Store};
+use crate::store::{ObjectDef, ObjectSettings, Revocation, RevocationKind, SpaceDef, Store};
+use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrlPolicy};
 
 /// The meetbridge platform server.
 #[derive(Debug, Parser)]
@@ -51,8 +53,20 @@ pub enum TokenAction {
         #[arg(long)]
         json: bool,
     },
-    /// Checks a token and prints its claims.
+    /// Checks a token (against the shared secret and the revocations) and prints its claims.
     Verify { token: String },
+    /// Revokes one token (`--jti`) or every token of a user issued until now (`--sub`);
+    /// a running server closes their sockets within seconds.
+    Revoke {
+        #[arg(long, conflicts_with = "sub", required_unless_present = "sub")]
+        jti: Option<String>,
+        #[arg(long)]
+        sub: Option<String>,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Lists revocations as JSON lines.
+    Revocations,
 }
 
 #[derive(Debug, Args)]
@@ -128,12 +142,16 @@ fn parse_type(s: &str) -> Result<ObjectType, String> {
     }
 }
 
-fn key(data: &DataConfig) -> anyhow::Result<TokenKey> {
-    Ok(TokenKey::new(secret_in(
-        &data.data_dir,
-        "token-secret",
-        data.token_secret.as_deref(),
-    )?))
+/// The server's own tokens, as `serve` makes them with the same data dir (HS256 only).
+fn tokens(data: &DataConfig, revoked: Vec<Revocation>) -> anyhow::Result<Tokens> {
+    let secret = secret_in(&data.data_dir, "token-secret", data.token_secret.as_deref())?;
+    Ok(Tokens::new(
+        TokenConfig {
+            hs256_secret: secret,
+            ..Default::default()
+        },
+        std::sync::Arc::new(Revocations::new(revoked)),
+    ))
 }
 
 fn store(data: &DataConfig) -> anyhow::Result<std::sync::Arc<dyn Store>> {
@@ -141,10 +159,11 @@ fn store(data: &DataConfig) -> anyhow::Result<std::sync::Arc<dyn Store>> {
 }
 
 pub fn token(cmd: TokenCmd) -> anyhow::Result<()> {
-    let key = key(&cmd.data)?;
     match cmd.action {
         TokenAction::Issue { request, json } => {
-            let issued = request.issue(&key).map_err(anyhow::Error::msg)?;
+            let issued = tokens(&cmd.data, vec![])?
+                .mint(&request)
+                .map_err(anyhow::Error::msg)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&issued)?);
             } else {
@@ -152,8 +171,33 @@ pub fn token(cmd: TokenCmd) -> anyhow::Result<()> {
             }
         }
         TokenAction::Verify { token } => {
-            let claims = key.verify(&token, now_secs())?;
+            let revoked = store(&cmd.data)?.revocations()?;
+            let tokens = tokens(&cmd.data, revoked)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let claims = runtime.block_on(tokens.verify(&token))?;
             println!("{}", serde_json::to_string_pretty(&claims)?);
+        }
+        TokenAction::Revoke { jti, sub, reason } => {
+            let (kind, value) = match (jti, sub) {
+                (Some(jti), _) => (RevocationKind::Jti, jti),
+                (None, Some(sub)) => (RevocationKind::Sub, sub),
+                (None, None) => anyhow::bail!("give --jti or --sub"),
+            };
+            let revocation = Revocation {
+                kind,
+                value,
+                at: now_secs(),
+                reason,
+            };
+            store(&cmd.data)?.revoke(&revocation)?;
+            println!("{}", serde_json::to_string(&revocation)?);
+        }
+        TokenAction::Revocations => {
+            for r in store(&cmd.data)?.revocations()? {
+                println!("{}", serde_json::to_string(&r)?);
+            }
         }
     }
     Ok(())
@@ -193,6 +237,8 @@ pub fn object(cmd: ObjectCmd) -> anyhow::Result<()> {
             creator,
             retention,
         } => {
+            check_plugin_url("--plugin-url", &plugin_url, &PluginUrlPolicy::default())
+                .map_err(anyhow::Error::msg)?;
             let def = ObjectDef {
                 name: name.unwrap_or_else(|| id.clone()),
                 id,

@@ -55,11 +55,13 @@ pub struct DataConfig {
         global = true
     )]
     pub data_dir: PathBuf,
-    /// Secret that signs participant tokens. When absent, one is generated once and kept
+    /// HS256 shared secret of participant JWTs: an embedding application mints its users'
+    /// tokens with it, and the server its own. When absent, one is generated once and kept
     /// in `<data-dir>/token-secret`, so the CLI and the server agree.
     #[arg(
-        long,
-        env = "MEETBRIDGE_TOKEN_SECRET",
+        long = "jwt-hs256-secret",
+        alias = "token-secret",
+        env = "MEETBRIDGE_JWT_HS256_SECRET",
         hide_env_values = true,
         global = true
     )]
@@ -154,6 +156,8 @@ pub struct ServeConfig {
     /// Serve `/metrics` (and `/healthz`) on this address instead, and not on `--listen`.
     #[arg(long, env = "MEETBRIDGE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub identity: IdentityConfig,
     /// Static files of the browser side (demo pages, plugins, SDK), served at `/`.
     #[arg(long, env = "MEETBRIDGE_WEB_DIR", default_value = defaults::WEB_DIR)]
     pub web_dir: PathBuf,
@@ -170,6 +174,43 @@ pub struct ServeConfig {
     /// Prints `listening on <addr>` on stdout once bound (used by `meetbridge-bench`).
     #[arg(long, hide = true)]
     pub print_addr: bool,
+}
+
+/// Identity providers, sign-in, and what may be embedded.
+#[derive(Debug, Clone, Default, Args)]
+pub struct IdentityConfig {
+    /// An identity provider's key set: RS256 / ES256 / EdDSA participant JWTs are verified
+    /// with its keys (cached; fetched again on an unknown `kid` and every 10 minutes).
+    #[arg(long, env = "MEETBRIDGE_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// When set, a participant JWT's `iss` must be this.
+    #[arg(long, env = "MEETBRIDGE_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// When set, a participant JWT's `aud` must name this.
+    #[arg(long, env = "MEETBRIDGE_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// OpenID Connect issuer for "Sign in" on the pages (its
+    /// `/.well-known/openid-configuration` is read on first use).
+    #[arg(long, env = "MEETBRIDGE_OIDC_ISSUER", requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+    /// The client id registered at the OpenID provider (redirect URIs: this server's
+    /// `/`, `/meeting/` and `/admin/`).
+    #[arg(long, env = "MEETBRIDGE_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Its secret, for a confidential client (public clients rely on PKCE alone).
+    #[arg(long, env = "MEETBRIDGE_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// A parent origin allowed to hand a token to an embedded page by postMessage
+    /// (repeat the flag, or comma-separate).
+    #[arg(
+        long = "embed-origin",
+        env = "MEETBRIDGE_EMBED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub embed_origins: Vec<String>,
+    /// Accept plain `http:` plugin URLs to hosts other than loopback.
+    #[arg(long, env = "MEETBRIDGE_ALLOW_HTTP_PLUGINS")]
+    pub allow_http_plugins: bool,
 }
 
 /// Limits and windows. Defaults fit real plugins; the bench raises the rate limit.
@@ -350,6 +391,7 @@ impl ServeConfig {
             allowed_origins: Vec::new(),
             metrics_key: None,
             metrics_listen: None,
+            identity: IdentityConfig::default(),
             web_dir: PathBuf::from(defaults::WEB_DIR),
             webapp3_dir: PathBuf::from(defaults::WEBAPP3_DIR),
             demo: false,

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use meetbridge_protocol::ovice::ObjectType;
+use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrlPolicy};
 use serde::Deserialize;
 
 use crate::auth::token::now_secs;
@@ -50,6 +51,15 @@ pub fn load_seed(path: Option<&Path>) -> anyhow::Result<Seed> {
     serde_json::from_str(&text).context("parsing the demo seed")
 }
 
+/// Refuses a seed whose plugin URLs the policy does not accept, naming the object.
+pub fn check_seed(seed: &Seed, policy: &PluginUrlPolicy<'_>) -> anyhow::Result<()> {
+    for (i, o) in seed.objects.iter().enumerate() {
+        check_plugin_url(&format!("objects[{i}].pluginUrl"), &o.plugin_url, policy)
+            .map_err(|e| anyhow::anyhow!("the demo seed's object {:?}: {e}", o.id))?;
+    }
+    Ok(())
+}
+
 /// Creates what the seed describes and is missing.
 pub fn apply(store: &dyn Store, seed: &Seed) -> anyhow::Result<()> {
     let now = now_secs();
@@ -90,5 +100,19 @@ mod tests {
             .objects
             .iter()
             .any(|o| o.plugin_url == "/plugins/notes/"));
+        super::check_seed(&seed, &Default::default()).unwrap();
+    }
+
+    #[test]
+    fn a_seed_with_a_script_url_is_refused_naming_the_object() {
+        let mut seed = super::load_seed(None).unwrap();
+        seed.objects[1].plugin_url = "javascript:alert(1)".into();
+        let err = super::check_seed(&seed, &Default::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("objects[1].pluginUrl") && err.contains("javascript"),
+            "{err}"
+        );
     }
 }

@@ -13,14 +13,16 @@ use tokio::task::JoinHandle;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::auth::revocation::Revocations;
 use crate::auth::secret_in;
-use crate::auth::token::TokenKey;
+use crate::auth::token::{TokenConfig, Tokens};
 use crate::config::ServeConfig;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::state::{AppState, MetricsAccess};
 use crate::store::Store;
 use crate::{api, demo, listener, socket, web};
+use meetbridge_identity::oidc::{Oidc, OidcConfig};
 
 /// A running server.
 pub struct Server {
@@ -126,6 +128,29 @@ async fn serve_metrics(
     Ok(addr)
 }
 
+/// Reads the store's revocations again every few seconds, so what another server of a
+/// cluster revoked closes sockets here too.
+fn spawn_revocation_reload(
+    store: Arc<dyn Store>,
+    tokens: Arc<Tokens>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
+            }
+            let store = store.clone();
+            match tokio::task::spawn_blocking(move || store.revocations()).await {
+                Ok(Ok(list)) => tokens.revocations.replace(list),
+                Ok(Err(e)) => tracing::warn!(error = %e, "reading revocations failed"),
+                Err(_) => {}
+            }
+        }
+    });
+}
+
 /// Opens the store, seeds the demo if asked, binds and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     let nofile = raise_nofile_limit();
@@ -139,8 +164,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     let data = config.data.clone();
     let store: Arc<dyn Store> = tokio::task::spawn_blocking(move || data.open_store()).await??;
     tracing::info!(store = store.kind(), "store open");
+    let policy = meetbridge_protocol::plugin_url::PluginUrlPolicy {
+        allow_http: config.identity.allow_http_plugins,
+        allowed_origins: &[],
+    };
     let demo_space = if config.demo {
         let seed = demo::load_seed(config.demo_seed.as_deref())?;
+        demo::check_seed(&seed, &policy)?;
         let space = seed.space.id.clone();
         let store = store.clone();
         tokio::task::spawn_blocking(move || demo::apply(&*store, &seed)).await??;
@@ -166,10 +196,39 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     spawn_pruner(hub.clone(), shutdown_rx.clone());
+    let revoked = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.revocations()).await??
+    };
+    let identity = &config.identity;
+    let tokens = Arc::new(Tokens::new(
+        TokenConfig {
+            hs256_secret: token_secret,
+            jwks_url: identity.jwks_url.clone(),
+            issuer: identity.jwt_issuer.clone(),
+            audience: identity.jwt_audience.clone(),
+        },
+        Arc::new(Revocations::new(revoked)),
+    ));
+    if let Some(jwks) = tokens.verifier().jwks() {
+        jwks.spawn_refresh();
+    }
+    spawn_revocation_reload(store.clone(), tokens.clone(), shutdown_rx.clone());
+    let oidc = match (&identity.oidc_issuer, &identity.oidc_client_id) {
+        (Some(issuer), Some(client_id)) => Some(Arc::new(Oidc::new(OidcConfig {
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            client_secret: identity.oidc_client_secret.clone(),
+        }))),
+        _ => None,
+    };
     let state = AppState {
         hub,
-        tokens: TokenKey::new(token_secret),
+        tokens,
         admin_key: admin_key.into(),
+        oidc,
+        embed_origins: identity.embed_origins.clone().into(),
+        allow_http_plugins: identity.allow_http_plugins,
         dev_login: config.demo,
         demo_space,
         shutdown: shutdown_rx.clone(),

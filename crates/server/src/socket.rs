@@ -23,7 +23,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::Message;
 
-use crate::auth::token::Claims;
+use crate::auth::token::{Claims, Rejection, Tokens};
 use crate::auth::{self, SUBPROTOCOL};
 use crate::hub::Hub;
 use crate::listener::Admission;
@@ -90,29 +90,29 @@ pub async fn upgrade(
     let token = query
         .token
         .or_else(|| auth::bearer(&headers).map(str::to_owned))
-        .or(from_protocol.clone());
+        .or(from_protocol);
 
     let mut ws = ws
         .read_buffer_size(4 * 1024)
         .max_message_size(MAX_CLIENT_FRAME);
-    // A browser that offered subprotocols fails the handshake unless one is selected.
+    // A browser that offered subprotocols fails the handshake unless one is selected; only
+    // ours is ever selected, so the token is never echoed back in a response header.
     if offered.iter().any(|p| p == SUBPROTOCOL) {
         ws = ws.protocol(SUBPROTOCOL);
-    } else if let Some(p) = from_protocol {
-        ws = ws.protocol(&p);
     }
 
     let verified = match token {
-        None => Err("no token: pass ?token=, a subprotocol, or Authorization: Bearer".to_owned()),
-        Some(t) => state.verify_token(&t).map_err(|e| e.to_string()),
+        None => Err(Rejection::Missing.to_string()),
+        Some(t) => state.verify_token(&t).await.map_err(|e| e.to_string()),
     };
     let hub = state.hub.clone();
+    let tokens = state.tokens.clone();
     let shutdown = state.shutdown.clone();
     ws.on_upgrade(move |socket| async move {
         // The socket keeps its place under the connection cap until it closes.
         let _admission = admission;
         match verified {
-            Ok(claims) => run(socket, hub, claims, shutdown).await,
+            Ok(claims) => run(socket, hub, tokens, claims, shutdown).await,
             Err(why) => {
                 hub.metrics.error(ErrorCode::Unauthorized);
                 refuse(socket, why).await
@@ -137,9 +137,15 @@ async fn refuse(mut socket: Socket, why: String) {
 async fn run(
     mut socket: Socket,
     hub: Arc<Hub>,
+    tokens: Arc<Tokens>,
     claims: Claims,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The token's end: its expiry, or a revocation that names it.
+    let expiry = tokio::time::sleep(Tokens::expires_in(&claims));
+    tokio::pin!(expiry);
+    let mut revocations = tokens.revocations.changed();
+    let kept = claims.clone();
     let metrics = hub.metrics.clone();
     metrics.connections_total.fetch_add(1, Relaxed);
     metrics.connections_open.fetch_add(1, Relaxed);
@@ -152,6 +158,7 @@ async fn run(
     let mut rate = RateLimit::new(hub.limits.rate_rule(), Instant::now());
     let coalesce = Duration::from_millis(hub.limits.coalesce_ms);
     let ping_secs = hub.limits.ws_ping_secs;
+    tokens.revocations.opened(out.id(), &claims);
     let mut session = Session::start(hub, out.clone(), claims);
     tracing::debug!(conn = out.id(), user = %session.user(), "connected");
 
@@ -199,6 +206,16 @@ async fn run(
                 }
                 heard = false;
                 out.send_ping();
+            }
+            _ = &mut expiry => {
+                tracing::info!(conn = out.id(), user = %session.user(), reason = "token_expired", "closing: token expired");
+                break Some((CLOSE_UNAUTHORIZED, "token expired: reconnect with a fresh token"));
+            }
+            Ok(()) = revocations.changed() => {
+                if let Err(rejection) = tokens.still_valid(&kept) {
+                    tracing::info!(conn = out.id(), user = %session.user(), reason = rejection.code(), "closing: {rejection}");
+                    break Some((CLOSE_UNAUTHORIZED, "token revoked"));
+                }
             }
             _ = out.woken(), if held.is_empty() => {}
             _ = tokio::time::sleep_until(due), if !held.is_empty() => {
@@ -266,6 +283,7 @@ async fn run(
         .await;
     }
     session.end();
+    tokens.revocations.closed(out.id());
     metrics.connections_open.fetch_sub(1, Relaxed);
     tracing::debug!(conn = out.id(), user = %session.user(), ?close, "disconnected");
 }

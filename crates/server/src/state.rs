@@ -1,18 +1,27 @@
 //! What every handler gets, explicitly: the object registry (with the store and the
-//! metrics), the token key, the admin key, demo mode, and the shutdown signal.
+//! metrics), the participant tokens, the admin key, sign-in, demo mode, and the shutdown
+//! signal.
 
 use std::sync::Arc;
 
+use meetbridge_identity::oidc::Oidc;
+use meetbridge_protocol::plugin_url::PluginUrlPolicy;
 use tokio::sync::watch;
 
-use crate::auth::token::{now_secs, Claims, TokenError, TokenKey};
+use crate::auth::token::{Claims, Rejection, Tokens};
 use crate::hub::Hub;
 
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
-    pub tokens: TokenKey,
+    pub tokens: Arc<Tokens>,
     pub admin_key: Arc<str>,
+    /// OpenID Connect sign-in, when an issuer is configured.
+    pub oidc: Option<Arc<Oidc>>,
+    /// Parent origins that may hand a token to an embedded page.
+    pub embed_origins: Arc<[String]>,
+    /// Plain `http:` plugin URLs beyond loopback.
+    pub allow_http_plugins: bool,
     /// Demo mode: the dev-only login is on.
     pub dev_login: bool,
     pub demo_space: Option<String>,
@@ -43,8 +52,16 @@ impl AppState {
                 .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
     }
 
-    /// The claims of a participant token, if it is ours and has not expired.
-    pub fn verify_token(&self, token: &str) -> Result<Claims, TokenError> {
-        self.tokens.verify(token, now_secs())
+    /// The claims of a valid, unrevoked participant token.
+    pub async fn verify_token(&self, token: &str) -> Result<Claims, Rejection> {
+        self.tokens.verify(token).await
+    }
+
+    /// The plugin URL policy of the operator's flags.
+    pub fn plugin_policy(&self) -> PluginUrlPolicy<'static> {
+        PluginUrlPolicy {
+            allow_http: self.allow_http_plugins,
+            allowed_origins: &[],
+        }
     }
 }

@@ -72,7 +72,7 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX message_ids_at ON message_ids (at_ms);",
     // 3: revoked tokens and users.
-    "CREATE TABLE revocations (
+    "CREATE TABLE IF NOT EXISTS revocations (
         kind TEXT NOT NULL,
         value TEXT NOT NULL,
         at INTEGER NOT NULL,

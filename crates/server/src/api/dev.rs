@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiError, ApiErrorCode, ApiResult};
-use crate::auth::token::TokenRequest;
+use crate::auth::token::{Role, TokenRequest};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -34,6 +34,16 @@ pub async fn login(
         return Err(ApiError::bad_request("`name` must be 1 to 64 characters"));
     }
     let slug = dev_slug(name);
+    // Whatever space the request names, the dev login opens the demo space only.
+    let Some(space) = state.demo_space.clone() else {
+        return Err(ApiError::new(
+            ApiErrorCode::NotFound,
+            "the dev login needs the demo space (serve --demo)",
+        ));
+    };
+    if body.space.as_deref().is_some_and(|asked| asked != space) {
+        tracing::warn!(asked = ?body.space, "dev login asked for another space; it opens the demo space only");
+    }
     let request = TokenRequest {
         id: format!("dev-{slug}"),
         name: name.to_owned(),
@@ -42,17 +52,20 @@ pub async fn login(
         language: Some("en".into()),
         email: Some(format!("{slug}@dev.invalid")),
         is_visitor: false,
-        space: body.space.or_else(|| state.demo_space.clone()),
+        space: Some(space),
+        role: Role::Member,
         ttl_secs: 12 * 3600,
     };
-    let issued = request
-        .issue(&state.tokens)
-        .map_err(ApiError::bad_request)?;
+    let issued = state
+        .tokens
+        .mint(&request)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     tracing::warn!(user = %request.id, "dev-only login used");
     Ok(Json(json!({
         "devOnly": true,
         "token": issued.token,
-        "participant": issued.claims.user,
+        "participant": issued.claims.participant(),
+        "role": issued.claims.role,
         "space": issued.claims.space,
         "expiresAt": issued.claims.exp,
     }))

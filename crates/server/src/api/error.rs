@@ -17,6 +17,8 @@ pub enum ApiErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    /// An identity provider (or another service the request needs) does not answer.
+    Unavailable,
     Internal,
 }
 
@@ -28,6 +30,7 @@ impl ApiErrorCode {
             ApiErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ApiErrorCode::NotFound => StatusCode::NOT_FOUND,
             ApiErrorCode::Conflict => StatusCode::CONFLICT,
+            ApiErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -48,6 +51,10 @@ impl ApiError {
         }
     }
 
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(ApiErrorCode::BadRequest, message)
     }
@@ -57,6 +64,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"error": self.code, "message": self.message}));
         (self.code.status(), body).into_response()
+    }
+}
+
+/// A refused token: 401, or 503 when the identity provider's keys could not be fetched.
+impl From<crate::auth::token::Rejection> for ApiError {
+    fn from(r: crate::auth::token::Rejection) -> Self {
+        let code = if r.is_unavailable() {
+            ApiErrorCode::Unavailable
+        } else {
+            ApiErrorCode::Unauthorized
+        };
+        ApiError::new(code, r.to_string())
     }
 }
 

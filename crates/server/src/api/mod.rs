@@ -12,10 +12,20 @@
 //! POST /api/admin/spaces         {id?, name}  admin
 //! GET  /api/admin/spaces/{space}/objects      admin
 //! POST /api/admin/spaces/{space}/objects      admin: {id?, name?, type, pluginUrl, settings?, creator?}
-//! POST /api/admin/tokens         {id, name, ...}  admin: a participant token
+//! POST /api/admin/tokens         {id, name, ...}  admin: a participant token (HS256 JWT)
+//! GET  /api/admin/revocations                 admin: revoked tokens and users
+//! POST /api/admin/revocations    {jti | sub, reason?}  admin: revoke; open sockets close (4401)
+//! GET  /api/auth/config                       public: how pages sign in (OIDC, dev login, embedding)
+//! GET  /api/auth/session                      participant: what the server makes of a token
+//! POST /api/auth/oidc/token      {code, codeVerifier, redirectUri, nonce, space?}
+//!                                             public: trades an OIDC code for a session token
 //! ```
+//!
+//! Admin endpoints take the admin key, or a participant token whose role is `admin` (every
+//! space) or `owner` (the space it is scoped to).
 
 pub mod admin;
+pub mod auth;
 pub mod dev;
 pub mod error;
 mod objects;
@@ -47,6 +57,13 @@ pub fn routes() -> Router<AppState> {
             get(admin::objects).post(admin::create_object),
         )
         .route("/api/admin/tokens", post(admin::token))
+        .route(
+            "/api/admin/revocations",
+            get(admin::revocations).post(admin::revoke),
+        )
+        .route("/api/auth/config", get(auth::config))
+        .route("/api/auth/session", get(auth::session))
+        .route("/api/auth/oidc/token", post(auth::oidc_token))
 }
 
 async fn info(State(state): State<AppState>) -> Json<meetbridge_protocol::bridge::ServerInfo> {

@@ -12,6 +12,7 @@ use super::error::{ApiError, ApiErrorCode, ApiResult};
 use crate::auth::token::now_secs;
 use crate::state::AppState;
 use crate::store::{ObjectDef, ObjectSettings, Store, StoreError};
+use meetbridge_protocol::plugin_url::check_plugin_url;
 
 /// Runs a blocking store call off the async threads.
 pub(super) async fn blocking<T: Send + 'static>(
@@ -86,9 +87,8 @@ pub(super) async fn create_object(
 ) -> ApiResult<(StatusCode, Json<ObjectDef>)> {
     let id = new.id.unwrap_or_else(|| new_id("obj"));
     check_id(&id)?;
-    if new.plugin_url.trim().is_empty() {
-        return Err(ApiError::bad_request("`pluginUrl` is required"));
-    }
+    check_plugin_url("pluginUrl", &new.plugin_url, &state.plugin_policy())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let def = ObjectDef {
         name: new.name.unwrap_or_else(|| id.clone()),
         id,

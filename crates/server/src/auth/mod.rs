@@ -3,6 +3,7 @@
 //! open something in another. [`token`] signs and verifies participant tokens; the data
 //! dir's secrets are made here once ([`secret_in`]).
 
+pub mod revocation;
 pub mod token;
 
 use std::path::Path;
@@ -55,9 +56,13 @@ pub fn is_admin(headers: &HeaderMap, expected: &str) -> bool {
             == 0
 }
 
-/// Whether a token scoped to `scope` (`None`: every space) may open what is in `space`.
-pub fn space_allows(scope: Option<&str>, space: &str) -> bool {
-    scope.is_none_or(|s| s == space)
+/// Whether a token scoped to `scope` may open what is in `space`. A token without a scope
+/// opens every space only when its role is admin.
+pub fn space_allows(scope: Option<&str>, role: token::Role, space: &str) -> bool {
+    match scope {
+        Some(scope) => scope == space,
+        None => role == token::Role::Admin,
+    }
 }
 
 /// Reads `<dir>/<file>`, or writes a new random secret there (mode 0600) and returns it;
@@ -102,7 +107,12 @@ mod tests {
         let offered = offered_protocols(values.iter());
         assert_eq!(offered, ["meetbridge", "x.y", "z"]);
         assert_eq!(token_in_protocols(&offered), Some("x.y"));
-        assert!(space_allows(None, "s") && space_allows(Some("s"), "s"));
-        assert!(!space_allows(Some("t"), "s"));
+        use token::Role;
+        assert!(space_allows(None, Role::Admin, "s") && space_allows(Some("s"), Role::Member, "s"));
+        assert!(!space_allows(Some("t"), Role::Admin, "s"));
+        assert!(
+            !space_allows(None, Role::Member, "s"),
+            "no scope, no admin: no space"
+        );
     }
 }

@@ -20,7 +20,10 @@ use meetbridge_protocol::ovice::PluginToPlatform;
 use meetbridge_protocol::Parsed;
 use serde::Deserialize;
 
-use crate::auth::{self, token::Claims};
+use crate::auth::{
+    self,
+    token::{Claims, Role},
+};
 use crate::hub::Hub;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -35,6 +38,8 @@ pub struct Session {
     user: Arc<str>,
     identity: Arc<Identity>,
     space: Option<String>,
+    /// Without a space scope, only an admin opens spaces.
+    role: Role,
     present: Vec<Arc<Room>>,
 }
 
@@ -57,8 +62,9 @@ impl Session {
     /// A session for the holder of `claims`, writing to `out`. Sends the `welcome`.
     pub fn start(hub: Arc<Hub>, out: Outbox, claims: Claims) -> Self {
         let session = Session {
-            user: claims.user.id.as_source().into(),
-            identity: Arc::new(claims.user),
+            user: claims.sub.as_str().into(),
+            identity: Arc::new(claims.participant()),
+            role: claims.role,
             space: claims.space,
             present: Vec::new(),
             out,
@@ -191,7 +197,9 @@ impl Session {
     /// The object, if it exists and this connection's token may open it.
     fn room(&self, object: &str) -> Result<Arc<Room>, Refusal> {
         match self.hub.room(object) {
-            Some(room) if auth::space_allows(self.space.as_deref(), room.space_id()) => Ok(room),
+            Some(room) if auth::space_allows(self.space.as_deref(), self.role, room.space_id()) => {
+                Ok(room)
+            }
             _ => Err(Refusal::unknown_object(object)),
         }
     }

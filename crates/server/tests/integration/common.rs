@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use meetbridge_protocol::ovice::ObjectType;
-use meetbridge_server::auth::token::TokenRequest;
+use meetbridge_server::auth::token::{Role, TokenRequest};
 use meetbridge_server::config::ServeConfig;
 use meetbridge_server::store::{ObjectDef, ObjectSettings, SpaceDef, Store};
 use meetbridge_server::Server;
@@ -91,8 +91,9 @@ impl TestServer {
         self.hub().insert(def);
     }
 
+    /// A member's token for space "s".
     pub fn token(&self, id: &str) -> String {
-        TokenRequest {
+        let request = TokenRequest {
             id: id.into(),
             name: format!("User {id}"),
             avatar_url: format!("https://a.example/{id}.png"),
@@ -100,12 +101,18 @@ impl TestServer {
             language: Some("en".into()),
             email: Some(format!("{id}@example.com")),
             is_visitor: false,
-            space: None,
+            space: Some("s".into()),
+            role: Role::Member,
             ttl_secs: 3600,
-        }
-        .issue(&self.server.as_ref().unwrap().state.tokens)
-        .unwrap()
-        .token
+        };
+        self.server
+            .as_ref()
+            .unwrap()
+            .state
+            .tokens
+            .mint(&request)
+            .unwrap()
+            .token
     }
 
     pub async fn client(&self, id: &str) -> Client {

@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use meetbridge_server::auth::token::{TokenKey, TokenRequest};
+use meetbridge_identity::Minter;
+use meetbridge_server::auth::token::{Role, TokenRequest};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -51,7 +52,7 @@ fn serve(dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
 }
 
 fn token(id: &str) -> String {
-    TokenRequest {
+    let request = TokenRequest {
         id: id.into(),
         name: id.into(),
         avatar_url: String::new(),
@@ -59,12 +60,14 @@ fn token(id: &str) -> String {
         language: None,
         email: None,
         is_visitor: false,
-        space: None,
+        space: Some("s".into()),
+        role: Role::Member,
         ttl_secs: 3600,
-    }
-    .issue(&TokenKey::new(SECRET))
-    .unwrap()
-    .token
+    };
+    Minter::new(SECRET.as_bytes(), None, None)
+        .mint(&request)
+        .unwrap()
+        .token
 }
 
 fn say(n: u64) -> Value {

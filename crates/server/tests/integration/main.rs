@@ -10,6 +10,7 @@ mod durable;
 mod exact;
 mod history;
 mod idempotent;
+mod identity;
 mod presence;
 mod recovery;
 mod relay;

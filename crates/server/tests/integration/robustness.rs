@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use futures_util::{SinkExt, StreamExt};
-use meetbridge_server::auth::token::{TokenKey, TokenRequest};
+use meetbridge_identity::Minter;
+use meetbridge_server::auth::token::{Role, TokenRequest};
 use serde_json::json;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -35,6 +36,7 @@ fn token_request(space: Option<&str>) -> TokenRequest {
         email: None,
         is_visitor: false,
         space: space.map(str::to_owned),
+        role: Role::Member,
         ttl_secs: 60,
     }
 }
@@ -235,8 +237,8 @@ async fn bad_tokens_are_refused_with_unauthorized() {
     assert_eq!(u16::from(close.code), 4401);
 
     // A token signed with another secret.
-    let other = token_request(None)
-        .issue(&TokenKey::new("not the secret"))
+    let other = Minter::new(b"not the secret", None, None)
+        .mint(&token_request(Some("s")))
         .unwrap()
         .token;
     let (_ws, t) = connect_for_first_text(s.addr, &other).await;
@@ -252,8 +254,13 @@ async fn bad_tokens_are_refused_with_unauthorized() {
 async fn a_space_scoped_token_only_opens_its_space() {
     let s = start().await;
     s.static_object("o1"); // in space "s"
-    let token = token_request(Some("elsewhere"))
-        .issue(&s.server.as_ref().unwrap().state.tokens)
+    let token = s
+        .server
+        .as_ref()
+        .unwrap()
+        .state
+        .tokens
+        .mint(&token_request(Some("elsewhere")))
         .unwrap()
         .token;
     let mut a = Client::connect(s.addr, &token).await;
