@@ -151,14 +151,16 @@ test("sign in through the OpenID provider (code + PKCE), use the console, sign o
   await context.close();
 });
 
-test("a member signed in through the provider is refused by the admin API, in words", async () => {
+test("a member signed in through the provider is not let in, and is told why in words", async () => {
   const { context, page } = await open();
   await page.click("#oidc-signin");
   await page.waitForURL((u) => u.origin === provider.issuer);
   await signInAtProvider(page, "bob");
   await page.waitForURL((u) => u.href.startsWith(`${server.base}/admin/`));
-  await page.waitForSelector("#console:not([hidden])");
-  await page.waitForFunction(() => document.querySelector("#space-error").textContent.length > 0);
-  assert.match(await text(page, "#space-error"), /admin/);
+  await page.waitForFunction(() => document.querySelector("#signin-error").textContent.length > 0);
+  const why = await text(page, "#signin-error");
+  assert.match(why, /Bob Member \(role member\)/);
+  assert.match(why, /administering needs role admin/);
+  assert.equal(await page.locator("#console").isHidden(), true);
   await context.close();
 });
