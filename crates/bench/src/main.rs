@@ -249,7 +249,12 @@ async fn admin(target: &Target, path: &str, body: Value) -> anyhow::Result<Value
 }
 
 async fn token(target: &Target, id: &str) -> anyhow::Result<String> {
-    let issued = admin(target, "/api/admin/tokens", json!({"id": id, "name": id})).await?;
+    let issued = admin(
+        target,
+        "/api/admin/tokens",
+        json!({"id": id, "name": id, "space": "bench"}),
+    )
+    .await?;
     issued["token"]
         .as_str()
         .map(str::to_owned)

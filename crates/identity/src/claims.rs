@@ -55,6 +55,8 @@ pub struct Verified {
     pub key: String,
     /// An ID token's `nonce`, for the sign-in that asked for it.
     pub nonce: Option<String>,
+    /// The verified payload as sent, for claims read elsewhere (OpenID Connect's userinfo).
+    pub payload: Map<String, Value>,
 }
 
 impl Claims {

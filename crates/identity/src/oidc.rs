@@ -33,7 +33,22 @@ pub struct Discovery {
     pub jwks_uri: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_session_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
 }
+
+/// Profile claims a provider may keep out of the ID token and answer at its userinfo
+/// endpoint instead (OpenID Connect Core 5.4).
+const PROFILE_CLAIMS: [&str; 8] = [
+    "name",
+    "preferred_username",
+    "picture",
+    "email",
+    "locale",
+    "role",
+    "workspaceId",
+    "isVisitor",
+];
 
 /// What a page needs to start the redirect.
 #[derive(Debug, Clone, Serialize)]
@@ -206,6 +221,57 @@ impl Oidc {
         if verified.nonce.as_deref() != Some(nonce) {
             return Err(OidcError::Nonce);
         }
-        Ok(verified.claims)
+        let missing = PROFILE_CLAIMS
+            .iter()
+            .any(|c| !verified.payload.contains_key(*c));
+        let access_token = body.get("access_token").and_then(Value::as_str);
+        match (&discovery.userinfo_endpoint, access_token) {
+            (Some(endpoint), Some(access_token)) if missing => {
+                self.with_userinfo(endpoint, access_token, verified.payload)
+                    .await
+            }
+            _ => Ok(verified.claims),
+        }
+    }
+
+    /// Adds the userinfo answer's profile claims to those of the ID token (which win), when
+    /// its `sub` is the ID token's (OpenID Connect Core 5.3.2).
+    async fn with_userinfo(
+        &self,
+        endpoint: &str,
+        access_token: &str,
+        mut payload: serde_json::Map<String, Value>,
+    ) -> Result<Claims, OidcError> {
+        let response = self
+            .http
+            .get(endpoint)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(|e| {
+                OidcError::Provider(format!("the userinfo endpoint did not answer: {e}"))
+            })?;
+        if !response.status().is_success() {
+            return Err(OidcError::Provider(format!(
+                "the userinfo endpoint answered HTTP {}",
+                response.status()
+            )));
+        }
+        let info: serde_json::Map<String, Value> = response.json().await.map_err(|e| {
+            OidcError::Provider(format!(
+                "the userinfo endpoint answered no JSON object: {e}"
+            ))
+        })?;
+        if info.get("sub") != payload.get("sub") {
+            return Err(OidcError::Provider(
+                "the userinfo answer is about another subject than the ID token".into(),
+            ));
+        }
+        for claim in PROFILE_CLAIMS {
+            if let (false, Some(value)) = (payload.contains_key(claim), info.get(claim)) {
+                payload.insert(claim.to_owned(), value.clone());
+            }
+        }
+        Claims::from_payload(&payload, crate::time::now_secs()).map_err(OidcError::IdToken)
     }
 }

@@ -152,6 +152,7 @@ impl Verifier {
             claims,
             key: key_name,
             nonce,
+            payload: data.claims,
         })
     }
 }

@@ -116,7 +116,7 @@ test("revoking a user closes their open socket with 4401 and a reason", async ()
   const { code, reason } = await closed;
   assert.equal(code, 4401);
   assert.match(reason, /revoked/);
-  assert.match(await text(page, "#revocations"), /victim/);
+  await page.waitForFunction(() => /victim/.test(document.querySelector("#revocations").textContent));
 
   // The revoked token no longer opens anything.
   const r = await fetch(`${server.base}/api/spaces/demo/objects`, { headers: { authorization: `Bearer ${minted.token}` } });

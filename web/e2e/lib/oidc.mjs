@@ -71,6 +71,7 @@ export async function signInAtProvider(page, login) {
   await page.fill('input[name="password"]', "any");
   await page.click("button.login-submit");
   // Consent (first sign-in of this account for this client).
-  const consent = await page.waitForSelector('input[name="prompt"][value="consent"], #signed-in, .error', { timeout: 10_000 }).catch(() => null);
-  if (consent && (await consent.getAttribute("value")) === "consent") await page.click("button.login-submit");
+  await page.waitForURL((u) => !u.pathname.startsWith("/interaction/") || u.href !== page.url(), { timeout: 10_000 }).catch(() => {});
+  const consent = await page.waitForSelector('input[name="prompt"][value="consent"]', { state: "attached", timeout: 5_000 }).catch(() => null);
+  if (consent) await page.click("button.login-submit");
 }
