@@ -226,16 +226,17 @@ async fn health_metrics_and_static_files() {
 
 #[tokio::test]
 async fn an_objects_own_retention_from_the_admin_api_is_what_the_pruner_keeps() {
+    // Space "s": the one the test clients' tokens open.
     let s = start().await;
     assert_eq!(
-        admin_post(&s, "/api/admin/spaces", json!({"id": "r", "name": "R"}))
+        admin_post(&s, "/api/admin/spaces", json!({"id": "s", "name": "S"}))
             .await
             .0,
         201
     );
     let (status, object) = admin_post(
         &s,
-        "/api/admin/spaces/r/objects",
+        "/api/admin/spaces/s/objects",
         json!({"id": "game", "type": "static", "pluginUrl": "/plugins/poll/",
                "settings": {"retention": {"maxMessages": 2}}}),
     )
@@ -244,7 +245,7 @@ async fn an_objects_own_retention_from_the_admin_api_is_what_the_pruner_keeps() 
     assert_eq!(object["settings"]["retention"], json!({"maxMessages": 2}));
     let (status, _) = admin_post(
         &s,
-        "/api/admin/spaces/r/objects",
+        "/api/admin/spaces/s/objects",
         json!({"id": "chat", "type": "static", "pluginUrl": "/plugins/chat/"}),
     )
     .await;
@@ -273,7 +274,7 @@ async fn an_objects_own_retention_from_the_admin_api_is_what_the_pruner_keeps() 
     // A bad retention is refused, naming the field.
     let (status, body) = admin_post(
         &s,
-        "/api/admin/spaces/r/objects",
+        "/api/admin/spaces/s/objects",
         json!({"id": "bad", "type": "static", "pluginUrl": "/plugins/poll/",
                "settings": {"retention": {"maxMessages": "lots"}}}),
     )
