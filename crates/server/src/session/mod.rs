@@ -18,7 +18,6 @@ use std::sync::Arc;
 use meetbridge_protocol::bridge::{ClientFrame, ErrorCode, Identity, PingFrame, ServerFrame};
 use meetbridge_protocol::ovice::PluginToPlatform;
 use meetbridge_protocol::Parsed;
-use serde::Deserialize;
 
 use crate::auth::{
     self,
@@ -43,20 +42,9 @@ pub struct Session {
     present: Vec<Arc<Room>>,
 }
 
-/// The `req` and `object` of a frame that could not be read as a whole, best effort.
-#[derive(Deserialize, Default)]
-struct Head {
-    #[serde(default)]
-    req: Option<u64>,
-    #[serde(default)]
-    object: Option<String>,
-}
-
-impl Head {
-    fn of(text: &str) -> Head {
-        serde_json::from_str(text).unwrap_or_default()
-    }
-}
+/// The `req` and `object` of a frame that could not be read as a whole: each read on its
+/// own, so either survives the other (or any other field) being malformed.
+type Head = meetbridge_protocol::bridge::FrameHead;
 
 impl Session {
     /// A session for the holder of `claims`, writing to `out`. Sends the `welcome`.
@@ -95,7 +83,7 @@ impl Session {
     /// that is being refused).
     pub fn rate_limited(&self, text: &str) {
         let h = if text.len() <= RATE_LIMITED_HEAD_BYTES {
-            Head::of(text)
+            Head::read(text)
         } else {
             Head::default()
         };
@@ -147,7 +135,7 @@ impl Session {
                 }
             }
             Parsed::Ignored(ignored) => {
-                let h = Head::of(text);
+                let h = Head::read(text);
                 let refusal = Refusal::new(
                     ErrorCode::BadFrame,
                     format!("not a meetbridge frame: {}", ignored.reason),
@@ -155,7 +143,7 @@ impl Session {
                 self.refuse(h.req, h.object, refusal, None);
             }
             Parsed::Invalid(invalid) => {
-                let h = Head::of(text);
+                let h = Head::read(text);
                 let in_message =
                     invalid.field == "message" || invalid.field.starts_with("message.");
                 let code = if in_message || invalid.is_over_limit() {

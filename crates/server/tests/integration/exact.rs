@@ -136,3 +136,48 @@ async fn a_connection_that_just_unsubscribed_may_still_hand_over() {
     let got = a.get_participants("o1").await;
     assert_eq!(got.last().unwrap()["code"], "not_member");
 }
+
+#[tokio::test]
+async fn error_frames_echo_req_and_object_when_another_field_is_malformed() {
+    let s = start().await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    a.drain().await;
+    // `id` of the wrong type, a malformed message, an unknown op: req and object still echo.
+    for frame in [
+        r#"{"op":"plugin","req":41,"object":"o1","id":5,"message":{"type":"ovice_get_data"}}"#,
+        r#"{"op":"plugin","req":42,"object":"o1","message":{"type":"ovice_emit_message","payload":{"event":"e","message":1}}}"#,
+        r#"{"op":"presence","req":43,"object":"o1","status":"dancing"}"#,
+        r#"{"op":"teleport","req":44,"object":"o1"}"#,
+    ] {
+        a.send_text(frame.into()).await;
+        let e = a.recv().await;
+        assert_eq!(e["op"], "error", "{frame}: {e}");
+        let req: serde_json::Value =
+            serde_json::from_str::<serde_json::Value>(frame).unwrap()["req"].clone();
+        assert_eq!(
+            (&e["req"], &e["object"]),
+            (&req, &json!("o1")),
+            "{frame}: {e}"
+        );
+    }
+    // A malformed `req` does not lose the object.
+    a.send_text(
+        r#"{"op":"plugin","req":"x","object":"o1","message":{"type":"ovice_get_data"}}"#.into(),
+    )
+    .await;
+    let e = a.recv().await;
+    assert_eq!(e["object"], "o1", "{e}");
+    // A 3 MB event is refused as too large, with req and object.
+    let big = format!(
+        r#"{{"op":"plugin","req":45,"object":"o1","message":{{"type":"ovice_broadcast_message","payload":{{"event":"{}","message":1}}}}}}"#,
+        "e".repeat(3 * 1024 * 1024)
+    );
+    a.send_text(big).await;
+    let e = a.recv().await;
+    assert_eq!(
+        (&e["code"], &e["req"], &e["object"]),
+        (&json!("too_large"), &json!(45), &json!("o1")),
+        "{e}"
+    );
+}
