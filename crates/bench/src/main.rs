@@ -440,7 +440,7 @@ async fn stop(mut target: Target) {
 async fn bench(config: BenchConfig) -> anyhow::Result<()> {
     if config.many_idle > 0 && config.runs(Phase::Many) {
         // This process holds every client socket; the child server inherits the limit.
-        let want = config.many_idle as u64 + 4096;
+        let want = config.many_idle as u64 + 512;
         let got = presence::raise_nofile_limit_to(want);
         if got < want {
             bail!(
