@@ -67,6 +67,17 @@ function loginProblem(e: unknown): string {
   return "Logging in failed. Try again; if it keeps failing, restart the server.";
 }
 
+/** The banner every page logged in by the dev login shows, above everything. */
+export function showDemoBanner(): void {
+  if (document.getElementById("demo-banner")) return;
+  const banner = document.createElement("div");
+  banner.id = "demo-banner";
+  banner.className = "demo-banner";
+  banner.setAttribute("role", "status");
+  banner.textContent = "demo login: anyone can be anyone";
+  document.body.prepend(banner);
+}
+
 /**
  * DEV ONLY: asks the name (`?name=`, else the one this tab logged in with before, else the
  * page's form#login) and logs in to the space of `?space=` (else the server's default).
@@ -80,6 +91,7 @@ export async function devSession(notDemo: string): Promise<Session | null> {
     showFatal(notDemo);
     return null;
   }
+  showDemoBanner();
   const space = new URLSearchParams(location.search).get("space") ?? undefined;
   const given = new URLSearchParams(location.search).get("name") ?? sessionStorage.getItem(NAME_KEY);
   let candidate = given ? checkName(given) : undefined;

@@ -164,3 +164,11 @@ test("a member signed in through the provider is not let in, and is told why in 
   assert.equal(await page.locator("#console").isHidden(), true);
   await context.close();
 });
+
+test("a page logged in by the demo's dev login shows the demo banner", async () => {
+  const { context, page } = await open("/?name=Banner");
+  await page.waitForSelector("#demo-banner");
+  assert.equal((await text(page, "#demo-banner")).trim(), "demo login: anyone can be anyone");
+  assert.equal(await page.locator("#demo-banner").isVisible(), true);
+  await context.close();
+});
