@@ -52,6 +52,9 @@ test("notes board (SDK): a note saved by one user appears for the others and for
   assert.match(await text(bob.frame, "#notes li"), /Alice/);
   const carol = await openUser(browser, server, { name: "Carol", object: "notes", recorded: false });
   await carol.frame.locator("#notes li", { hasText: "buy milk" }).waitFor({ timeout: 8000 });
+  // The delete button says what it deletes, and presence is in people's words.
+  assert.equal(await bob.frame.getAttribute("#notes li button", "aria-label"), "Delete note by Alice");
+  assert.doesNotMatch(await text(bob.frame, "#people"), /subscribed|joined/);
   // Bob removes it: everyone's board empties.
   await bob.frame.click("#notes li button");
   await alice.frame.locator("#notes li").waitFor({ state: "detached", timeout: 8000 });

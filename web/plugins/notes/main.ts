@@ -30,7 +30,9 @@ function render(): void {
       li.dataset.id = n.id;
       const del = document.createElement("button");
       del.textContent = "×";
-      del.title = "Remove";
+      // Says what it acts on, for screen readers and the tooltip alike.
+      del.title = `Delete note by ${n.author}`;
+      del.setAttribute("aria-label", del.title);
       del.onclick = () => void save(notes.filter((x) => x.id !== n.id));
       const by = document.createElement("small");
       by.textContent = n.author;
@@ -38,7 +40,12 @@ function render(): void {
       return li;
     }),
   );
-  $("people").textContent = `Here: ${[...people.values()].map((p) => `${p.name}${p.isSelf ? " (you)" : ""} · ${p.status ?? ""}`).join(", ")}`;
+  $("people").textContent = `Here: ${[...people.values()].map((p) => `${p.name}${p.isSelf ? " (you)" : ""}: ${presenceWords(p.status)}`).join(", ")}`;
+}
+
+/** What a person calls a presence state: "linked" (joined), else "near". */
+function presenceWords(status: Participant["status"]): string {
+  return status === "joined" ? "linked" : "near";
 }
 
 function status(text: string): void {
