@@ -676,7 +676,7 @@ impl Core {
     /// One text frame from the server.
     pub fn from_server(&mut self, text: &str) -> Vec<Effect> {
         // The server's frames go through the same parsers: a platform message that does not
-        // follow seed 003 never reaches a plugin.
+        // follow the oVice contract never reaches a plugin.
         let frame = match ServerFrame::parse(text) {
             Parsed::Message(frame) => frame,
             Parsed::Invalid(e) => {

@@ -1,4 +1,4 @@
-// Every event of seed 003, end to end: three users in separate browser contexts, each
+// Every event of the oVice custom-plugin contract, end to end: three users in separate browser contexts, each
 // with the host runtime (wasm) in the dev view, through the real server, to the
 // inspector plugin, which posts raw oVice messages as any plugin does.
 import { after, before, test } from "node:test";

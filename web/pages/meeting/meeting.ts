@@ -1,4 +1,4 @@
-// The meeting page: the top window of seed 000. It embeds Web App 3 in iframe#webapp3 and
+// The meeting page: the top window of the external-chat plugin. It embeds Web App 3 in iframe#webapp3 and
 // talks to its external-chat plugin through ExternalChatHost (crates/meeting-host), and it
 // hosts the chat room plugin (web/plugins/chatroom) beside it through the host runtime
 // (crates/space-host), as an object of the space tied to this meeting.

@@ -1,6 +1,6 @@
 /**
  * @meetbridge/ovice-plugin-sdk: the plugin side of the oVice custom-plugin contract
- * (seed 003), with promises and typed events. Every message type comes from the Rust
+ * with promises and typed events. Every message type comes from the Rust
  * definitions (crates/protocol, generated into protocol.ts); nothing is redeclared here.
  *
  * It speaks only the seed's messages, so a plugin built with it runs on oVice itself; the
