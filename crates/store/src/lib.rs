@@ -17,6 +17,16 @@ pub mod sqlite;
 
 pub use model::*;
 
+/// The columns of an object row, in the order both backends read them.
+const OBJECT_COLUMNS: &str =
+    "id, space_id, name, object_type, plugin_url, settings, creator, created_at";
+
+/// A count or sequence number as SQL's signed 64-bit integer (saturating: "no limit" stays
+/// the largest one).
+fn sql_int(n: u64) -> i64 {
+    n.min(i64::MAX as u64) as i64
+}
+
 /// Called once an append has committed (or failed), in submission order.
 pub type AppendDone = Box<dyn FnOnce(StoreResult<()>) + Send>;
 

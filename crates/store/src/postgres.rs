@@ -20,9 +20,9 @@ use tokio_postgres::NoTls;
 
 use crate::model::{backend, object_type_from, object_type_str};
 use crate::{
-    AppendDone, LogEntry, LogPage, LogQuery, ObjectDef, ObjectSettings, RememberedId,
+    sql_int, AppendDone, LogEntry, LogPage, LogQuery, ObjectDef, ObjectSettings, RememberedId,
     RetentionLimits, Revocation, RevocationKind, Save, SaveDone, SavedDoc, SpaceDef, Store,
-    StoreError, StoreResult,
+    StoreError, StoreResult, OBJECT_COLUMNS,
 };
 
 const MAX_BATCH: usize = 512;
@@ -509,13 +509,6 @@ fn object_from_row(row: &tokio_postgres::Row) -> ObjectDef {
     }
 }
 
-const OBJECT_COLUMNS: &str =
-    "id, space_id, name, object_type, plugin_url, settings, creator, created_at";
-
-fn clamp(n: u64) -> i64 {
-    n.min(i64::MAX as u64) as i64
-}
-
 impl Store for PgStore {
     fn kind(&self) -> &'static str {
         "postgres"
@@ -741,11 +734,11 @@ impl Store for PgStore {
                     ),
                     &[
                         &object,
-                        &clamp(q.after),
-                        &clamp(q.before),
+                        &sql_int(q.after),
+                        &sql_int(q.before),
                         &viewer,
                         &own,
-                        &clamp(q.limit as u64 + 1),
+                        &sql_int(q.limit as u64 + 1),
                     ],
                 )
                 .await
@@ -803,7 +796,7 @@ impl Store for PgStore {
     ) -> StoreResult<u64> {
         let object = object.to_owned();
         let r = *retention;
-        let cutoff = now_ms.saturating_sub(clamp(r.max_age_secs.saturating_mul(1000)));
+        let cutoff = now_ms.saturating_sub(sql_int(r.max_age_secs.saturating_mul(1000)));
         self.call(move |pool| async move {
             let client = pool.get().await.map_err(pg)?;
             let row = client
@@ -813,7 +806,7 @@ impl Store for PgStore {
                         (SELECT seq FROM message_log WHERE object_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET $3),
                         (SELECT max(seq) FROM (SELECT seq, sum(bytes) OVER (ORDER BY seq DESC) AS total
                             FROM message_log WHERE object_id = $1) t WHERE total > $4::bigint))",
-                    &[&object, &cutoff, &clamp(r.max_messages), &clamp(r.max_bytes)],
+                    &[&object, &cutoff, &sql_int(r.max_messages), &sql_int(r.max_bytes)],
                 )
                 .await
                 .map_err(pg)?;

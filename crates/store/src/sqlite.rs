@@ -15,9 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::model::{backend, object_type_from, object_type_str};
 use crate::{
-    AppendDone, LogEntry, LogPage, LogQuery, ObjectDef, ObjectSettings, RememberedId,
+    sql_int, AppendDone, LogEntry, LogPage, LogQuery, ObjectDef, ObjectSettings, RememberedId,
     RetentionLimits, Revocation, RevocationKind, Save, SaveDone, SavedDoc, SpaceDef, SqliteSync,
-    Store, StoreError, StoreResult,
+    Store, StoreError, StoreResult, OBJECT_COLUMNS,
 };
 
 const MAX_BATCH: usize = 512;
@@ -351,16 +351,9 @@ fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogEntry> {
     })
 }
 
-const OBJECT_COLUMNS: &str =
-    "id, space_id, name, object_type, plugin_url, settings, creator, created_at";
-
 /// The visibility filter of a log read: `?4` the viewer (NULL: everyone), `?5` own.
 const VISIBLE: &str = "(?4 IS NULL OR (recipient IS NULL AND sender <> ?4) OR recipient = ?4
                        OR (?5 AND sender = ?4))";
-
-fn clamp(n: u64) -> i64 {
-    n.min(i64::MAX as u64) as i64
-}
 
 impl Store for SqliteStore {
     fn kind(&self) -> &'static str {
@@ -549,11 +542,11 @@ impl Store for SqliteStore {
             let rows = stmt.query_map(
                 params![
                     object,
-                    clamp(q.after),
-                    clamp(q.before),
+                    sql_int(q.after),
+                    sql_int(q.before),
                     viewer,
                     own,
-                    clamp(q.limit as u64 + 1)
+                    sql_int(q.limit as u64 + 1)
                 ],
                 entry_from_row,
             )?;
@@ -596,7 +589,7 @@ impl Store for SqliteStore {
         // The newest seq that goes: the oldest beyond the count or the bytes, or too old.
         let object = object.to_owned();
         let r = *retention;
-        let cutoff = now_ms.saturating_sub(clamp(r.max_age_secs.saturating_mul(1000)));
+        let cutoff = now_ms.saturating_sub(sql_int(r.max_age_secs.saturating_mul(1000)));
         let cut = self.read(|conn| {
             let by_age: Option<i64> = conn
                 .prepare_cached(
@@ -607,14 +600,14 @@ impl Store for SqliteStore {
                 .prepare_cached(
                     "SELECT seq FROM message_log WHERE object_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2",
                 )?
-                .query_row(params![object, clamp(r.max_messages)], |r| r.get(0))
+                .query_row(params![object, sql_int(r.max_messages)], |r| r.get(0))
                 .optional()?;
             let by_bytes: Option<i64> = conn
                 .prepare_cached(
                     "SELECT max(seq) FROM (SELECT seq, sum(bytes) OVER (ORDER BY seq DESC) AS total
                      FROM message_log WHERE object_id = ?1) WHERE total > ?2",
                 )?
-                .query_row(params![object, clamp(r.max_bytes)], |r| r.get(0))?;
+                .query_row(params![object, sql_int(r.max_bytes)], |r| r.get(0))?;
             Ok([by_age, by_count, by_bytes].into_iter().flatten().max())
         })?;
         let Some(cut) = cut else { return Ok(0) };

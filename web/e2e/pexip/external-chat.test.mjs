@@ -9,11 +9,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { root, setup } from './harness.mjs';
+import { P, dial, joined, root, setup, sleep } from './harness.mjs';
 
-const P = 'pexip:plugin:external-chat/';
 const ALICE = { role: 'GUEST', destination: 'alice@example.com', protocol: 'sip', call_type: 'video', remote_display_name: 'Alice' };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let h;
 before(async () => {
@@ -22,13 +20,6 @@ before(async () => {
 after(async () => {
   await h?.teardown();
 });
-
-async function joined(t) {
-  await t.standin(() => window.standin.join());
-  await t.waitFor('connected', async () => (await t.eventsNamed('connected')).length > 0);
-}
-
-const dial = (t, params, timeoutMs) => t.page.evaluate(([p, ms]) => window.dial(p, ms ?? undefined), [params, timeoutMs ?? null]);
 
 test('loads from the zip in a sandboxed opaque-origin frame, registers, says ready, logs its version', async () => {
   const t = await h.open();

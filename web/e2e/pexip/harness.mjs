@@ -168,3 +168,17 @@ export async function setup() {
     },
   };
 }
+
+/** The action prefix of the original external-chat contract. */
+export const P = 'pexip:plugin:external-chat/';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Puts the stand-in in the call and waits until the top page heard `connected`. */
+export async function joined(t) {
+  await t.standin(() => window.standin.join());
+  await t.waitFor('connected', async () => (await t.eventsNamed('connected')).length > 0);
+}
+
+/** A dial-out through the top page's ExternalChatHost: `{ ok, value }` or `{ ok, error }`. */
+export const dial = (t, params, timeoutMs) => t.page.evaluate(([p, ms]) => window.dial(p, ms ?? undefined), [params, timeoutMs ?? null]);

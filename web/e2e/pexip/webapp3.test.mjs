@@ -8,12 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PLUGIN_CSP, setup } from './harness.mjs';
+import { P, PLUGIN_CSP, dial, joined, setup, sleep } from './harness.mjs';
 
-const P = 'pexip:plugin:external-chat/';
 const V = 'rocketchat:videoconf/';
 const ALICE = { role: 'GUEST', destination: 'alice@example.com', protocol: 'sip', remote_display_name: 'Alice' };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let h;
 before(async () => {
@@ -23,12 +21,6 @@ after(async () => {
   await h?.teardown();
 });
 
-async function joined(t) {
-  await t.standin(() => window.standin.join());
-  await t.waitFor('connected', async () => (await t.eventsNamed('connected')).length > 0);
-}
-
-const dial = (t, params, timeoutMs) => t.page.evaluate(([p, ms]) => window.dial(p, ms ?? undefined), [params, timeoutMs ?? null]);
 const rpcs = (t, name) => t.standin((n) => window.standin.rpcLog.filter((r) => r.rpc === n).map((r) => r.payload), name);
 const lastRoster = async (t) => (await t.page.evaluate(() => window.roster.filter((e) => e.event === 'roster'))).at(-1)?.data.participants;
 

@@ -16,7 +16,7 @@
 // to the object (in the call); otherwise the history stays readable. `&in=space`: the same
 // chat opened as an object of the space, where "joined" is the panel's Link.
 import type { PresenceStatus } from "../../../crates/protocol/bindings/protocol";
-import { connect, type JsonValue, type Participant, type PluginError, type RelayedMessage } from "../../sdk/src/index";
+import { connect, type JsonValue, type Participant, type RelayedMessage } from "../../sdk/src/index";
 
 const MAX_TEXT = 4000;
 /** Messages per history page (`?historyPage=` lowers it, to try the paging with few messages). */
@@ -27,8 +27,6 @@ const EMOJI = ["👍", "😀", "😂", "🎉", "❤️", "🙏", "👀", "✅"];
 const REACTIONS = ["👍", "❤️", "😂", "🎉", "👀"];
 const TYPING_EVERY_MS = 4000;
 const TYPING_SHOWN_MS = 6000;
-/** Without a delivery receipt from the platform, a send not refused within this time counts as sent. */
-const UNREFUSED_MS = 2500;
 
 type ConvKey = string; // "all" or "dm:<user id>"
 type Delivery = "sending" | "sent" | "failed";
@@ -624,25 +622,6 @@ setInterval(renderTyping, 1000);
 
 // ---- sending -----------------------------------------------------------------------------
 
-interface Outgoing {
-  type: "ovice_broadcast_message" | "ovice_emit_message";
-  /** A send nobody watches (typing, read marks): never blamed for a refusal without receipts. */
-  quiet: boolean;
-  /** The one user it went to, for a direct message. */
-  to?: string;
-  onSent: () => void;
-  onFail: (reason: string) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-/**
- * Sends waiting for their receipt (`meetbridge_sent`) or refusal (`meetbridge_error`): the
- * platform answers each send, in order. Without receipts (a platform that has none) a send
- * not refused within UNREFUSED_MS counts as sent, and a refusal is taken for the oldest send
- * that is not quiet.
- */
-const outgoing: Outgoing[] = [];
-let receipts = false;
-
 /** A refusal in words for the person who wrote the message. */
 function reasonOf(code: string, message: string, to?: string): string {
   switch (code) {
@@ -663,67 +642,17 @@ function reasonOf(code: string, message: string, to?: string): string {
 
 /**
  * Sends `message` as `event` to everyone (`to` undefined) or to one user. Resolves when the
- * platform took it (its receipt where the SDK has one, else no refusal within
- * UNREFUSED_MS), rejects with the reason in words.
+ * platform took it (the SDK's promise: its receipt, or on a platform without receipts no
+ * refusal within the SDK's wait), rejects with the reason in words.
  */
-function post(event: string, message: JsonValue, to?: string, quiet = false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let result: unknown;
-    try {
-      result = to === undefined ? plugin.broadcast(event, message) : plugin.emit(to, event, message);
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      reject(new Error(reasonOf(err.code ?? "", err.message ?? String(e), to)));
-      return;
-    }
-    if (result && typeof (result as Promise<unknown>).then === "function") {
-      (result as Promise<unknown>).then(
-        () => resolve(),
-        (e: { code?: string; message?: string }) => reject(new Error(reasonOf(e.code ?? "", e.message ?? String(e), to))),
-      );
-      return;
-    }
-    const type = to === undefined ? "ovice_broadcast_message" : "ovice_emit_message";
-    const entry: Outgoing = {
-      type,
-      quiet,
-      to,
-      onSent: resolve,
-      onFail: (reason) => reject(new Error(reason)),
-      timer: setTimeout(() => {
-        if (receipts) return;
-        outgoing.splice(outgoing.indexOf(entry), 1);
-        resolve();
-      }, UNREFUSED_MS),
-    };
-    outgoing.push(entry);
-  });
+async function post(event: string, message: JsonValue, to?: string): Promise<void> {
+  try {
+    await (to === undefined ? plugin.broadcast(event, message) : plugin.emit(to, event, message));
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    throw new Error(reasonOf(err.code ?? "", err.message ?? String(e), to));
+  }
 }
-
-/** The oldest send of `type` a receipt or refusal answers. */
-function answered(type: string | undefined, refusal: boolean): Outgoing | undefined {
-  const i = outgoing.findIndex((o) => o.type === type && (receipts || !refusal || !o.quiet));
-  if (i < 0) return undefined;
-  const [o] = outgoing.splice(i, 1);
-  clearTimeout(o.timer);
-  return o;
-}
-
-// The platform's receipt for each accepted send (meetbridge extension), straight from the
-// parent window, for as long as the SDK does not resolve the sends itself.
-addEventListener("message", (e: MessageEvent) => {
-  if (e.source !== window.parent) return;
-  const data = record(e.data);
-  const payload = record(data?.payload);
-  if (data?.type !== "meetbridge_sent" || !payload) return;
-  receipts = true;
-  answered(str(payload.request, 40), false)?.onSent();
-});
-
-plugin.on("meetbridge_error", (e: PluginError) => {
-  const o = answered(e.refused, true);
-  o?.onFail(reasonOf(e.code, e.message, o.to));
-});
 
 /** The peer of a direct conversation, or undefined for the room. */
 const peerOf = (conv: ConvKey): string | undefined => (conv.startsWith("dm:") ? conv.slice(3) : undefined);
@@ -872,7 +801,7 @@ function typingNow(): void {
   const to = peerOf(active);
   // Nobody to tell: a direct conversation with someone who left.
   if (to !== undefined && !members.has(to)) return;
-  post("typing", { at: now }, to, true).catch(() => undefined);
+  post("typing", { at: now }, to).catch(() => undefined);
 }
 
 /** Tells the platform (for this user only) how far the open conversation is read. */
@@ -885,7 +814,7 @@ function markRead(now = false): void {
     const upto = (convs.get(conv) ?? []).filter((m) => !m.system).at(-1)?.id ?? "";
     if (sentRead.get(conv) === upto) return;
     sentRead.set(conv, upto);
-    post("read", { conv: conv === "all" ? "all" : conv.slice(3), upto, at: Date.now() }, myId(), true).catch(() => sentRead.delete(conv));
+    post("read", { conv: conv === "all" ? "all" : conv.slice(3), upto, at: Date.now() }, myId()).catch(() => sentRead.delete(conv));
   };
   if (now) flush();
   else readTimer = setTimeout(flush, 1200);

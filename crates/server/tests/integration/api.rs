@@ -13,11 +13,7 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Value) {
-    let (status, text) = request(s, method, path, headers, body).await;
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    s.http_json(method, path, headers, body).await
 }
 
 async fn admin_post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
@@ -51,7 +47,6 @@ async fn get(s: &TestServer, path: &str) -> (u16, String) {
     request(s, "GET", path, &[], None).await
 }
 
-/// One HTTP request to the test server (reqwest); the status and the body's text.
 async fn request(
     s: &TestServer,
     method: &str,
@@ -59,17 +54,7 @@ async fn request(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, String) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut call = reqwest::Client::new().request(method, format!("http://{}{path}", s.addr));
-    for (name, value) in headers {
-        call = call.header(*name, *value);
-    }
-    if let Some(body) = body {
-        call = call.json(&body);
-    }
-    let response = call.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
+    s.http_text(method, path, headers, body).await
 }
 
 #[tokio::test]

@@ -131,6 +131,43 @@ impl TestServer {
         self.present(id, object, "joined").await
     }
 
+    /// One HTTP request to this server (reqwest): the status and the body's text.
+    pub async fn http_text(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, String) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut call =
+            reqwest::Client::new().request(method, format!("http://{}{path}", self.addr));
+        for (name, value) in headers {
+            call = call.header(*name, *value);
+        }
+        if let Some(body) = body {
+            call = call.json(&body);
+        }
+        let response = call.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// [`Self::http_text`], the body as JSON (a JSON string when it is not JSON).
+    pub async fn http_json(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let (status, text) = self.http_text(method, path, headers, body).await;
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await;
@@ -198,26 +235,17 @@ impl Client {
                 .expect("timed out waiting for a frame")
                 .expect("socket ended")
                 .expect("socket error");
-            if let Message::Text(t) = msg {
-                return t.to_string();
+            match msg {
+                Message::Text(t) => return t.to_string(),
+                Message::Close(c) => panic!("closed: {c:?}"),
+                _ => continue,
             }
         }
     }
 
     /// The next text frame, as JSON.
     pub async fn recv(&mut self) -> Value {
-        loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("timed out waiting for a frame")
-                .expect("socket ended")
-                .expect("socket error");
-            match msg {
-                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-                Message::Close(c) => panic!("closed: {c:?}"),
-                _ => continue,
-            }
-        }
+        serde_json::from_str(&self.recv_text().await).unwrap()
     }
 
     /// The next frame, or `None` if nothing comes for a short while.

@@ -92,21 +92,8 @@ async fn http(
     auth: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut call = reqwest::Client::new().request(method, format!("http://{}{path}", s.addr));
-    if let Some(auth) = auth {
-        call = call.header("Authorization", auth);
-    }
-    if let Some(body) = body {
-        call = call.json(&body);
-    }
-    let response = call.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    s.http_json(method, path, &headers, body).await
 }
 
 #[tokio::test]
