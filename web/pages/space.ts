@@ -8,6 +8,7 @@
 import type { JsonValue, Participant, PlatformToPlugin, PluginToPlatform, PresenceStatus } from "../../crates/protocol/bindings/protocol";
 import { ensureFloor, listObjects, FLOOR_URL, type HostEvent, type ObjectDef, type SpaceHost } from "../host/index";
 import { connectHost, devSession, showConnection, showFatal } from "./session";
+import { presenceWords } from "./words";
 
 const RANGE = 120;
 const W = 760;
@@ -52,19 +53,6 @@ export function initials(name: string): string {
     .filter(Boolean)
     .map((w) => seg.segment(w)[Symbol.iterator]().next().value?.segment ?? "");
   return firsts.slice(0, 2).join("").toUpperCase() || "?";
-}
-
-/** Words for a presence state, as people say it in a space. */
-function presenceWords(status: PresenceStatus | undefined): string {
-  switch (status) {
-    case "joined":
-      return "linked";
-    case "subscribed":
-    case "left":
-      return "near";
-    default:
-      return "away";
-  }
 }
 
 /** The meeting's chat (the chat room plugin in meeting mode) is an object of the space too. */
