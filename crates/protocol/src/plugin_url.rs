@@ -153,11 +153,12 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
             .find(']')
             .ok_or_else(|| "has an unclosed [ in its host".to_owned())?;
         let (host, after) = authority.split_at(end + 1);
-        if !host[1..host.len() - 1]
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        // An IPv6 address in full (`[::1]`, `[2001:db8::7]`): not empty, no zone.
+        if host[1..host.len() - 1]
+            .parse::<std::net::Ipv6Addr>()
+            .is_err()
         {
-            return Err("has an invalid IPv6 host".into());
+            return Err(format!("has host {host:?}: not an IPv6 address"));
         }
         match after {
             "" => (host, None),
@@ -186,9 +187,11 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     }
     let port = match port {
         None | Some("") => None,
+        // Digits only: `u16::from_str` also takes a sign (`:+443`), which no URL has.
         Some(port) => Some(
-            port.parse::<u16>()
-                .ok()
+            Some(port)
+                .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u16>().ok())
                 .filter(|p| *p != 0)
                 .ok_or_else(|| format!("has port {port:?}: a number from 1 to 65535"))?,
         ),
@@ -241,6 +244,12 @@ mod tests {
         assert_eq!(origin("http://127.0.0.1:5173/p/"), "http://127.0.0.1:5173");
         assert_eq!(origin("http://localhost/p/"), "http://localhost");
         assert_eq!(origin("http://[::1]:9000/"), "http://[::1]:9000");
+        assert_eq!(origin("https://[2001:DB8::7]/"), "https://[2001:db8::7]");
+        assert_eq!(
+            origin("https://[::ffff:1.2.3.4]:8443/"),
+            "https://[::ffff:1.2.3.4]:8443"
+        );
+        assert_eq!(origin("https://example.com:0443/"), "https://example.com");
         assert_eq!(origin("HTTPS://example.com/"), "https://example.com");
     }
 
@@ -266,6 +275,14 @@ mod tests {
             ("https://exa_mple.com/", "only letters"),
             ("https://example.com:99999/", "port"),
             ("https://example.com:0/", "port"),
+            ("https://example.com:+443/", "has port \"+443\""),
+            ("https://example.com:-1/", "has port \"-1\""),
+            ("https://example.com: 443/", "spaces or control"),
+            ("https://[]/", "has host \"[]\": not an IPv6 address"),
+            ("https://[:]/", "not an IPv6 address"),
+            ("https://[::1%25eth0]/", "not an IPv6 address"),
+            ("https://[1.2.3.4]/", "not an IPv6 address"),
+            ("https://[::1]x/", "text after its host"),
             ("", "is empty"),
         ] {
             let err = check(url).expect_err(url);

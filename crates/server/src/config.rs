@@ -24,6 +24,9 @@ pub mod defaults {
     pub const HISTORY_SIZE: usize = 1000;
     pub const HISTORY_AGE_SECS: u64 = 600;
     pub const HISTORY_BYTES: usize = 16 * 1024 * 1024;
+    pub const HISTORY_TOTAL_BYTES: usize = 256 * 1024 * 1024;
+    pub const ROOM_IDLE_SECS: u64 = 300;
+    pub const DEPARTURE_GRACE_SECS: u64 = 10;
     pub const DEDUP_IDS: usize = 256;
     pub const DEDUP_AGE_SECS: u64 = 600;
     pub const DEDUP_BYTES: usize = 2 * 1024 * 1024;
@@ -245,6 +248,20 @@ pub struct LimitsConfig {
     /// Bytes of encoded frames of each object kept in memory.
     #[arg(long, env = "MEETBRIDGE_HISTORY_BYTES", default_value_t = defaults::HISTORY_BYTES)]
     pub history_bytes: usize,
+    /// Bytes of encoded frames all objects together keep in memory: past it, the object
+    /// adding a frame drops its oldest ones, and what left memory is read from the store.
+    /// 0: no bound but the per-object ones.
+    #[arg(long, env = "MEETBRIDGE_HISTORY_TOTAL_BYTES", default_value_t = defaults::HISTORY_TOTAL_BYTES)]
+    pub history_total_bytes: usize,
+    /// Seconds an object's room stays in memory unused, with nobody present, before it is
+    /// unloaded; its next use reads it back from the store (saved data, history, numbering,
+    /// message ids). 0: rooms stay loaded.
+    #[arg(long, env = "MEETBRIDGE_ROOM_IDLE_SECS", default_value_t = defaults::ROOM_IDLE_SECS)]
+    pub room_idle_secs: u64,
+    /// Seconds a connection that unsubscribed from an object may still broadcast, emit
+    /// and save on it (its plugin hands its document over as it goes). 0: none.
+    #[arg(long, env = "MEETBRIDGE_DEPARTURE_GRACE_SECS", default_value_t = defaults::DEPARTURE_GRACE_SECS)]
+    pub departure_grace_secs: u64,
     /// Retention of each object's durable message log unless the object sets its own:
     /// at most this many messages...
     #[arg(long, env = "MEETBRIDGE_RETENTION_MESSAGES", default_value_t = defaults::RETENTION_MESSAGES)]
@@ -319,6 +336,9 @@ impl Default for LimitsConfig {
             history_size: HISTORY_SIZE,
             history_age_secs: HISTORY_AGE_SECS,
             history_bytes: HISTORY_BYTES,
+            history_total_bytes: HISTORY_TOTAL_BYTES,
+            room_idle_secs: ROOM_IDLE_SECS,
+            departure_grace_secs: DEPARTURE_GRACE_SECS,
             retention_messages: RETENTION_MESSAGES,
             retention_age_secs: RETENTION_AGE_SECS,
             retention_bytes: RETENTION_BYTES,

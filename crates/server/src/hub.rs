@@ -1,18 +1,21 @@
 //! The object registry: every known object's [`Room`], created from the store at startup
 //! and when the admin API (or a participant, for dynamic objects) adds one. Objects added
 //! offline by the CLI while the server runs are found on first use.
+//!
+//! A room that nobody has used for `--room-idle-secs` is unloaded ([`Hub::sweep`]); the
+//! next use brings it back from the store, as at startup.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use meetbridge_protocol::bridge::Limits;
 use meetbridge_protocol::limits::{MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
 
 use crate::config::LimitsConfig;
 use crate::metrics::Metrics;
-use crate::room::{DedupWindow, Room, Window, MAX_REPLAY};
+use crate::room::{DedupWindow, HistoryBudget, Room, RoomLimits, Window, MAX_REPLAY};
 use crate::store::{ObjectDef, Retention, RetentionLimits, Store, StoreResult};
 
 /// Log rows the pruner removes per transaction.
@@ -23,6 +26,7 @@ pub struct Hub {
     pub metrics: Arc<Metrics>,
     pub limits: LimitsConfig,
     rooms: RwLock<HashMap<String, Arc<Room>>>,
+    room_limits: RoomLimits,
     next_conn: AtomicU64,
 }
 
@@ -44,33 +48,32 @@ impl Hub {
             );
             limits.send_queue = needed;
         }
+        let room_limits = RoomLimits {
+            window: Window {
+                max_count: limits.history_size,
+                max_age: Duration::from_secs(limits.history_age_secs),
+                max_bytes: limits.history_bytes,
+            },
+            dedup: DedupWindow {
+                max_count: limits.dedup_ids,
+                max_age: Duration::from_secs(limits.dedup_age_secs),
+                max_bytes: limits.dedup_bytes,
+            },
+            departure_grace: Duration::from_secs(limits.departure_grace_secs),
+            budget: Arc::new(HistoryBudget::new(limits.history_total_bytes)),
+        };
         let hub = Hub {
             store,
             metrics,
             limits,
             rooms: RwLock::new(HashMap::new()),
+            room_limits,
             next_conn: AtomicU64::new(1),
         };
         for def in hub.store.objects(None)? {
             hub.insert(def);
         }
         Ok(hub)
-    }
-
-    fn window(&self) -> Window {
-        Window {
-            max_count: self.limits.history_size,
-            max_age: Duration::from_secs(self.limits.history_age_secs),
-            max_bytes: self.limits.history_bytes,
-        }
-    }
-
-    fn dedup_window(&self) -> DedupWindow {
-        DedupWindow {
-            max_count: self.limits.dedup_ids,
-            max_age: Duration::from_secs(self.limits.dedup_age_secs),
-            max_bytes: self.limits.dedup_bytes,
-        }
     }
 
     /// Makes an object (already stored) live. Its room reads its log tail and
@@ -87,8 +90,7 @@ impl Hub {
         let id = def.id.clone();
         let room = Arc::new(Room::new(
             def,
-            self.window(),
-            self.dedup_window(),
+            &self.room_limits,
             self.metrics.clone(),
             self.store.clone(),
         ));
@@ -114,6 +116,57 @@ impl Hub {
         }
     }
 
+    /// Rooms in memory now.
+    pub fn loaded_rooms(&self) -> usize {
+        self.rooms.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Bytes of history held in memory by every room together (`--history-total-bytes`).
+    pub fn history_bytes(&self) -> usize {
+        self.room_limits.budget.used()
+    }
+
+    /// `/metrics`: the counters, and the gauges of the rooms.
+    pub fn render_metrics(&self) -> String {
+        self.metrics
+            .render(self.loaded_rooms(), self.history_bytes())
+    }
+
+    /// One pass of the sweep timer: every room drops the history that aged out, and the
+    /// rooms unused and empty for `--room-idle-secs` are unloaded (0: never). A room is
+    /// unloaded only when nobody else holds it: no connection is present, none is in its
+    /// departure grace, no commit is on its way (a commit's callback holds the room), no
+    /// request is being served in it; so everything it knew is in the store. Returns the
+    /// rooms unloaded.
+    pub fn sweep(&self) -> usize {
+        let now = Instant::now();
+        let idle_after = (self.limits.room_idle_secs > 0)
+            .then(|| Duration::from_secs(self.limits.room_idle_secs));
+        let idle: Vec<Arc<Room>> = self
+            .rooms()
+            .into_iter()
+            .filter(|room| room.sweep(now, idle_after))
+            .collect();
+        if idle.is_empty() {
+            return 0;
+        }
+        let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+        let mut unloaded = 0;
+        for room in idle {
+            // The registry's reference and this one: nobody else holds the room, and
+            // nobody can take it while the registry is locked.
+            if Arc::strong_count(&room) == 2 && room.still_idle(now) {
+                rooms.remove(room.id());
+                unloaded += 1;
+            }
+        }
+        drop(rooms);
+        self.metrics
+            .rooms_unloaded
+            .fetch_add(unloaded as u64, Ordering::Relaxed);
+        unloaded
+    }
+
     /// The server-wide retention, for objects that set none of their own.
     pub fn default_retention(&self) -> RetentionLimits {
         RetentionLimits {
@@ -132,9 +185,20 @@ impl Hub {
         let now = crate::room::now_ms();
         let mut removed = 0;
         for object in self.store.logged_objects()? {
-            let own = self
-                .room(&object)
-                .and_then(|room| room.settings().retention);
+            // Read from the store when the room is not loaded: pruning does not load rooms.
+            let loaded = self
+                .rooms
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&object)
+                .map(|room| room.settings().retention);
+            let own = match loaded {
+                Some(own) => own,
+                None => self
+                    .store
+                    .object(&object)?
+                    .and_then(|def| def.settings.retention),
+            };
             let retention = Retention::resolve(own.as_ref(), defaults);
             loop {
                 let n = self

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub slow_disconnects: AtomicU64,
     /// Connections closed because they answered no ping for a whole period.
     pub dead_peers: AtomicU64,
+    /// Rooms unloaded after being idle (`--room-idle-secs`).
+    pub rooms_unloaded: AtomicU64,
     errors: [AtomicU64; CODES.len()],
     /// TCP connections turned away, by [`REFUSALS`].
     refused: [AtomicU64; REFUSALS.len()],
@@ -54,8 +56,9 @@ impl Metrics {
             .unwrap_or(0)
     }
 
-    /// The Prometheus text exposition format.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition format, with the gauges read at scrape time: rooms
+    /// in memory and the bytes of history they hold.
+    pub fn render(&self, rooms_loaded: usize, history_bytes: usize) -> String {
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, kind: &str, value: u64| {
             let _ = writeln!(
@@ -122,6 +125,24 @@ impl Metrics {
             "Connections dropped as too slow: send queue full (frames or bytes) or a write blocked past the timeout.",
             "counter",
             self.slow_disconnects.load(Relaxed),
+        );
+        counter(
+            "meetbridge_rooms_unloaded_total",
+            "Rooms unloaded after being idle (their state stays in the store).",
+            "counter",
+            self.rooms_unloaded.load(Relaxed),
+        );
+        counter(
+            "meetbridge_rooms_loaded",
+            "Rooms (objects) in memory now.",
+            "gauge",
+            rooms_loaded as u64,
+        );
+        counter(
+            "meetbridge_history_bytes",
+            "Bytes of history held in memory by all rooms together.",
+            "gauge",
+            history_bytes as u64,
         );
         let _ = writeln!(out, "# HELP meetbridge_errors_total Error frames sent, by code.\n# TYPE meetbridge_errors_total counter");
         for (code, n) in CODES.iter().zip(&self.errors) {

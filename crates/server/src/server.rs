@@ -196,6 +196,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     spawn_pruner(hub.clone(), shutdown_rx.clone());
+    spawn_sweeper(hub.clone(), shutdown_rx.clone());
     let revoked = {
         let store = store.clone();
         tokio::task::spawn_blocking(move || store.revocations()).await??
@@ -284,6 +285,28 @@ fn spawn_pruner(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed; will retry"),
                 Err(e) => tracing::warn!(error = %e, "pruning task failed"),
+            }
+        }
+    });
+}
+
+/// How often rooms are swept: history past its age leaves memory, idle rooms unload.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs [`Hub::sweep`] every [`SWEEP_EVERY`], off the async threads.
+fn spawn_sweeper(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let hub = hub.clone();
+            match tokio::task::spawn_blocking(move || hub.sweep()).await {
+                Ok(n) if n > 0 => tracing::debug!(unloaded = n, "idle rooms unloaded"),
+                _ => {}
             }
         }
     });

@@ -98,6 +98,6 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 pub async fn metrics_here(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.hub.metrics.render(),
+        state.hub.render_metrics(),
     )
 }

@@ -6,8 +6,15 @@
 //! retention says; this tail is a cache of its newest part: everything from [`History::floor`]
 //! on is here, anything older is read from the store. Numbering continues from the store's
 //! last sequence number after a restart.
+//!
+//! Memory is bounded three ways: each object's window, a timer that drops what aged out
+//! of it even when no message arrives ([`History::expire`]), and one budget of bytes for
+//! the histories of all objects together ([`HistoryBudget`], `--history-total-bytes`):
+//! past it, the object that is adding a frame gives up its oldest ones first, and reads
+//! of what left memory go to the store.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,15 +67,49 @@ pub struct Window {
     pub max_bytes: usize,
 }
 
+/// The bytes of history held in memory by every room together, and their bound.
+#[derive(Debug)]
+pub struct HistoryBudget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl HistoryBudget {
+    /// A budget of `max` bytes (`0`: unbounded).
+    pub fn new(max: usize) -> Self {
+        HistoryBudget {
+            used: AtomicUsize::new(0),
+            max: if max == 0 { usize::MAX } else { max },
+        }
+    }
+
+    /// Bytes held now.
+    pub fn used(&self) -> usize {
+        self.used.load(Relaxed)
+    }
+
+    fn over(&self) -> bool {
+        self.used.load(Relaxed) > self.max
+    }
+}
+
 pub struct History {
     entries: VecDeque<Entry>,
     bytes: usize,
+    budget: Arc<HistoryBudget>,
     next_seq: u64,
     /// Every committed frame from this number on is in `entries`.
     floor: u64,
     /// The highest committed number (what an answer can say it covers).
     committed: u64,
     window: Window,
+}
+
+impl Drop for History {
+    /// An unloaded room gives its bytes back to the budget.
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Relaxed);
+    }
 }
 
 /// What a returning client gets: the range it can no longer have, then the frames.
@@ -101,16 +142,22 @@ impl History {
     /// An empty history of a new object.
     #[cfg(test)]
     pub fn new(window: Window) -> Self {
-        History::resume(window, 0, Vec::new())
+        History::resume(window, Arc::new(HistoryBudget::new(0)), 0, Vec::new())
     }
 
     /// The history of an object whose log ends at `last_seq`, with `tail` (oldest first,
-    /// the newest entries of the log) in memory.
-    pub fn resume(window: Window, last_seq: u64, tail: Vec<LogEntry>) -> Self {
+    /// the newest entries of the log) in memory, counted in `budget`.
+    pub fn resume(
+        window: Window,
+        budget: Arc<HistoryBudget>,
+        last_seq: u64,
+        tail: Vec<LogEntry>,
+    ) -> Self {
         let now_ms = now_ms();
         let mut h = History {
             entries: VecDeque::new(),
             bytes: 0,
+            budget,
             next_seq: last_seq + 1,
             floor: tail.first().map_or(last_seq + 1, |e| e.seq),
             committed: last_seq,
@@ -125,6 +172,7 @@ impl History {
                 None => Audience::AllBut(sender.clone()),
             };
             h.bytes += e.frame.len();
+            h.budget.used.fetch_add(e.frame.len(), Relaxed);
             h.entries.push_back(Entry {
                 seq: e.seq,
                 at: now.checked_sub(age).unwrap_or(now),
@@ -157,10 +205,16 @@ impl History {
         seq
     }
 
+    /// Bytes of frames held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Keeps the committed frame `seq` (commits arrive in sequence order).
     pub fn push_at(&mut self, seq: u64, sender: Arc<str>, audience: Audience, frame: Utf8Bytes) {
         self.committed = self.committed.max(seq);
         self.bytes += frame.len();
+        self.budget.used.fetch_add(frame.len(), Relaxed);
         self.entries.push_back(Entry {
             seq,
             at: Instant::now(),
@@ -171,15 +225,24 @@ impl History {
         self.prune(Instant::now());
     }
 
+    /// Drops what is past the window's age now (the sweep's timer), and what is over the
+    /// other bounds.
+    pub fn expire(&mut self, now: Instant) {
+        self.prune(now);
+    }
+
+    /// Drops the oldest frames while the window is exceeded, or the budget of all rooms
+    /// is (the newest frames of this object stay longest).
     fn prune(&mut self, now: Instant) {
         while let Some(front) = self.entries.front() {
             let too_many = self.entries.len() > self.window.max_count;
             let too_big = self.bytes > self.window.max_bytes;
             let too_old = now.duration_since(front.at) > self.window.max_age;
-            if !(too_many || too_big || too_old) {
+            if !(too_many || too_big || too_old || self.budget.over()) {
                 break;
             }
             self.bytes -= front.frame.len();
+            self.budget.used.fetch_sub(front.frame.len(), Relaxed);
             self.floor = front.seq + 1;
             self.entries.pop_front();
         }
@@ -374,5 +437,35 @@ mod tests {
             h.push("x".into(), Audience::AllBut("x".into()), "abcd".into());
         }
         assert_eq!(h.entries.len(), 2);
+    }
+
+    #[test]
+    fn one_budget_bounds_every_history_together_and_is_given_back_on_drop() {
+        let budget = Arc::new(HistoryBudget::new(10));
+        let mut a = History::resume(window(100), budget.clone(), 0, Vec::new());
+        let mut b = History::resume(window(100), budget.clone(), 0, Vec::new());
+        a.push("x".into(), Audience::AllBut("x".into()), "abcd".into());
+        a.push("x".into(), Audience::AllBut("x".into()), "efgh".into());
+        assert_eq!(budget.used(), 8);
+        // b's frame takes the total past 10: b gives up its own oldest (here, itself).
+        b.push("x".into(), Audience::AllBut("x".into()), "ijkl".into());
+        assert!(budget.used() <= 10, "{}", budget.used());
+        assert_eq!(a.entries.len(), 2);
+        assert_eq!(b.floor(), 2, "what left memory is read from the store");
+        drop(a);
+        assert_eq!(budget.used(), b.bytes());
+    }
+
+    #[test]
+    fn the_timer_drops_what_aged_out_without_a_new_message() {
+        let mut h = History::new(Window {
+            max_count: 100,
+            max_age: Duration::from_millis(50),
+            max_bytes: 1 << 20,
+        });
+        h.push("x".into(), Audience::AllBut("x".into()), "abcd".into());
+        assert_eq!(h.bytes(), 4);
+        h.expire(Instant::now() + Duration::from_millis(60));
+        assert_eq!((h.bytes(), h.entries.len(), h.floor()), (0, 0, 2));
     }
 }

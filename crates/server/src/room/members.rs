@@ -56,7 +56,7 @@ impl Room {
                 linked: s == PresenceStatus::Joined,
             }),
         }
-        st.note_departure(user, out.id(), removed.is_some());
+        st.note_departure(user, out.id(), removed.is_some(), self.departure_grace);
         let changed = self.settle(&mut st, user, old, removed.as_ref());
         let present = status != PresenceStatus::Unsubscribed;
         if present && newly_present && !changed {
@@ -90,7 +90,7 @@ impl Room {
         };
         let old = Some(member.status);
         member.conns.retain(|c| c.out.id() != conn);
-        st.note_departure(user, conn, false);
+        st.note_departure(user, conn, false, self.departure_grace);
         self.settle(&mut st, user, old, None);
     }
 

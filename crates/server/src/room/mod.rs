@@ -13,6 +13,7 @@ pub mod relay;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use meetbridge_protocol::bridge::{Identity, ServerFrame, ServerPluginFrame};
@@ -21,7 +22,7 @@ use meetbridge_protocol::ovice::{
 };
 
 pub use dedup::{Answer, DedupWindow};
-pub use history::{now_ms, Page, Replay, Window};
+pub use history::{now_ms, HistoryBudget, Page, Replay, Window};
 
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Outbox};
@@ -41,6 +42,10 @@ pub struct Room {
     id_json: String,
     state: Mutex<RoomState>,
     metrics: Arc<Metrics>,
+    /// How long a connection that unsubscribed may still save and broadcast here
+    /// (`--departure-grace-secs`): its plugin hears its own departure and may hand its
+    /// document over before its iframe goes. It no longer receives anything.
+    departure_grace: Duration,
 }
 
 struct RoomState {
@@ -53,15 +58,14 @@ struct RoomState {
     save_version: u64,
     /// Recent message ids per user (idempotent sends).
     dedup: Dedup,
-    /// Connections that just unsubscribed, and when: each may still save and broadcast on
-    /// the object for [`DEPARTURE_GRACE`] (its plugin hands over as it goes).
-    departed: Vec<(Arc<str>, ConnId, std::time::Instant)>,
+    /// Connections that just unsubscribed, and until when: each may still save and
+    /// broadcast on the object until then (its plugin hands over as it goes).
+    departed: Vec<(Arc<str>, ConnId, Instant)>,
+    /// Someone took the lock since the last sweep ([`Room::sweep`]): the room is in use.
+    touched: bool,
+    /// When the sweeps first found it unused and empty.
+    quiet_since: Option<Instant>,
 }
-
-/// How long a connection that unsubscribed from an object may still save and broadcast on
-/// it: its plugin hears its own departure and may hand its document over before its iframe
-/// goes (the host runtime keeps it at most 5 s by default). It no longer receives anything.
-pub const DEPARTURE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct DataCache {
     doc: Arc<DataDocument>,
@@ -81,24 +85,32 @@ struct ConnEntry {
 }
 
 impl RoomState {
-    /// Is this connection of `user` present on the object? The one membership rule.
-    /// Whether `conn` unsubscribed less than [`DEPARTURE_GRACE`] ago.
+    /// Whether `conn` unsubscribed less than the departure grace ago.
     fn departing(&self, user: &str, conn: ConnId) -> bool {
+        let now = Instant::now();
         self.departed
             .iter()
-            .any(|(u, c, at)| &**u == user && *c == conn && at.elapsed() < DEPARTURE_GRACE)
+            .any(|(u, c, until)| &**u == user && *c == conn && now < *until)
     }
 
-    /// Notes (or forgets, `gone: false`) that `conn` just unsubscribed; old notes expire.
-    fn note_departure(&mut self, user: &Arc<str>, conn: ConnId, gone: bool) {
+    /// Notes (or forgets, `gone: false`) that `conn` just unsubscribed, for `grace`; old
+    /// notes expire.
+    fn note_departure(&mut self, user: &Arc<str>, conn: ConnId, gone: bool, grace: Duration) {
+        let now = Instant::now();
         self.departed
-            .retain(|(u, c, at)| !(u == user && *c == conn) && at.elapsed() < DEPARTURE_GRACE);
-        if gone {
-            self.departed
-                .push((user.clone(), conn, std::time::Instant::now()));
+            .retain(|(u, c, until)| !(u == user && *c == conn) && now < *until);
+        if gone && !grace.is_zero() {
+            self.departed.push((user.clone(), conn, now + grace));
         }
     }
 
+    /// Nobody is present and no departure is in its grace: the room holds nothing that
+    /// is not in the store, and may be unloaded once nobody else holds it either.
+    fn empty(&self, now: Instant) -> bool {
+        self.members.is_empty() && self.departed.iter().all(|(_, _, until)| now >= *until)
+    }
+
+    /// Is this connection of `user` present on the object? The one membership rule.
     fn has_conn(&self, user: &str, conn: ConnId) -> bool {
         self.members
             .get(user)
@@ -118,17 +130,29 @@ impl RoomState {
     }
 }
 
+/// What every room of the server is bounded by (the flags), built once by the hub.
+#[derive(Clone)]
+pub struct RoomLimits {
+    pub window: Window,
+    pub dedup: DedupWindow,
+    pub departure_grace: Duration,
+    /// The history bytes all rooms together may hold in memory.
+    pub budget: Arc<HistoryBudget>,
+}
+
 impl Room {
     /// The object's room, resumed from the store: numbering goes on from its log, the
     /// newest part of the log is in memory, and the message ids it remembers are known.
-    /// A store that cannot be read leaves the room empty (and logs it).
+    /// A store that cannot be read leaves the room empty (and logs it). The same call
+    /// brings back a room that was unloaded while idle ([`Room::sweep`]): nothing of it
+    /// lived only in memory.
     pub fn new(
         def: ObjectDef,
-        window: Window,
-        dedup_window: DedupWindow,
+        limits: &RoomLimits,
         metrics: Arc<Metrics>,
         store: Arc<dyn Store>,
     ) -> Self {
+        let (window, dedup_window) = (limits.window, limits.dedup);
         let id = def.id.clone();
         let tail_query = LogQuery {
             backward: true,
@@ -166,13 +190,16 @@ impl Room {
             state: Mutex::new(RoomState {
                 members: HashMap::new(),
                 next_order: 0,
-                history: History::resume(window, last_seq, tail),
+                history: History::resume(window, limits.budget.clone(), last_seq, tail),
                 data: None,
                 save_version: 0,
                 dedup,
                 departed: Vec::new(),
+                touched: true,
+                quiet_since: None,
             }),
             metrics,
+            departure_grace: limits.departure_grace,
         }
     }
 
@@ -191,10 +218,44 @@ impl Room {
         &self.def.space_id
     }
 
+    /// The room's state, marked as in use (see [`Room::sweep`]).
     fn lock(&self) -> MutexGuard<'_, RoomState> {
+        let mut st = self.lock_quietly();
+        st.touched = true;
+        st
+    }
+
+    fn lock_quietly(&self) -> MutexGuard<'_, RoomState> {
         // A panic while holding the lock cannot leave the state half-updated in a way that
         // matters more than losing the room; keep serving.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The timer's look at the room: history past its age leaves memory now, not at the
+    /// next message. Returns whether the room has been unused (nobody took its lock) and
+    /// empty ([`RoomState::empty`]) for `idle_after`, so the hub may unload it; `None`
+    /// never.
+    pub fn sweep(&self, now: Instant, idle_after: Option<Duration>) -> bool {
+        let mut st = self.lock_quietly();
+        st.history.expire(now);
+        if std::mem::take(&mut st.touched) || !st.empty(now) {
+            st.quiet_since = None;
+            return false;
+        }
+        let since = *st.quiet_since.get_or_insert(now);
+        idle_after.is_some_and(|idle| now.duration_since(since) >= idle)
+    }
+
+    /// Still unused and empty since the last [`Room::sweep`] (the hub asks again while it
+    /// holds the registry, so that nobody can reach the room meanwhile).
+    pub fn still_idle(&self, now: Instant) -> bool {
+        let st = self.lock_quietly();
+        !st.touched && st.empty(now)
+    }
+
+    /// Bytes of history this room holds in memory.
+    pub fn history_bytes(&self) -> usize {
+        self.lock_quietly().history.bytes()
     }
 
     /// Only a connection that is present on the object may read from it.
@@ -206,8 +267,8 @@ impl Room {
         }
     }
 
-    /// Only a connection that is present on the object, or left it less than
-    /// [`DEPARTURE_GRACE`] ago, may broadcast, emit or save on it.
+    /// Only a connection that is present on the object, or left it less than the
+    /// departure grace ago, may broadcast, emit or save on it.
     fn member_check(&self, st: &RoomState, user: &str, conn: ConnId) -> Result<(), Refusal> {
         if st.has_conn(user, conn) || st.departing(user, conn) {
             Ok(())

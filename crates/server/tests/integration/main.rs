@@ -11,6 +11,7 @@ mod exact;
 mod history;
 mod idempotent;
 mod identity;
+mod memory;
 mod presence;
 mod recovery;
 mod relay;
