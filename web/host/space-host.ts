@@ -4,7 +4,7 @@
 // in order. Everything crosses the boundary as JSON text (`fromJson` / `toJson` below);
 // the shapes are generated from the Rust types (crates/space-host/bindings/space-host.ts).
 import { HostCore, framePolicy } from "../pkg/space-host/meetbridge_space_host.js";
-import type { Closed, Effect, FramePolicy, HostEvent, PresenceRequest, TimerKind } from "../../crates/space-host/bindings/space-host";
+import type { AfterClose, Closed, Effect, FramePolicy, HostEvent, PresenceRequest, TimerKind } from "../../crates/space-host/bindings/space-host";
 import type { Identity, PluginToPlatform, PresenceStatus } from "../../crates/protocol/bindings/protocol";
 
 export type { HostEvent };
@@ -48,6 +48,16 @@ export interface CloseObjectOptions {
 export interface SpaceHostOptions {
   /** The grace period of a leaving plugin (default 5000 ms). */
   graceMs?: number;
+  /**
+   * Called when the server closes the socket with 4401 (the token expired or was revoked;
+   * `reason` is the server's). Resolve to a fresh token: the host reconnects with it and
+   * resumes with `since`, sending again what was not acknowledged (same message ids, so
+   * nothing twice). Resolve to null/undefined (or throw): the session ends, and the page
+   * hears `{kind: "sessionEnded", reason}`. Without this option a 4401 ends the session.
+   */
+  refreshToken?: (reason: string) => Promise<string | null | undefined> | string | null | undefined;
+  /** Plain `http:` plugin URLs to hosts other than loopback are loaded (the server's `--allow-http-plugins`). */
+  allowHttpPlugins?: boolean;
 }
 
 interface Frame {
@@ -68,7 +78,7 @@ function pageIdPrefix(): string {
 export class SpaceHost {
   private core: HostCore;
   private readonly graceMs: number;
-  private url: string | undefined;
+  private readonly options: SpaceHostOptions;
   private token: string | undefined;
   private socket: WebSocket | undefined;
   private generation = 0;
@@ -83,6 +93,7 @@ export class SpaceHost {
   constructor(options: SpaceHostOptions = {}) {
     this.core = new HostCore(pageIdPrefix());
     this.graceMs = options.graceMs ?? 5000;
+    this.options = options;
     window.addEventListener("message", this.listener);
   }
 
@@ -93,14 +104,21 @@ export class SpaceHost {
 
   /**
    * Connects to the server's WebSocket (`ws://…/ws`), authenticated by `token`, which
-   * travels as a subprotocol (`["meetbridge", token]`), never in the URL. Reconnects by
-   * itself until `disconnect()`.
+   * travels as a subprotocol (`["meetbridge", token]`), never in the URL. `servers` is one
+   * URL (one server, or a load balancer) or a list: on a disconnect the next one is tried,
+   * resuming with `since`. Reconnects by itself until `disconnect()`. Throws, naming the
+   * entry, on a URL that is not ws:// or wss://.
    */
-  connect(wsUrl: string, token: string): void {
-    this.url = wsUrl;
+  connect(servers: string | readonly string[], token: string): void {
+    this.core.setServers(JSON.stringify(typeof servers === "string" ? [servers] : servers));
     this.token = token || undefined;
     this.stopped = false;
     this.open();
+  }
+
+  /** The server URL the host is connected (or connecting) to. */
+  get server(): string | undefined {
+    return this.core.serverUrl();
   }
 
   /** Closes the socket for good (no reconnect). */
@@ -145,9 +163,26 @@ export class SpaceHost {
     return this.core.maxSeq(objectId);
   }
 
-  /** Embeds object `id`'s plugin from `url` in `container` (replacing any iframe it has). */
-  openObject(id: string, url: string, container: HTMLElement, options: OpenObjectOptions = {}): void {
+  /**
+   * Embeds object `id`'s plugin from `url` in `container` (replacing any iframe it has).
+   * The URL is checked first with the server's policy (https:, http: on loopback, a path on
+   * this server): a refused one becomes no iframe but a sentence in `container` and a
+   * `refused` event with code `plugin_url_refused`; returns false then.
+   */
+  openObject(id: string, url: string, container: HTMLElement, options: OpenObjectOptions = {}): boolean {
     this.removeFrame(id);
+    const refused = fromJson<Effect[]>(this.core.checkPluginUrl(id, url, this.options.allowHttpPlugins ?? false));
+    if (refused.length > 0) {
+      const words = document.createElement("p");
+      words.className = "meetbridge-refused";
+      words.setAttribute("role", "alert");
+      words.dataset.object = id;
+      const event = refused.find((e) => e.kind === "event");
+      words.textContent = event?.kind === "event" && event.event.kind === "refused" ? event.event.message : `the plugin of object ${id} was not opened`;
+      container.append(words);
+      this.perform(refused);
+      return false;
+    }
     const resolved = new URL(url, location.href);
     const policy = fromJson<FramePolicy>(
       framePolicy(options.sandbox ?? undefined, options.sandbox === null, options.allow, resolved.origin, location.origin),
@@ -167,6 +202,7 @@ export class SpaceHost {
     container.append(iframe);
     this.frames.set(id, { iframe, window: iframe.contentWindow, target: policy.origin ?? "*" });
     this.core.openObject(id, policy.origin ?? undefined);
+    return true;
   }
 
   /**
@@ -232,34 +268,66 @@ export class SpaceHost {
   }
 
   private open(): void {
-    if (this.stopped || !this.url) return;
+    const url = this.core.serverUrl();
+    if (this.stopped || !url) return;
     const generation = ++this.generation;
     this.run(this.core.connecting());
     let ws: WebSocket;
     try {
-      ws = this.token ? new WebSocket(this.url, ["meetbridge", this.token]) : new WebSocket(this.url);
+      ws = this.token ? new WebSocket(url, ["meetbridge", this.token]) : new WebSocket(url);
     } catch (e) {
       console.warn("meetbridge: cannot open socket", e);
-      this.closed(generation);
+      this.closed(generation, 1006, "");
       return;
     }
     ws.onmessage = (event: MessageEvent) => {
       if (generation === this.generation && typeof event.data === "string") this.run(this.core.fromServer(event.data));
     };
-    ws.onclose = () => this.closed(generation);
+    ws.onclose = (event: CloseEvent) => this.closed(generation, event.code, event.reason);
     this.socket = ws;
   }
 
-  private closed(generation: number): void {
+  private closed(generation: number, code: number, reason: string): void {
     if (generation !== this.generation) return;
     this.socket = undefined;
-    const closed = fromJson<Closed>(this.core.closed(Math.random(), !this.stopped));
+    const closed = fromJson<Closed>(this.core.closed(code, reason, Math.random(), !this.stopped));
     this.perform(closed.effects);
-    if (closed.delayMs !== undefined) {
-      // A held drop waits out its hold.
-      const delay = Math.max(closed.delayMs, this.holdUntil - Date.now());
-      this.retry = setTimeout(() => this.open(), delay);
+    this.next(closed.after);
+  }
+
+  /** Carries out what the core decided after a close: stay, reconnect, or ask for a token. */
+  private next(after: AfterClose): void {
+    switch (after.next) {
+      case "stay":
+        // Disconnected, or the session ended: nothing reconnects by itself any more.
+        this.stopped = true;
+        break;
+      case "reconnect": {
+        // A held drop waits out its hold.
+        const delay = Math.max(after.delayMs, this.holdUntil - Date.now());
+        this.retry = setTimeout(() => this.open(), delay);
+        break;
+      }
+      case "refreshToken":
+        void this.refresh(after.reason);
+        break;
     }
+  }
+
+  /** Asks the page's `refreshToken` for a fresh token, then reconnects with it or ends the session. */
+  private async refresh(reason: string): Promise<void> {
+    let token: string | null | undefined;
+    try {
+      token = await this.options.refreshToken?.(reason);
+    } catch (e) {
+      console.warn("meetbridge: refreshToken failed", e);
+      token = undefined;
+    }
+    if (this.stopped) return;
+    if (token) this.token = token;
+    const after = fromJson<Closed>(this.core.tokenRefreshed(Boolean(token), reason));
+    this.perform(after.effects);
+    this.next(after.after);
   }
 
   private removeFrame(id: string): void {

@@ -7,6 +7,7 @@
 //! that is safe to log ([`rejection`]), and [`mint`] issues the server's own HS256 tokens.
 
 pub mod claims;
+pub mod embed;
 pub mod jwks;
 pub mod mint;
 pub mod oidc;

@@ -452,9 +452,19 @@ demoSpace: string | null,
  */
 ws: string, 
 /**
+ * The WebSocket URLs to try in order (the nodes of a cluster, `--ws-url`); empty: `ws`
+ * on this server.
+ */
+servers: Array<string>, 
+/**
  * The first subprotocol of the WebSocket (the token travels as the second).
  */
-subprotocol: string, limits: Limits, };
+subprotocol: string, 
+/**
+ * Whether plain `http:` plugin URLs beyond loopback are accepted
+ * (`--allow-http-plugins`): the host runtime applies the same plugin URL policy.
+ */
+allowHttpPlugins: boolean, limits: Limits, };
 
 export type Ack = { req: number, seq?: number, 
 /**

@@ -195,8 +195,16 @@ pub struct ServerInfo {
     pub demo_space: Option<String>,
     /// The WebSocket's path.
     pub ws: String,
+    /// The WebSocket URLs to try in order (the nodes of a cluster, `--ws-url`); empty: `ws`
+    /// on this server.
+    #[serde(default)]
+    pub servers: Vec<String>,
     /// The first subprotocol of the WebSocket (the token travels as the second).
     pub subprotocol: String,
+    /// Whether plain `http:` plugin URLs beyond loopback are accepted
+    /// (`--allow-http-plugins`): the host runtime applies the same plugin URL policy.
+    #[serde(default)]
+    pub allow_http_plugins: bool,
     pub limits: Limits,
 }
 

@@ -153,6 +153,12 @@ pub struct ServeConfig {
     /// `Origin` (not browsers) are not affected. Empty: any origin.
     #[arg(long, env = "MEETBRIDGE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// A WebSocket URL the pages connect to (`wss://node1.example.com/ws`), published in
+    /// `/api/info` as `servers`; repeat the flag (or comma-separate) for several nodes: a
+    /// page's host runtime tries them in order and moves to the next when one fails.
+    /// Empty: this server's own `/ws` (or one URL behind a load balancer).
+    #[arg(long = "ws-url", env = "MEETBRIDGE_WS_URLS", value_delimiter = ',')]
+    pub ws_urls: Vec<String>,
     /// Key that `/metrics` asks for (`Authorization: Bearer <key>`). Absent: open.
     #[arg(long, env = "MEETBRIDGE_METRICS_KEY", hide_env_values = true)]
     pub metrics_key: Option<String>,
@@ -409,6 +415,7 @@ impl ServeConfig {
             limits: LimitsConfig::default(),
             connections: ConnectionLimits::default(),
             allowed_origins: Vec::new(),
+            ws_urls: Vec::new(),
             metrics_key: None,
             metrics_listen: None,
             identity: IdentityConfig::default(),

@@ -223,12 +223,25 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         }))),
         _ => None,
     };
+    let embed_origins = identity
+        .embed_origins
+        .iter()
+        .map(|o| meetbridge_identity::embed::check_origin(o).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    for url in &config.ws_urls {
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) || url.len() > 2048 {
+            anyhow::bail!(
+                "`--ws-url` {url:?} must be a ws:// or wss:// URL of at most 2048 bytes, e.g. wss://node1.example.com/ws"
+            );
+        }
+    }
     let state = AppState {
         hub,
         tokens,
         admin_key: admin_key.into(),
         oidc,
-        embed_origins: identity.embed_origins.clone().into(),
+        embed_origins: embed_origins.into(),
+        ws_urls: config.ws_urls.clone().into(),
         allow_http_plugins: identity.allow_http_plugins,
         dev_login: config.demo,
         demo_space,

@@ -18,8 +18,11 @@ pub struct AppState {
     pub admin_key: Arc<str>,
     /// OpenID Connect sign-in, when an issuer is configured.
     pub oidc: Option<Arc<Oidc>>,
-    /// Parent origins that may hand a token to an embedded page.
+    /// Parent origins that may hand a token to an embedded page (checked at start, written
+    /// as browsers write `event.origin`).
     pub embed_origins: Arc<[String]>,
+    /// The WebSocket URLs pages try in order (`--ws-url`); empty: this server's `/ws`.
+    pub ws_urls: Arc<[String]>,
     /// Plain `http:` plugin URLs beyond loopback.
     pub allow_http_plugins: bool,
     /// Demo mode: the dev-only login is on.

@@ -7,7 +7,7 @@ export type Effect = { "kind": "send", text: string, } | { "kind": "toPlugin", o
 
 export type TimerKind = "listen" | "quiet" | "grace";
 
-export type HostEvent = { "kind": "state", state: ConnState, retryInMs?: number, } | { "kind": "welcome" } & Welcome | { "kind": "plugin" } & ServerPluginFrame | { "kind": "refused", object: string, code: string, message: string, refused?: string, } | { "kind": "missed" } & Missed | { "kind": "error" } & ErrorFrame | { "kind": "leaving", object: string, graceMs: number, } | { "kind": "closed", object: string, };
+export type HostEvent = { "kind": "state", state: ConnState, retryInMs?: number, } | { "kind": "welcome" } & Welcome | { "kind": "plugin" } & ServerPluginFrame | { "kind": "refused", object: string, code: string, message: string, refused?: string, } | { "kind": "missed" } & Missed | { "kind": "error" } & ErrorFrame | { "kind": "leaving", object: string, graceMs: number, } | { "kind": "closed", object: string, } | { "kind": "sessionEnded", reason: string, };
 
 export type ConnState = "connecting" | "open" | "closed";
 
@@ -29,7 +29,9 @@ origin: string | null,
  */
 warning: string | null, };
 
-export type Closed = { delayMs?: number, effects: Array<Effect>, };
+export type AfterClose = { "next": "stay" } | { "next": "reconnect", url: string, delayMs: number, } | { "next": "refreshToken", reason: string, };
+
+export type Closed = { after: AfterClose, effects: Array<Effect>, };
 
 export type PresenceRequest = { req: number, effects: Array<Effect>, };
 

@@ -5,6 +5,7 @@
 
 use ts_rs::{Config, TS};
 
+use crate::connection::AfterClose;
 use crate::core::{ConnState, Effect, FramePolicy, HostEvent, TimerKind};
 use crate::{Closed, PresenceRequest};
 
@@ -22,6 +23,7 @@ pub fn typescript() -> String {
         HostEvent::decl(&cfg),
         ConnState::decl(&cfg),
         FramePolicy::decl(&cfg),
+        AfterClose::decl(&cfg),
         Closed::decl(&cfg),
         PresenceRequest::decl(&cfg),
         meetbridge_store::ObjectDef::decl(&cfg),

@@ -14,10 +14,17 @@ use meetbridge_protocol::ovice::{
     message_type, HistoryEntry, HistoryPage, JsonText, PlatformToPlugin, PluginError,
     PluginToPlatform, PresenceStatus, SentReceipt, SentRequest,
 };
+use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrl, PluginUrlPolicy};
 use meetbridge_protocol::Parsed;
 use serde::Serialize;
 
+use crate::connection::{
+    AfterClose, Servers, ServersError, CLOSE_UNAUTHORIZED, MAX_TOKEN_REFUSALS,
+};
 pub use crate::legacy::Handshake;
+
+/// The code of the `refused` event for a plugin URL the host runtime will not load.
+pub const PLUGIN_URL_REFUSED: &str = "plugin_url_refused";
 
 /// How long after its document loaded a plugin that has not posted anything yet is taken
 /// to listen anyway (its events are held until then).
@@ -116,6 +123,9 @@ pub enum HostEvent {
     Leaving { object: String, grace_ms: u32 },
     /// The object's plugin iframe was removed.
     Closed { object: String },
+    /// The server no longer accepts this page's token (4401) and the page gave no fresh
+    /// one: the host runtime stays closed. `reason` is the server's (or the host's) word.
+    SessionEnded { reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -209,6 +219,10 @@ pub struct Core {
     next_id: u64,
     /// Timer tokens handed out so far.
     next_token: u64,
+    /// The server URLs to try, in order.
+    servers: Servers,
+    /// Sockets closed with 4401 since the last `welcome`.
+    token_refusals: u32,
 }
 
 /// The reconnect delay after `attempts` failures: 250 ms doubling up to 10 s, with up to
@@ -650,10 +664,32 @@ impl Core {
         })]
     }
 
-    /// The socket closed (or failed to open). Unacknowledged messages go back to the front
-    /// of the queue, to be sent again once the server has welcomed the next connection.
-    /// Returns the delay before the next attempt, given `random` in `[0, 1)`.
-    pub fn closed(&mut self, random: f64, reconnect: bool) -> (Option<u32>, Vec<Effect>) {
+    /// The server URLs to try, in order (one URL behind a load balancer is a list of one).
+    pub fn set_servers(&mut self, urls: Vec<String>) -> Result<(), ServersError> {
+        self.servers = Servers::new(urls)?;
+        Ok(())
+    }
+
+    /// The server URL to open now.
+    pub fn server_url(&self) -> Option<&str> {
+        self.servers.current()
+    }
+
+    /// The socket closed (or failed to open) with close `code` and `reason`. Unacknowledged
+    /// messages go back to the front of the queue, to be sent again (with their ids) once
+    /// the server has welcomed the next connection. What comes next:
+    /// - `reconnect` false: stay closed;
+    /// - 4401 (the token expired or was revoked): ask the page for a fresh token, unless
+    ///   [`MAX_TOKEN_REFUSALS`] fresh tokens in a row were refused: the session ends;
+    /// - anything else: the next server URL of the list, after the backoff for `attempts`
+    ///   (`random` in `[0, 1)` jitters it), which grows once per round of the list.
+    pub fn closed(
+        &mut self,
+        code: u16,
+        reason: &str,
+        random: f64,
+        reconnect: bool,
+    ) -> (AfterClose, Vec<Effect>) {
         self.welcomed = false;
         // Held frames were not delivered and did not move `max_seq`: the resume replays
         // them; the history request itself is sent again with the unacknowledged messages.
@@ -662,15 +698,124 @@ impl Core {
         for (_, out) in unacked.into_iter().rev() {
             self.queue.push_front(out);
         }
-        let delay = reconnect.then(|| backoff_ms(self.attempts, random));
+        let closed = |retry_in_ms| {
+            Effect::event(HostEvent::State {
+                state: ConnState::Closed,
+                retry_in_ms,
+            })
+        };
+        if !reconnect {
+            return (AfterClose::Stay, vec![closed(None)]);
+        }
+        if code == CLOSE_UNAUTHORIZED {
+            self.token_refusals += 1;
+            let reason = if reason.is_empty() {
+                "unauthorized"
+            } else {
+                reason
+            };
+            if self.token_refusals > MAX_TOKEN_REFUSALS {
+                let why = format!(
+                    "the server refused {MAX_TOKEN_REFUSALS} fresh tokens in a row (last: {reason})"
+                );
+                return (AfterClose::Stay, self.session_ended(why, closed(None)));
+            }
+            return (
+                AfterClose::RefreshToken {
+                    reason: reason.to_owned(),
+                },
+                vec![closed(None)],
+            );
+        }
+        let Some(url) = self.next_server() else {
+            return (
+                AfterClose::Stay,
+                vec![
+                    Effect::warn("meetbridge: no server URL to reconnect to".into()),
+                    closed(None),
+                ],
+            );
+        };
+        let rounds = self.attempts / self.servers.len().max(1) as u32;
+        let delay = backoff_ms(rounds, random);
         self.attempts = self.attempts.saturating_add(1);
         (
-            delay,
-            vec![Effect::event(HostEvent::State {
-                state: ConnState::Closed,
-                retry_in_ms: delay,
-            })],
+            AfterClose::Reconnect {
+                url,
+                delay_ms: delay,
+            },
+            vec![closed(Some(delay))],
         )
+    }
+
+    /// The next server of the list (the same one for a list of one).
+    fn next_server(&mut self) -> Option<String> {
+        self.servers.rotate();
+        self.servers.current().map(str::to_owned)
+    }
+
+    /// The page answered a `refreshToken`: with a token (`given`), reconnect to the same
+    /// server at once; without one, the session is over.
+    pub fn token_refreshed(&mut self, given: bool, reason: &str) -> (AfterClose, Vec<Effect>) {
+        match (given, self.servers.current()) {
+            (true, Some(url)) => (
+                AfterClose::Reconnect {
+                    url: url.to_owned(),
+                    delay_ms: 0,
+                },
+                Vec::new(),
+            ),
+            (true, None) => (
+                AfterClose::Stay,
+                vec![Effect::warn(
+                    "meetbridge: no server URL to reconnect to".into(),
+                )],
+            ),
+            (false, _) => {
+                let why = if reason.is_empty() {
+                    "the server no longer accepts this page's token, and no fresh one was given"
+                        .to_owned()
+                } else {
+                    format!("{reason}, and no fresh token was given")
+                };
+                (AfterClose::Stay, self.session_ended(why, None))
+            }
+        }
+    }
+
+    fn session_ended(&mut self, reason: String, first: impl Into<Option<Effect>>) -> Vec<Effect> {
+        let mut effects: Vec<Effect> = first.into().into_iter().collect();
+        effects.push(Effect::warn(format!("meetbridge: session ended: {reason}")));
+        effects.push(Effect::event(HostEvent::SessionEnded { reason }));
+        effects
+    }
+
+    /// Whether `url` may become object `object`'s iframe, by the server's own policy
+    /// ([`check_plugin_url`]; `allow_http`: the operator's flag for plain `http:`). A refused
+    /// URL gives the effects that say why (a warning, a `refused` event with code
+    /// [`PLUGIN_URL_REFUSED`]): the glue then makes no iframe.
+    pub fn check_frame_url(&self, object: &str, url: &str, allow_http: bool) -> Vec<Effect> {
+        let policy = PluginUrlPolicy {
+            allow_http,
+            allowed_origins: &[],
+        };
+        let why = match check_plugin_url("pluginUrl", url, &policy) {
+            Ok(PluginUrl::SameServer | PluginUrl::Absolute { .. }) => return Vec::new(),
+            Ok(PluginUrl::Floor) => {
+                "`pluginUrl` is the floor, which the page draws itself: it is not loaded in an iframe".to_owned()
+            }
+            Err(e) => e.to_string(),
+        };
+        let message = format!("the plugin of object {object} was not opened: {why}");
+        vec![
+            Effect::warn(format!("meetbridge: {message}")),
+            Effect::event(HostEvent::Refused {
+                object: object.to_owned(),
+                code: PLUGIN_URL_REFUSED.to_owned(),
+                message,
+                refused: Some("pluginUrl".to_owned()),
+            }),
+        ]
     }
 
     /// One text frame from the server.
@@ -760,6 +905,7 @@ impl Core {
         self.identity = Some(welcome.participant.clone());
         self.welcomed = true;
         self.attempts = 0;
+        self.token_refusals = 0;
         let mut effects = vec![
             Effect::event(HostEvent::State {
                 state: ConnState::Open,
@@ -1188,8 +1334,11 @@ mod tests {
             .is_empty());
     }
 
+    const SERVER: &str = "ws://127.0.0.1:8080/ws";
+
     fn open_core() -> Core {
         let mut core = Core::new();
+        core.set_servers(vec![SERVER.into()]).unwrap();
         open_listening(&mut core, "o1", Some(ORIGIN.into()));
         core.set_presence("o1", PresenceStatus::Subscribed);
         core.from_server(&welcome());
@@ -1311,8 +1460,14 @@ mod tests {
         assert_eq!(core.max_seq("o1"), 3);
         let first = sent(&core.plugin_value("o1", ORIGIN, Some(json!({"type": "ovice_get_data"}))));
         let req = first[0]["req"].as_u64().unwrap();
-        let (delay, _) = core.closed(0.0, true);
-        assert_eq!(delay, Some(250));
+        let (next, _) = core.closed(1006, "", 0.0, true);
+        assert_eq!(
+            next,
+            AfterClose::Reconnect {
+                url: SERVER.into(),
+                delay_ms: 250
+            }
+        );
         // Offline: queued.
         let msg =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "late", "message": 2}});
@@ -1355,7 +1510,7 @@ mod tests {
         );
         // The broadcast's ack got through; the rest were in flight when the socket dropped.
         core.from_server(&json!({"op": "ack", "req": first[0]["req"], "seq": 9}).to_string());
-        core.closed(0.0, true);
+        core.closed(1006, "", 0.0, true);
         // Sent while offline: a new id, after the resends.
         let late =
             json!({"type": "ovice_broadcast_message", "payload": {"event": "late", "message": 2}});
@@ -1376,7 +1531,7 @@ mod tests {
             ]
         );
         // Dropped again before any ack: the same ids once more.
-        core.closed(0.0, true);
+        core.closed(1006, "", 0.0, true);
         let again = sent(&core.from_server(&welcome()));
         let ids: Vec<&Value> = again[1..].iter().map(|f| &f["id"]).collect();
         assert_eq!(
@@ -1469,7 +1624,7 @@ mod tests {
         assert_eq!(replies[1]["payload"]["message"], 4);
         assert_eq!(core.max_seq("o1"), 8);
         // A resume after a drop starts after what the reply covered.
-        core.closed(0.0, true);
+        core.closed(1006, "", 0.0, true);
         let frames = sent(&core.from_server(&welcome()));
         assert_eq!(frames[0]["since"], 8);
         assert_eq!(core.pending(), 0);
@@ -1706,7 +1861,7 @@ mod tests {
             .find(|(k, _)| *k == TimerKind::Grace)
             .unwrap()
             .1;
-        core.closed(0.0, true); // offline: its save stays queued
+        core.closed(1006, "", 0.0, true); // offline: its save stays queued
         core.plugin_value(
             "o1",
             ORIGIN,
@@ -1717,6 +1872,203 @@ mod tests {
         let mut core = open_core();
         let now = core.close_object("o1", 0);
         assert!(matches!(&now[0], Effect::RemoveFrame { .. }));
+    }
+
+    fn events(effects: &[Effect]) -> Vec<&HostEvent> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Event { event } => Some(event),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn relayed(seq: u64) -> String {
+        json!({"op": "plugin", "object": "o1", "seq": seq, "message": {"type": "ovice_message",
+               "payload": {"source": "u2", "event": "e", "objectId": "o1", "message": seq}}})
+        .to_string()
+    }
+
+    #[test]
+    fn a_4401_asks_for_a_fresh_token_and_resumes_without_loss_or_duplicates() {
+        let mut core = Core::with_id_prefix("pg");
+        core.set_servers(vec![SERVER.into(), "ws://127.0.0.2:8080/ws".into()])
+            .unwrap();
+        open_listening(&mut core, "o1", Some(ORIGIN.into()));
+        core.set_presence("o1", PresenceStatus::Joined);
+        core.from_server(&welcome());
+        core.from_server(&relayed(5));
+        let before = sent(&core.plugin_value(
+            "o1",
+            ORIGIN,
+            Some(
+                json!({"type": "ovice_broadcast_message", "payload": {"event": "a", "message": 1}}),
+            ),
+        ));
+        assert_eq!(before[0]["id"], "pg-1");
+        // The token expires with the broadcast unacknowledged.
+        let (next, effects) = core.closed(
+            4401,
+            "token expired: reconnect with a fresh token",
+            0.0,
+            true,
+        );
+        assert_eq!(
+            next,
+            AfterClose::RefreshToken {
+                reason: "token expired: reconnect with a fresh token".into()
+            }
+        );
+        assert!(matches!(
+            events(&effects)[..],
+            [HostEvent::State {
+                state: ConnState::Closed,
+                retry_in_ms: None
+            }]
+        ));
+        // Sent while the page fetches a token: queued.
+        let during =
+            json!({"type": "ovice_broadcast_message", "payload": {"event": "b", "message": 2}});
+        assert!(core.plugin_value("o1", ORIGIN, Some(during)).is_empty());
+        // A fresh token: the same server (a 4401 is no reason to leave it), at once.
+        let (next, _) = core.token_refreshed(true, "");
+        assert_eq!(
+            next,
+            AfterClose::Reconnect {
+                url: SERVER.into(),
+                delay_ms: 0
+            }
+        );
+        let frames = sent(&core.from_server(&welcome()));
+        assert_eq!(frames[0]["op"], "presence");
+        assert_eq!(frames[0]["since"], 5, "resumes after what it saw");
+        let resent: Vec<(&Value, &Value)> = frames[1..]
+            .iter()
+            .map(|f| (&f["id"], &f["message"]["payload"]["event"]))
+            .collect();
+        assert_eq!(
+            resent,
+            [(&json!("pg-1"), &json!("a")), (&json!("pg-2"), &json!("b"))],
+            "the unacknowledged one with its id, then the queued one, once each"
+        );
+        // The replay overlapping seq 5 is dropped; 6 is new.
+        assert!(to_plugin(&core.from_server(&relayed(5))).is_empty());
+        assert_eq!(to_plugin(&core.from_server(&relayed(6))).len(), 1);
+    }
+
+    #[test]
+    fn no_fresh_token_or_too_many_refused_ends_the_session_in_words() {
+        let mut core = open_core();
+        core.closed(4401, "token revoked", 0.0, true);
+        let (next, effects) = core.token_refreshed(false, "token revoked");
+        assert_eq!(next, AfterClose::Stay);
+        let ended = events(&effects);
+        assert!(
+            matches!(ended[..], [HostEvent::SessionEnded { ref reason }] if reason == "token revoked, and no fresh token was given"),
+            "{ended:?}"
+        );
+        // A callback that keeps handing out tokens the server refuses: asked three times.
+        let mut core = open_core();
+        for _ in 0..MAX_TOKEN_REFUSALS {
+            let (next, _) = core.closed(4401, "unauthorized", 0.0, true);
+            assert!(matches!(next, AfterClose::RefreshToken { .. }));
+            core.token_refreshed(true, "");
+        }
+        let (next, effects) = core.closed(4401, "unauthorized", 0.0, true);
+        assert_eq!(next, AfterClose::Stay);
+        assert!(events(&effects)
+            .iter()
+            .any(|e| matches!(e, HostEvent::SessionEnded { reason } if reason.contains("refused 3 fresh tokens"))));
+        // A welcome in between starts the count again.
+        let mut core = open_core();
+        for _ in 0..5 {
+            core.closed(4401, "token expired", 0.0, true);
+            core.token_refreshed(true, "");
+            core.from_server(&welcome());
+        }
+        assert!(core.is_open());
+        // The page disconnecting is no reason to ask for anything.
+        assert_eq!(core.closed(4401, "", 0.0, false).0, AfterClose::Stay);
+    }
+
+    #[test]
+    fn a_dead_server_is_skipped_for_the_next_of_the_list_which_is_resumed_with_since() {
+        let (a, b) = ("ws://a.example/ws", "ws://b.example/ws");
+        let mut core = Core::new();
+        core.set_servers(vec![a.into(), b.into()]).unwrap();
+        assert_eq!(core.server_url(), Some(a));
+        open_listening(&mut core, "o1", Some(ORIGIN.into()));
+        core.set_presence("o1", PresenceStatus::Subscribed);
+        core.from_server(&welcome());
+        core.from_server(&relayed(7));
+        let reconnect = |core: &mut Core| match core.closed(1006, "", 0.0, true).0 {
+            AfterClose::Reconnect { url, delay_ms } => (url, delay_ms),
+            other => panic!("{other:?}"),
+        };
+        // A dies: B next; B does not answer either: A again, each first round at 250 ms,
+        // then the backoff grows once per round of the list.
+        assert_eq!(reconnect(&mut core), (b.into(), 250));
+        assert_eq!(reconnect(&mut core), (a.into(), 250));
+        assert_eq!(reconnect(&mut core), (b.into(), 500));
+        assert_eq!(core.server_url(), Some(b));
+        let frames = sent(&core.from_server(&welcome()));
+        assert_eq!(
+            (&frames[0]["op"], &frames[0]["since"]),
+            (&json!("presence"), &json!(7))
+        );
+        // A welcome resets the backoff.
+        assert_eq!(reconnect(&mut core), (a.into(), 250));
+        // One URL (a load balancer): always that one.
+        let mut one = open_core();
+        assert_eq!(reconnect(&mut one), (SERVER.into(), 250));
+        assert_eq!(reconnect(&mut one), (SERVER.into(), 500));
+        assert!(core
+            .set_servers(vec!["http://a.example/ws".into()])
+            .is_err());
+    }
+
+    #[test]
+    fn plugin_urls_are_checked_with_the_servers_policy_before_an_iframe() {
+        let core = Core::new();
+        for ok in [
+            "/plugins/notes/",
+            "https://plugins.example/p/",
+            "http://127.0.0.1:9/p/",
+        ] {
+            assert!(core.check_frame_url("o1", ok, false).is_empty(), "{ok}");
+        }
+        assert!(core
+            .check_frame_url("o1", "http://intranet.example/p/", true)
+            .is_empty());
+        for (bad, words) in [
+            ("javascript:alert(document.domain)", "`javascript:` scheme"),
+            (" javascript:alert(1)", "spaces or control"),
+            ("data:text/html,<script>1</script>", "`data:` scheme"),
+            ("//evil.example/p", "starts with //"),
+            ("http://intranet.example/p/", "plain http://"),
+            (meetbridge_protocol::plugin_url::FLOOR_URL, "the floor"),
+        ] {
+            let effects = core.check_frame_url("o1", bad, false);
+            let refused = events(&effects);
+            match refused[..] {
+                [HostEvent::Refused {
+                    ref object,
+                    ref code,
+                    ref message,
+                    ref refused,
+                }] => {
+                    assert_eq!((object.as_str(), code.as_str()), ("o1", PLUGIN_URL_REFUSED));
+                    assert_eq!(refused.as_deref(), Some("pluginUrl"));
+                    assert!(
+                        message.starts_with("the plugin of object o1 was not opened: `pluginUrl` "),
+                        "{message}"
+                    );
+                    assert!(message.contains(words), "{bad}: {message}");
+                }
+                _ => panic!("{bad}: {effects:?}"),
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 #[cfg(feature = "codegen")]
 pub mod codegen;
+pub mod connection;
 pub mod core;
 mod legacy;
 
@@ -21,6 +22,7 @@ use meetbridge_protocol::ovice::PresenceStatus;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::connection::AfterClose;
 use crate::core::{Core, Effect, TimerKind};
 
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
@@ -32,14 +34,12 @@ fn effects(effects: &[Effect]) -> String {
     json(effects)
 }
 
-/// What `closed` decided: the reconnect delay (none: stay closed) and the effects.
+/// What `closed` / `tokenRefreshed` decided: what comes next, and the effects.
 #[derive(Serialize)]
 #[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Closed {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "codegen", ts(optional))]
-    pub delay_ms: Option<u32>,
+    pub after: AfterClose,
     pub effects: Vec<Effect>,
 }
 
@@ -92,10 +92,42 @@ impl HostCore {
         effects(&self.core.connecting())
     }
 
-    /// The socket closed; `random` in [0, 1) jitters the backoff. → `Closed`.
-    pub fn closed(&mut self, random: f64, reconnect: bool) -> String {
-        let (delay_ms, effects) = self.core.closed(random, reconnect);
-        json(&Closed { delay_ms, effects })
+    /// The server URLs to try in order, as a JSON array of strings; throws naming the bad
+    /// entry.
+    #[wasm_bindgen(js_name = setServers)]
+    pub fn set_servers(&mut self, urls: &str) -> Result<(), JsError> {
+        let urls: Vec<String> = serde_json::from_str(urls)
+            .map_err(|_| JsError::new("`servers` must be a list of ws:// or wss:// URLs"))?;
+        self.core
+            .set_servers(urls)
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The server URL to open now.
+    #[wasm_bindgen(js_name = serverUrl)]
+    pub fn server_url(&self) -> Option<String> {
+        self.core.server_url().map(str::to_owned)
+    }
+
+    /// The socket closed with `code` and `reason`; `random` in [0, 1) jitters the backoff;
+    /// `reconnect` false when the page disconnected. → `Closed`.
+    pub fn closed(&mut self, code: u16, reason: &str, random: f64, reconnect: bool) -> String {
+        let (after, effects) = self.core.closed(code, reason, random, reconnect);
+        json(&Closed { after, effects })
+    }
+
+    /// The page's `refreshToken` answered: `given` a token or not. → `Closed`.
+    #[wasm_bindgen(js_name = tokenRefreshed)]
+    pub fn token_refreshed(&mut self, given: bool, reason: &str) -> String {
+        let (after, effects) = self.core.token_refreshed(given, reason);
+        json(&Closed { after, effects })
+    }
+
+    /// Whether `url` may become object `object`'s iframe (the server's plugin URL policy;
+    /// `allow_http`: the operator allows plain `http:`). → `Effect[]`, empty when it may.
+    #[wasm_bindgen(js_name = checkPluginUrl)]
+    pub fn check_plugin_url(&self, object: &str, url: &str, allow_http: bool) -> String {
+        effects(&self.core.check_frame_url(object, url, allow_http))
     }
 
     /// Moves this user on an object. → `PresenceRequest`; throws on an unknown status.

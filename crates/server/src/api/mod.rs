@@ -71,7 +71,9 @@ async fn info(State(state): State<AppState>) -> Json<meetbridge_protocol::bridge
         dev_login: state.dev_login,
         demo_space: state.demo_space.clone(),
         ws: "/ws".into(),
+        servers: state.ws_urls.to_vec(),
         subprotocol: crate::auth::SUBPROTOCOL.into(),
+        allow_http_plugins: state.allow_http_plugins,
         limits: state.hub.limits_frame(),
     })
 }
