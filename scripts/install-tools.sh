@@ -38,13 +38,17 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
     || cargo install wasm-bindgen-cli --version "$WB_VERSION"
 fi
 
-# Debian packages: Chromium for the browser tests, zip/unzip for `make package`, and an
-# emoji font so the screenshots show the chat's emoji rather than boxes.
+# Debian packages: Chromium for the browser tests, zip/unzip for `make package`, an
+# emoji font so the screenshots show the chat's emoji rather than boxes, and HAProxy, the
+# load balancer the cluster tests start on loopback in front of three nodes (the package
+# only installs it: the tests run their own instance with their own config, never the
+# system service).
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v zip >/dev/null || missing+=(zip)
 command -v unzip >/dev/null || missing+=(unzip)
 [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   as_root apt-get update -qq

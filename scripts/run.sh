@@ -6,7 +6,8 @@
 # First it checks that the address is free (and stops at once, saying how to pick another,
 # when it is not); then each build step runs only when one of its inputs is newer than the
 # stamp it left last time (target/run-stamps/), so on a built tree it serves in seconds.
-# `--check-port`: only that check, then exit.
+# `--check-port`: only that check, then exit. `--build-only`: only the build steps (no
+# port check, no server), for scripts/run-cluster.sh.
 #
 # DEMO MODE: the dev-only login (POST /api/dev/login) is on. Never expose this server.
 set -euo pipefail
@@ -17,10 +18,12 @@ say() { printf '[run] %s\n' "$*"; }
 # ---- the address, before anything else ------------------------------------------------
 listen="${MEETBRIDGE_LISTEN:-127.0.0.1:8080}"
 check_only=false
+build_only=false
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --check-port) check_only=true ;;
+    --build-only) build_only=true ;;
     --listen) listen="$2"; args+=("$1" "$2"); shift ;;
     --listen=*) listen="${1#--listen=}"; args+=("$1") ;;
     *) args+=("$1") ;;
@@ -31,7 +34,7 @@ host="${listen%:*}"
 port="${listen##*:}"
 case "$host" in 0.0.0.0 | "" | "[::]") probe=127.0.0.1 ;; *) probe="${host#[}"; probe="${probe%]}" ;; esac
 # Something answers on the port: another server (often an earlier `make run`) has it.
-if [ "$port" != 0 ] && (exec 3<>"/dev/tcp/$probe/$port") 2>/dev/null; then
+if ! $build_only && [ "$port" != 0 ] && (exec 3<>"/dev/tcp/$probe/$port") 2>/dev/null; then
   say "$listen is already in use (another meetbridge, or another program, is listening there)."
   say "Stop it, or choose another address: MEETBRIDGE_LISTEN=127.0.0.1:8081 make run, or bash scripts/run.sh --listen 127.0.0.1:8081"
   exit 1
@@ -87,6 +90,7 @@ step web-dist web/dist/index.html web crates/protocol/bindings -- \
 # cargo knows itself what changed (a no-op build takes a second or two).
 say "building the server (release)"
 cargo build --release -q -p meetbridge-server
+$build_only && exit 0
 
 export MEETBRIDGE_DATA_DIR="${MEETBRIDGE_DATA_DIR:-./data}"
 export MEETBRIDGE_LISTEN="$listen"

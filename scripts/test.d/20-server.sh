@@ -18,11 +18,11 @@ if "$bin" token verify --data-dir "$dir" "${token}x" 2>/dev/null; then
   echo "a tampered token verified" >&2; exit 1
 fi
 
-out=$(target/debug/meetbridge-bench --members 20 --seconds 1 --idle 200 --savers 4 \
+out=$(target/debug/meetbridge-bench --members 20 --seconds 1 --idle 200 --savers 4 --ack-rate 200 \
   --storm-members 30 --storm-settle-secs 1 --idle-joined 60 --per-object 20 --idle-wait-secs 1)
 echo "$out"
 for row in 'memory per idle connection' 'deliveries/s at saturation' 'latency p50 / p99' 'save_and_emit acks/s' \
-  'every member saw every join' 'idle connection, joined'; do
+  'every member saw every join' 'idle connection, joined' 'relayed message durable and acknowledged'; do
   grep -q "$row" <<<"$out" || { echo "bench output lacks: $row" >&2; exit 1; }
 done
 echo "server smoke: 1 passed, 0 failed"

@@ -7,8 +7,11 @@
 //! By default it starts the server binary (`meetbridge`, beside this one, or
 //! `--server-bin`) as `meetbridge serve` in a child process on a temporary data dir, so
 //! the server's memory can be read from `/proc/<pid>/statm` and the load generator (this
-//! process) does not blur it. `--addr` measures a running server instead (memory then
-//! needs `--server-pid`). Clients are tokio-tungstenite (WebSocket) and reqwest (HTTP).
+//! process) does not blur it. `--store`/`--broker` give the child PostgreSQL and NATS, and
+//! `--nodes N` starts a cluster of N children on them ([`nodes`]); [`ack`] measures how
+//! long a relayed message takes to be durable and acknowledged. `--addr` measures a
+//! running server instead (memory then needs `--server-pid`). Clients are
+//! tokio-tungstenite (WebSocket) and reqwest (HTTP).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,12 +23,13 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+mod ack;
+mod nodes;
 mod presence;
 mod soak;
 
@@ -109,6 +113,25 @@ pub struct BenchConfig {
     /// Run only these phases, comma-separated (default: all that are not skipped).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Phase>,
+    /// The child servers' `--store`: `sqlite` (a temporary data dir each) or a PostgreSQL
+    /// URL, on which the bench makes a schema of its own and drops it at the end.
+    #[arg(long, default_value = "sqlite")]
+    pub store: String,
+    /// The child servers' `--broker` (`nats://HOST:PORT`), with a stream and bucket prefix
+    /// of the bench's own, deleted at the end.
+    #[arg(long)]
+    pub broker: Option<String>,
+    /// Cluster mode: this many child servers on one `--store` (PostgreSQL) and `--broker`.
+    /// The fan-out's members and the ack phase's are spread over them in turn; the sender
+    /// is on the first. Memory is read on the first.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    /// Messages per second the ack phase sends into one object.
+    #[arg(long, default_value_t = 1000.0)]
+    pub ack_rate: f64,
+    /// Members of the ack phase's object (besides the sender), spread over the nodes.
+    #[arg(long, default_value_t = 10)]
+    pub ack_members: usize,
 }
 
 /// The bench's phases, for `--only`.
@@ -120,6 +143,8 @@ pub enum Phase {
     Fanout,
     /// (b) durable saves.
     Saves,
+    /// (g) a relayed message durable and acknowledged, at `--ack-rate` into one object.
+    Ack,
     /// (d) presence storm.
     Storm,
     /// (e) memory per joined idle connection.
@@ -149,14 +174,26 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The server under test.
+/// The server under test: one, or the nodes of a cluster (`addr` and `pid` are the first's).
 struct Target {
     addr: SocketAddr,
+    /// Every node, the first first (one entry for a single server).
+    addrs: Vec<SocketAddr>,
     admin_key: String,
     pid: Option<u32>,
-    child: Option<tokio::process::Child>,
-    _dir: Option<tempfile::TempDir>,
+    /// Every node's pid (the CPU figures add them up).
+    pids: Vec<u32>,
+    nodes: Vec<nodes::Node>,
+    /// What a cluster run made in PostgreSQL and NATS (removed by [`stop`]).
+    shared: Option<nodes::Shared>,
     http: reqwest::Client,
+}
+
+impl Target {
+    /// The node the `i`-th member connects to: each in turn.
+    fn node_for(&self, i: usize) -> SocketAddr {
+        self.addrs[i % self.addrs.len()]
+    }
 }
 
 /// The server binary: `--server-bin`, else `meetbridge` in this binary's folder (where
@@ -176,56 +213,31 @@ fn server_bin(config: &BenchConfig) -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-async fn start_child(config: &BenchConfig) -> anyhow::Result<Target> {
-    let dir = tempfile::tempdir()?;
-    let exe = server_bin(config)?;
+/// Starts the child servers (one, or `--nodes`), node 1 first: it runs the migrations.
+async fn start_children(config: &BenchConfig) -> anyhow::Result<Target> {
+    let shared = nodes::Shared::for_run(config)?;
     let admin_key = "bench-admin-key".to_owned();
-    let sync = match config.sqlite_sync {
-        SqliteSync::Full => "full",
-        SqliteSync::Normal => "normal",
-    };
-    let mut child = tokio::process::Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--print-addr"])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--admin-key", &admin_key, "--sqlite-sync", sync])
-        .args([
-            "--max-frames-per-second",
-            "10000000",
-            "--rate-burst",
-            "10000000",
-            "--max-bytes-per-second",
-            "1000000000000",
-            "--rate-burst-bytes",
-            "1000000000000",
-        ])
-        .args(["--send-queue", "65536", "--history-size", "10000"])
-        // Every bench connection comes from 127.0.0.1.
-        .args(["--max-connections-per-ip", "0"])
-        .args(["--coalesce-ms", &config.coalesce_ms.to_string()])
-        .arg("--web-dir")
-        .arg(PathBuf::from("/nonexistent"))
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting the child server")?;
-    let stdout = child.stdout.take().context("child stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .context("child server did not start in 30 s")??
-        .context("child server exited")?;
-    let addr = line
-        .strip_prefix("listening on ")
-        .context("unexpected child output")?
-        .parse()?;
+    let mut started = Vec::new();
+    for i in 0..config.nodes {
+        match nodes::start(config, &shared, &admin_key, i).await {
+            Ok(node) => started.push(node),
+            Err(e) => {
+                drop(started);
+                shared.remove().await;
+                return Err(e);
+            }
+        }
+    }
+    let addrs: Vec<SocketAddr> = started.iter().map(|n| n.addr).collect();
+    let pids: Vec<u32> = started.iter().filter_map(|n| n.child.id()).collect();
     Ok(Target {
-        addr,
+        addr: addrs[0],
+        addrs,
         admin_key,
-        pid: child.id(),
-        child: Some(child),
-        _dir: Some(dir),
+        pid: pids.first().copied(),
+        pids,
+        nodes: started,
+        shared: Some(shared),
         http: reqwest::Client::new(),
     })
 }
@@ -320,31 +332,45 @@ fn cpu_secs(pid: u32) -> Option<f64> {
     Some((utime + stime) / ticks)
 }
 
-/// Measures the CPU share (in cores) of the server and of this process over a phase.
+/// Measures the CPU share (in cores) of the server (all its nodes together) and of this
+/// process over a phase.
 struct CpuMeter {
-    server: Option<u32>,
+    servers: Vec<u32>,
     start: Instant,
     server_cpu: f64,
     own_cpu: f64,
 }
 
 impl CpuMeter {
-    fn start(server: Option<u32>) -> Self {
+    fn start(servers: impl IntoIterator<Item = u32>) -> Self {
+        let servers: Vec<u32> = servers.into_iter().collect();
         CpuMeter {
-            server,
             start: Instant::now(),
-            server_cpu: server.and_then(cpu_secs).unwrap_or(0.0),
+            server_cpu: Self::servers_cpu(&servers).unwrap_or(0.0),
+            servers,
             own_cpu: cpu_secs(std::process::id()).unwrap_or(0.0),
         }
     }
 
-    /// `server x.xx cores, load generator y.yy cores`.
+    fn servers_cpu(pids: &[u32]) -> Option<f64> {
+        if pids.is_empty() {
+            return None;
+        }
+        pids.iter().map(|p| cpu_secs(*p)).sum()
+    }
+
+    /// `server x.xx cores, load generator y.yy cores` (`servers` for a cluster).
     fn report(&self) -> String {
         let wall = self.start.elapsed().as_secs_f64().max(1e-9);
         let own = (cpu_secs(std::process::id()).unwrap_or(0.0) - self.own_cpu) / wall;
-        match self.server.and_then(cpu_secs) {
+        match Self::servers_cpu(&self.servers) {
             Some(now) => format!(
-                "server {:.2} cores, load generator {:.2} cores",
+                "{} {:.2} cores, load generator {:.2} cores",
+                if self.servers.len() > 1 {
+                    format!("{} servers", self.servers.len())
+                } else {
+                    "server".into()
+                },
                 (now - self.server_cpu) / wall,
                 own
             ),
@@ -415,12 +441,14 @@ async fn target(config: &BenchConfig) -> anyhow::Result<Target> {
                 .admin_key
                 .clone()
                 .context("--addr needs --admin-key (or MEETBRIDGE_ADMIN_KEY)")?,
+            addrs: vec![addr],
             pid: config.server_pid,
-            child: None,
-            _dir: None,
+            pids: config.server_pid.into_iter().collect(),
+            nodes: Vec::new(),
+            shared: None,
             http: reqwest::Client::new(),
         },
-        None => start_child(config).await?,
+        None => start_children(config).await?,
     };
     admin(
         &target,
@@ -432,8 +460,11 @@ async fn target(config: &BenchConfig) -> anyhow::Result<Target> {
 }
 
 async fn stop(mut target: Target) {
-    if let Some(mut child) = target.child.take() {
-        let _ = child.kill().await;
+    for node in &mut target.nodes {
+        let _ = node.child.kill().await;
+    }
+    if let Some(shared) = target.shared.take() {
+        shared.remove().await;
     }
 }
 
@@ -456,7 +487,8 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
         machine(),
         loadavg()
     );
-    let fresh = target.child.is_some();
+    let fresh = !target.nodes.is_empty();
+    let shared = target.shared.as_ref().map(nodes::Shared::describe);
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
     // (c) first, on a fresh server, so memory freed by the other phases is not reused.
@@ -483,6 +515,10 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
 
     if config.runs(Phase::Fanout) {
         fanout_rows(&target, &config, &mut rows).await?;
+    }
+
+    if config.runs(Phase::Ack) {
+        rows.push(ack::ack(&target, &config).await?);
     }
 
     if config.savers > 0 && config.runs(Phase::Saves) {
@@ -531,14 +567,15 @@ async fn bench(config: BenchConfig) -> anyhow::Result<()> {
         "load average at the end (other processes share these cores): {}",
         loadavg()
     );
-    println!(
-        "server: {}\n",
-        if fresh {
-            "child process `meetbridge serve` on loopback (a fresh one for each presence phase)"
-        } else {
-            "given address"
-        }
-    );
+    match (&shared, config.nodes) {
+        (Some(shared), 1) => println!(
+            "server: child process `meetbridge serve` on loopback (a fresh one for each presence phase), {shared}\n"
+        ),
+        (Some(shared), n) => println!(
+            "server: a cluster of {n} child processes `meetbridge serve` on loopback, {shared}; members spread over the nodes, the sender on the first\n"
+        ),
+        (None, _) => println!("server: given address\n"),
+    }
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
     println!("| {:w0$} | {:w1$} | aim |", "measure", "result");
@@ -649,7 +686,7 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<Fanout>
     eprintln!("bench: fan-out: {n} members joining");
     for i in 0..n {
         let token = token(target, &format!("m{i}")).await?;
-        let mut ws = connect_with(target.addr, &token, 64 * 1024).await?;
+        let mut ws = connect_with(target.node_for(i), &token, 64 * 1024).await?;
         call(
             &mut ws,
             json!({"op": "presence", "object": object, "status": "subscribed"}),
@@ -690,12 +727,12 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<Fanout>
     let measure = Duration::from_secs(config.seconds);
     let start = Instant::now();
     let mut measured_from: Option<(Instant, u64)> = None;
-    let mut cpu = CpuMeter::start(target.pid);
+    let mut cpu = CpuMeter::start(target.pids.clone());
     loop {
         let elapsed = start.elapsed();
         if measured_from.is_none() && elapsed >= warmup {
             measured_from = Some((Instant::now(), total(&counters)));
-            cpu = CpuMeter::start(target.pid);
+            cpu = CpuMeter::start(target.pids.clone());
         }
         if elapsed >= warmup + measure {
             break;
@@ -738,7 +775,7 @@ async fn fanout(target: &Target, config: &BenchConfig) -> anyhow::Result<Fanout>
         let rate = offered / n as f64; // messages per second
         let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
         record.store(phase + 1, Relaxed);
-        let cpu = CpuMeter::start(target.pid);
+        let cpu = CpuMeter::start(target.pids.clone());
         let start = tokio::time::Instant::now();
         let mut k: u32 = 0;
         while start.elapsed() < measure {

@@ -55,10 +55,17 @@ export async function startServer({ args = [], needs = [], hint, prefix, dataDir
     log: () => log,
     /** SIGTERM, then SIGKILL after 5 s; the data directory stays (a restart reuses it). */
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((ok) => child.once("exit", ok));
       child.kill("SIGTERM");
       await Promise.race([exited, sleep(5000).then(() => child.kill("SIGKILL"))]);
+    },
+    /** SIGKILL, without any shutdown, as a machine that dies (the cluster tests). */
+    async kill9() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((ok) => child.once("exit", ok));
+      child.kill("SIGKILL");
+      await exited;
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
