@@ -110,7 +110,11 @@ pub struct Published {
 /// A relayed frame as every node receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
+    /// The object it was published on.
+    pub object: String,
     pub seq: u64,
+    /// When JetStream stored it (milliseconds since the Unix epoch).
+    pub at_ms: i64,
     pub sender: String,
     pub to: Option<String>,
     pub kind: Kind,
@@ -138,19 +142,36 @@ fn encode(out: &Outgoing) -> Bytes {
     buf.into()
 }
 
-fn decode(seq: u64, payload: &Bytes) -> Result<Delivered, BrokerError> {
+fn decode(object: String, seq: u64, at_ms: i64, payload: &Bytes) -> Result<Delivered, BrokerError> {
     let nl = payload
         .iter()
         .position(|b| *b == b'\n')
         .ok_or_else(|| failed("frame without an envelope"))?;
     let env: Envelope = serde_json::from_slice(&payload[..nl]).map_err(failed)?;
     Ok(Delivered {
+        object,
         seq,
+        at_ms,
         sender: env.s,
         to: env.t,
         kind: env.k,
         message: payload.slice(nl + 1..),
     })
+}
+
+/// The frame a JetStream message carries, with its object (from the subject), sequence
+/// number and time.
+fn delivered(prefix: &str, m: &jetstream::Message) -> Result<Delivered, BrokerError> {
+    let info = m.info().map_err(failed)?;
+    let object = m
+        .subject
+        .as_str()
+        .strip_prefix(prefix)
+        .and_then(|s| s.strip_prefix(".obj."))
+        .and_then(untoken)
+        .ok_or_else(|| failed(format!("frame on an unexpected subject {}", m.subject)))?;
+    let at_ms = (info.published.unix_timestamp_nanos() / 1_000_000) as i64;
+    decode(object, info.stream_sequence, at_ms, &m.payload)
 }
 
 /// `s` as a single subject token / KV key part: itself when it is made of safe
@@ -208,7 +229,7 @@ impl Broker {
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .retry_on_initial_connect()
-            .max_reconnects(Some(3))
+            .max_reconnects(None)
             .connect(url.as_str());
         // `retry_on_initial_connect` returns at once; wait for the first connection.
         let client = client.await.map_err(|e| {
@@ -285,12 +306,35 @@ impl Broker {
     /// Publishes a frame on `object` and waits for JetStream to have stored it: the
     /// answer's `seq` is the object's sequence number for it.
     pub async fn publish(&self, object: &str, out: &Outgoing) -> Result<Published, BrokerError> {
+        self.send(object, out).await?.await
+    }
+
+    /// Sends a frame on `object` and returns, once it is on its way, the wait for
+    /// JetStream's answer. Frames sent one after another on one connection are stored in
+    /// that order, so a caller that sends in order and awaits the answers later keeps its
+    /// order without a round trip per frame.
+    pub async fn send(
+        &self,
+        object: &str,
+        out: &Outgoing,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Published, BrokerError>> + Send + 'static,
+        BrokerError,
+    > {
         let payload = encode(out);
         if payload.len() > self.max_payload {
             return Err(BrokerError::TooLarge {
                 bytes: payload.len(),
                 max: self.max_payload,
             });
+        }
+        if !self.connected() {
+            // Not queued for later: the caller refuses it now, and it is never stored
+            // behind the caller's back.
+            return Err(BrokerError::Unavailable(format!(
+                "{}: not connected to NATS",
+                self.url
+            )));
         }
         let mut headers = async_nats::HeaderMap::new();
         if let Some(id) = &out.id {
@@ -299,16 +343,20 @@ impl Broker {
                 format!("{}.{}.{}", token(object), token(&out.sender), token(id)).as_str(),
             );
         }
+        let url = self.url.clone();
         let ack = self
             .js
             .publish_with_headers(self.subject(object), headers, payload)
             .await
-            .map_err(|e| BrokerError::Unavailable(format!("{}: {e}", self.url)))?
-            .await
-            .map_err(|e| BrokerError::Unavailable(format!("{}: {e}", self.url)))?;
-        Ok(Published {
-            seq: ack.sequence,
-            duplicate: ack.duplicate,
+            .map_err(|e| BrokerError::Unavailable(format!("{url}: {e}")))?;
+        Ok(async move {
+            let ack = ack
+                .await
+                .map_err(|e| BrokerError::Unavailable(format!("{url}: {e}")))?;
+            Ok(Published {
+                seq: ack.sequence,
+                duplicate: ack.duplicate,
+            })
         })
     }
 
@@ -340,10 +388,10 @@ impl Broker {
             .await
             .map_err(failed)?;
         let messages = consumer.messages().await.map_err(failed)?;
-        Ok(messages.map(|m| {
+        let prefix = self.prefix.clone();
+        Ok(messages.map(move |m| {
             let m = m.map_err(failed)?;
-            let seq = m.info().map_err(failed)?.stream_sequence;
-            decode(seq, &m.payload)
+            delivered(&prefix, &m)
         }))
     }
 
@@ -395,6 +443,36 @@ impl Broker {
         Ok(out)
     }
 
+    /// The cluster's shared durable consumer of every object's frames, through which the
+    /// nodes together copy the stream into the store's message log (each frame goes to one
+    /// node; one not acknowledged within `ack_wait` goes to another).
+    pub async fn archive(&self, ack_wait: Duration) -> Result<Archive, BrokerError> {
+        let stream = self
+            .js
+            .get_stream_no_info(&self.stream)
+            .await
+            .map_err(failed)?;
+        let name = format!("{}_archive", self.prefix);
+        let consumer = stream
+            .get_or_create_consumer(
+                &name,
+                consumer::pull::Config {
+                    durable_name: Some(name.clone()),
+                    filter_subject: format!("{}.obj.>", self.prefix),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait,
+                    max_ack_pending: 20_000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(failed)?;
+        Ok(Archive {
+            consumer,
+            prefix: self.prefix.clone(),
+        })
+    }
+
     /// Deletes the stream and the buckets of this prefix (tests clean up with it).
     pub async fn destroy(&self) -> Result<(), BrokerError> {
         let _ = self.js.delete_stream(&self.stream).await;
@@ -402,6 +480,58 @@ impl Broker {
             let _ = self.js.delete_key_value(&bucket).await;
         }
         Ok(())
+    }
+}
+
+/// The nodes' shared copy of the stream into the store (see [`Broker::archive`]).
+pub struct Archive {
+    consumer: consumer::Consumer<consumer::pull::Config>,
+    prefix: String,
+}
+
+/// A frame to archive; [`ToArchive::ack`] once it is durable elsewhere.
+pub struct ToArchive {
+    pub frame: Delivered,
+    message: jetstream::Message,
+}
+
+impl ToArchive {
+    /// The frame is stored: JetStream will not hand it out again.
+    pub async fn ack(&self) -> Result<(), BrokerError> {
+        self.message.ack().await.map_err(failed)
+    }
+}
+
+impl Archive {
+    /// Up to `max` frames not yet archived, waiting at most `wait` for the first.
+    pub async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<ToArchive>, BrokerError> {
+        let mut batch = self
+            .consumer
+            .fetch()
+            .max_messages(max)
+            .expires(wait)
+            .messages()
+            .await
+            .map_err(failed)?;
+        let mut out = Vec::new();
+        while let Some(m) = batch.next().await {
+            let message = m.map_err(failed)?;
+            match delivered(&self.prefix, &message) {
+                Ok(frame) => out.push(ToArchive { frame, message }),
+                Err(e) => {
+                    // Not a frame of ours: never archivable, so never asked for again.
+                    tracing::warn!("archive skips a message: {e}");
+                    let _ = message.ack().await;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every frame at or below this stream sequence is archived.
+    pub async fn floor(&mut self) -> Result<u64, BrokerError> {
+        let info = self.consumer.info().await.map_err(failed)?;
+        Ok(info.ack_floor.stream_sequence)
     }
 }
 
@@ -427,7 +557,7 @@ mod tests {
             message: Bytes::from_static(b"{\"z\":1,\n \"a\":2}"),
             id: None,
         };
-        let d = decode(9, &encode(&out)).unwrap();
+        let d = decode("o".into(), 9, 5, &encode(&out)).unwrap();
         assert_eq!(d.message, out.message);
         assert_eq!(
             (d.seq, d.sender.as_str(), d.to.as_deref()),

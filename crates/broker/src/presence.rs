@@ -168,6 +168,35 @@ impl Presence {
         }))
     }
 
+    /// Every member of every object as the bucket has them now (the last value of each key,
+    /// deletes included), then every change from then on: a node's whole view of presence
+    /// through one consumer.
+    pub async fn watch_everything(
+        &self,
+    ) -> Result<impl futures_util::Stream<Item = Entry> + Send + 'static, BrokerError> {
+        let watch = self.members.watch_with_history(">").await.map_err(failed)?;
+        Ok(watch.filter_map(|e| async move {
+            let e = e.ok()?;
+            let (object, node, user) = parse_key(&e.key)?;
+            let value = match e.operation {
+                kv::Operation::Put => Some(e.value),
+                kv::Operation::Delete | kv::Operation::Purge => None,
+            };
+            Some(Entry {
+                object,
+                node,
+                user,
+                value,
+            })
+        }))
+    }
+
+    /// When `node` last beat (milliseconds since the Unix epoch, by its clock), if it did.
+    pub async fn last_beat(&self, node: &str) -> Result<Option<u64>, BrokerError> {
+        let value = self.nodes.get(token(node)).await.map_err(failed)?;
+        Ok(value.and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
+    }
+
     /// Removes every entry of `node` (a node found dead, or this one stopping).
     pub async fn remove_node(&self, node: &str) -> Result<usize, BrokerError> {
         let middle = format!(".{}.", token(node));

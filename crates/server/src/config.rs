@@ -45,6 +45,10 @@ pub mod defaults {
     pub const MAX_CONNECTIONS_PER_IP: usize = 512;
     pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;
     pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+    pub const BROKER_PREFIX: &str = "mb";
+    pub const BROKER_MAX_AGE_SECS: u64 = 86_400;
+    pub const NODE_HEARTBEAT_SECS: u64 = 2;
+    pub const NODE_TIMEOUT_SECS: u64 = 6;
 }
 
 /// Where the data lives and how tokens are signed: shared by `serve` and the offline commands.
@@ -93,9 +97,20 @@ pub struct DataConfig {
 }
 
 impl DataConfig {
-    /// Opens the store this configuration names (blocking: migrations run here). A
-    /// PostgreSQL that does not answer is an error naming the URL.
+    /// Opens the store for an offline command (which numbers no messages, so it may run
+    /// beside a server on the same PostgreSQL schema).
     pub fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn crate::store::Store>> {
+        self.open_store_for(false)
+    }
+
+    /// Opens the store this configuration names (blocking: migrations run here). A
+    /// PostgreSQL that does not answer is an error naming the URL. `numbering`: this
+    /// process hands out the objects' `seq` itself (a node without a broker), so it holds
+    /// the schema's lock and a second such node is refused.
+    pub fn open_store_for(
+        &self,
+        numbering: bool,
+    ) -> anyhow::Result<std::sync::Arc<dyn crate::store::Store>> {
         use anyhow::Context;
         if self.store == "sqlite" {
             let store =
@@ -106,8 +121,11 @@ impl DataConfig {
             return Ok(std::sync::Arc::new(store));
         }
         if self.store.starts_with("postgres://") || self.store.starts_with("postgresql://") {
-            let store =
-                crate::store::postgres::PgStore::connect_exclusive(&self.store, &self.pg_schema)?;
+            let store = if numbering {
+                crate::store::postgres::PgStore::connect_exclusive(&self.store, &self.pg_schema)?
+            } else {
+                crate::store::postgres::PgStore::connect(&self.store, &self.pg_schema)?
+            };
             return Ok(std::sync::Arc::new(store));
         }
         anyhow::bail!(
@@ -167,6 +185,8 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub identity: IdentityConfig,
+    #[command(flatten)]
+    pub cluster: ClusterConfig,
     /// Static files of the browser side (demo pages, plugins, SDK), served at `/`.
     #[arg(long, env = "MEETBRIDGE_WEB_DIR", default_value = defaults::WEB_DIR)]
     pub web_dir: PathBuf,
@@ -183,6 +203,50 @@ pub struct ServeConfig {
     /// Prints `listening on <addr>` on stdout once bound (used by `meetbridge-bench`).
     #[arg(long, hide = true)]
     pub print_addr: bool,
+}
+
+/// Cluster mode: several nodes on one PostgreSQL store and one NATS JetStream.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterConfig {
+    /// NATS with JetStream (`nats://HOST:PORT`): this server is one node of a cluster.
+    /// Relayed messages and presence cross the nodes through it; needs `--store
+    /// postgres://…` shared by every node. Absent: one node on its own.
+    #[arg(long, env = "MEETBRIDGE_BROKER")]
+    pub broker: Option<String>,
+    /// Prefix of the cluster's subjects, stream and buckets on NATS (`mb`: stream
+    /// `MB_OBJECTS`, subjects `mb.obj.<object>`, buckets `mb_presence`, `mb_nodes`).
+    /// Every node of one cluster uses the same.
+    #[arg(long, env = "MEETBRIDGE_BROKER_PREFIX", default_value = defaults::BROKER_PREFIX)]
+    pub broker_prefix: String,
+    /// Seconds the JetStream stream keeps relayed frames (the long history is the
+    /// store's, per retention).
+    #[arg(long, env = "MEETBRIDGE_BROKER_MAX_AGE_SECS", default_value_t = defaults::BROKER_MAX_AGE_SECS)]
+    pub broker_max_age_secs: u64,
+    /// This node's name among the cluster's (in the presence bucket and logs). Absent: a
+    /// new random one at each start.
+    #[arg(long, env = "MEETBRIDGE_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Seconds between this node's heartbeats.
+    #[arg(long, env = "MEETBRIDGE_NODE_HEARTBEAT_SECS", default_value_t = defaults::NODE_HEARTBEAT_SECS)]
+    pub node_heartbeat_secs: u64,
+    /// Seconds of silence after which another node counts as dead: its users are
+    /// announced `left`/`unsubscribed` here.
+    #[arg(long, env = "MEETBRIDGE_NODE_TIMEOUT_SECS", default_value_t = defaults::NODE_TIMEOUT_SECS)]
+    pub node_timeout_secs: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        use defaults::*;
+        ClusterConfig {
+            broker: None,
+            broker_prefix: BROKER_PREFIX.into(),
+            broker_max_age_secs: BROKER_MAX_AGE_SECS,
+            node_id: None,
+            node_heartbeat_secs: NODE_HEARTBEAT_SECS,
+            node_timeout_secs: NODE_TIMEOUT_SECS,
+        }
+    }
 }
 
 /// Identity providers, sign-in, and what may be embedded.
@@ -419,6 +483,7 @@ impl ServeConfig {
             metrics_key: None,
             metrics_listen: None,
             identity: IdentityConfig::default(),
+            cluster: ClusterConfig::default(),
             web_dir: PathBuf::from(defaults::WEB_DIR),
             webapp3_dir: PathBuf::from(defaults::WEBAPP3_DIR),
             demo: false,

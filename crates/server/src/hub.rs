@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use meetbridge_protocol::bridge::Limits;
 use meetbridge_protocol::limits::{MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
 
+use crate::cluster::Cluster;
 use crate::config::LimitsConfig;
 use crate::metrics::Metrics;
 use crate::room::{DedupWindow, HistoryBudget, Room, RoomLimits, Window, MAX_REPLAY};
@@ -28,6 +29,8 @@ pub struct Hub {
     rooms: RwLock<HashMap<String, Arc<Room>>>,
     room_limits: RoomLimits,
     next_conn: AtomicU64,
+    /// This node's link to the others, in cluster mode.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 impl Hub {
@@ -36,6 +39,7 @@ impl Hub {
         store: Arc<dyn Store>,
         mut limits: LimitsConfig,
         metrics: Arc<Metrics>,
+        cluster: Option<Arc<Cluster>>,
     ) -> StoreResult<Self> {
         // A resume replays up to a whole history window into the connection's queue at
         // once: the queue must hold it, or the returning client would be dropped as slow.
@@ -69,6 +73,7 @@ impl Hub {
             rooms: RwLock::new(HashMap::new()),
             room_limits,
             next_conn: AtomicU64::new(1),
+            cluster,
         };
         for def in hub.store.objects(None)? {
             hub.insert(def);
@@ -93,6 +98,7 @@ impl Hub {
             &self.room_limits,
             self.metrics.clone(),
             self.store.clone(),
+            self.cluster.clone(),
         ));
         let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
         rooms.entry(id).or_insert(room).clone()
@@ -102,6 +108,15 @@ impl Hub {
     pub fn rooms(&self) -> Vec<Arc<Room>> {
         let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
         rooms.values().cloned().collect()
+    }
+
+    /// The object `id` if it is live, without looking in the store.
+    pub fn live_room(&self, id: &str) -> Option<Arc<Room>> {
+        self.rooms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
     }
 
     /// The live object `id`, looking in the store for one added offline.

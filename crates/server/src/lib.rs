@@ -10,7 +10,8 @@
 //! [`upgrade`] and the vectored [`writer`]) hands frames to a [`session`] (one file per
 //! frame kind), which acts on [`room`]s (an object's live state and the operations on
 //! it) found in the [`hub`] (the object registry) and writes through an [`outbox`].
-//! Durable state is in [`store`]; [`auth`] reads who is calling; [`listener`] accepts
+//! Durable state is in [`store`]; in cluster mode [`cluster`] links the node to the
+//! others through NATS JetStream. [`auth`] reads who is calling; [`listener`] accepts
 //! connections within caps and timeouts, [`api`] is the HTTP API, [`web`] the static
 //! files, [`metrics`] the counters, [`trim`] hands memory back after bursts. [`state`] is
 //! what handlers get, [`server`] assembles and runs it all; [`cli`] and [`config`] are the
@@ -19,6 +20,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod hub;

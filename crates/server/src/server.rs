@@ -35,10 +35,20 @@ pub struct Server {
 }
 
 impl Server {
+    /// This node's link to the cluster, in cluster mode.
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.state.hub.cluster.as_ref()
+    }
+}
+
+impl Server {
     /// Closes every connection (1001 going away) and waits for the server to finish.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.task).await;
+        if let Some(cluster) = &self.state.hub.cluster {
+            cluster.leave().await;
+        }
     }
 
     /// Runs until Ctrl-C or SIGTERM.
@@ -162,8 +172,21 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     )?;
     let admin_key = secret_in(&data_dir, "admin-key", config.admin_key.as_deref())?;
     let data = config.data.clone();
-    let store: Arc<dyn Store> = tokio::task::spawn_blocking(move || data.open_store()).await??;
+    let broker = config.cluster.broker.clone();
+    if broker.is_some() && !data.store.starts_with("postgres") {
+        anyhow::bail!(
+            "--broker needs a store every node shares: give --store postgres://USER@HOST:PORT/DB"
+        );
+    }
+    // Without a broker this node numbers the messages itself: one node per schema.
+    let numbering = broker.is_none();
+    let store: Arc<dyn Store> =
+        tokio::task::spawn_blocking(move || data.open_store_for(numbering)).await??;
     tracing::info!(store = store.kind(), "store open");
+    let cluster = match &broker {
+        Some(url) => Some(crate::cluster::Cluster::connect(&config.cluster, url).await?),
+        None => None,
+    };
     let policy = meetbridge_protocol::plugin_url::PluginUrlPolicy {
         allow_http: config.identity.allow_http_plugins,
         allowed_origins: &[],
@@ -192,9 +215,16 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
     let hub = {
         let store = store.clone();
         let metrics = metrics.clone();
-        Arc::new(tokio::task::spawn_blocking(move || Hub::new(store, limits, metrics)).await??)
+        let cluster = cluster.clone();
+        Arc::new(
+            tokio::task::spawn_blocking(move || Hub::new(store, limits, metrics, cluster))
+                .await??,
+        )
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    if let Some(cluster) = &cluster {
+        cluster.run(hub.clone(), shutdown_rx.clone());
+    }
     spawn_pruner(hub.clone(), shutdown_rx.clone());
     spawn_sweeper(hub.clone(), shutdown_rx.clone());
     let revoked = {
@@ -325,11 +355,17 @@ fn spawn_sweeper(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
     });
 }
 
-/// `ok` while the store answers; `503 degraded` naming the store when it does not (the
-/// node keeps its sockets and refuses what it cannot store with `internal`).
+/// `ok` while the store (and in cluster mode NATS) answers; `503 degraded` naming what
+/// does not (the node keeps its sockets and refuses what it cannot store with `internal`).
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (StatusCode, String) {
+    if let Some(problem) = state.hub.cluster.as_ref().and_then(|c| c.broker_problem()) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: {problem}\n"),
+        );
+    }
     let store = state.hub.store.clone();
     let kind = store.kind();
     let check = tokio::task::spawn_blocking(move || store.check());

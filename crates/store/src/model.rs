@@ -105,6 +105,11 @@ pub struct Save {
     pub updated_at: i64,
     pub log: Option<LogEntry>,
     pub id: Option<RememberedId>,
+    /// `None`: the document's version grows by one (one node numbers its saves).
+    /// `Some(v)`: the document becomes version `v` unless it is already at `v` or later,
+    /// and the answer is `v` either way. A cluster orders saves by their stream sequence,
+    /// so a save that commits late never replaces a later one.
+    pub at_version: Option<u64>,
 }
 
 /// One relayed frame in an object's log.

@@ -406,17 +406,32 @@ async fn commit_batch(pool: &Pool, batch: &[Write]) -> StoreResult<Vec<u64>> {
     for op in batch {
         match op {
             Write::Save { object, save } => {
-                let row = tx
-                    .query_one(
-                        "INSERT INTO object_data (object_id, data, updated_at, version) VALUES ($1, $2, $3, 1)
-                         ON CONFLICT (object_id) DO UPDATE SET data = excluded.data,
-                             updated_at = excluded.updated_at, version = object_data.version + 1
-                         RETURNING version",
-                        &[object, &save.json, &save.updated_at],
-                    )
-                    .await
-                    .map_err(pg)?;
-                versions.push(row.get::<_, i64>(0) as u64);
+                let version = match save.at_version {
+                    None => tx
+                        .query_one(
+                            "INSERT INTO object_data (object_id, data, updated_at, version) VALUES ($1, $2, $3, 1)
+                             ON CONFLICT (object_id) DO UPDATE SET data = excluded.data,
+                                 updated_at = excluded.updated_at, version = object_data.version + 1
+                             RETURNING version",
+                            &[object, &save.json, &save.updated_at],
+                        )
+                        .await
+                        .map_err(pg)?
+                        .get::<_, i64>(0) as u64,
+                    Some(v) => {
+                        tx.execute(
+                            "INSERT INTO object_data (object_id, data, updated_at, version) VALUES ($1, $2, $3, $4)
+                             ON CONFLICT (object_id) DO UPDATE SET data = excluded.data,
+                                 updated_at = excluded.updated_at, version = excluded.version
+                             WHERE object_data.version < excluded.version",
+                            &[object, &save.json, &save.updated_at, &sql_int(v)],
+                        )
+                        .await
+                        .map_err(pg)?;
+                        v
+                    }
+                };
+                versions.push(version);
                 if let Some(entry) = &save.log {
                     log.push((object, entry));
                 }

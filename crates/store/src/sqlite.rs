@@ -257,21 +257,34 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
 
 /// Writes a save (and its log entry and id); returns the document's new version.
 fn write_save(conn: &Connection, object: &str, save: &Save) -> rusqlite::Result<u64> {
-    let version: i64 = conn
-        .prepare_cached(
-            "INSERT INTO object_data (object_id, data, updated_at, version) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT(object_id) DO UPDATE SET data = excluded.data,
-                 updated_at = excluded.updated_at, version = object_data.version + 1
-             RETURNING version",
-        )?
-        .query_row(params![object, save.json, save.updated_at], |r| r.get(0))?;
+    let version = match save.at_version {
+        None => conn
+            .prepare_cached(
+                "INSERT INTO object_data (object_id, data, updated_at, version) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT(object_id) DO UPDATE SET data = excluded.data,
+                     updated_at = excluded.updated_at, version = object_data.version + 1
+                 RETURNING version",
+            )?
+            .query_row(params![object, save.json, save.updated_at], |r| r.get::<_, i64>(0))?
+            as u64,
+        Some(v) => {
+            conn.prepare_cached(
+                "INSERT INTO object_data (object_id, data, updated_at, version) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(object_id) DO UPDATE SET data = excluded.data,
+                     updated_at = excluded.updated_at, version = excluded.version
+                 WHERE object_data.version < excluded.version",
+            )?
+            .execute(params![object, save.json, save.updated_at, crate::sql_int(v)])?;
+            v
+        }
+    };
     if let Some(entry) = &save.log {
         write_entry(conn, object, entry)?;
     }
     if let Some(id) = &save.id {
         write_id(conn, object, id)?;
     }
-    Ok(version as u64)
+    Ok(version)
 }
 
 fn write_entry(conn: &Connection, object: &str, e: &LogEntry) -> rusqlite::Result<()> {

@@ -275,6 +275,7 @@ fn saves_commit_in_order(b: &dyn Backend) {
                     updated_at: 10 + i,
                     log,
                     id,
+                    at_version: None,
                 },
                 Box::new(move |r| tx.send((i, r)).unwrap()),
             );

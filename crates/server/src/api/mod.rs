@@ -98,8 +98,9 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 
 /// The Prometheus text, unconditionally (the metrics address's own route).
 pub async fn metrics_here(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.hub.render_metrics(),
-    )
+    let mut text = state.hub.render_metrics();
+    if let Some(cluster) = &state.hub.cluster {
+        text.push_str(&cluster.render_metrics());
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

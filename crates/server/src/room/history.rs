@@ -192,6 +192,11 @@ impl History {
         seq
     }
 
+    /// The highest committed sequence number.
+    pub fn committed(&self) -> u64 {
+        self.committed
+    }
+
     /// Every committed frame from this number on is in memory.
     pub fn floor(&self) -> u64 {
         self.floor

@@ -10,6 +10,7 @@ use axum::extract::ws::Utf8Bytes;
 use meetbridge_protocol::bridge::Identity;
 use meetbridge_protocol::ovice::{Participant, PresenceStatus};
 
+use super::cluster::combine;
 use super::{ConnEntry, Member, Room, RoomState, MAX_REPLAY};
 use crate::outbox::{ConnId, Outbox};
 
@@ -18,7 +19,7 @@ impl Room {
     /// status to every member, then replays history after `since` to this connection.
     /// Returns whether the connection is present afterwards.
     pub fn presence(
-        &self,
+        self: &Arc<Self>,
         out: &Outbox,
         user: &Arc<str>,
         identity: &Arc<Identity>,
@@ -54,6 +55,7 @@ impl Room {
             (s, None) => member.conns.push(ConnEntry {
                 out: out.clone(),
                 linked: s == PresenceStatus::Joined,
+                skip_upto: since.unwrap_or(0),
             }),
         }
         st.note_departure(user, out.id(), removed.is_some(), self.departure_grace);
@@ -62,14 +64,13 @@ impl Room {
         if present && newly_present && !changed {
             // The user's status did not move (another tab has it), but this tab's plugin
             // still has to learn where it stands.
-            if let Some(m) = st.members.get(user) {
-                let event = m
-                    .status
-                    .event(self.participant(&m.identity, m.status, true));
+            if let (Some(m), Some(status)) = (st.members.get(user), st.status_of(user)) {
+                let event = status.event(self.participant(&m.identity, status, true));
                 out.send_text(self.plugin_frame(None, event));
             }
         }
         if present {
+            self.start_consuming(&mut st);
             if let Some(since) = since {
                 let replay = self.replay_in(&mut st, since, user, MAX_REPLAY, false);
                 self.metrics.replayed.fetch_add(
@@ -94,8 +95,11 @@ impl Room {
         self.settle(&mut st, user, old, None);
     }
 
-    /// Recomputes `user`'s status from their connections, announces the transition from
-    /// `old`, and drops the member when no connection is left. Returns whether it changed.
+    /// Recomputes `user`'s status from their connections here, announces the transition
+    /// of their summed status (with their presence on other nodes) from `old`, and drops
+    /// the member when no connection is left. In cluster mode a change of this node's
+    /// status of the user is written to the presence bucket. Returns whether the summed
+    /// status changed.
     fn settle(
         &self,
         st: &mut RoomState,
@@ -115,25 +119,16 @@ impl Room {
         } else {
             Some(PresenceStatus::Subscribed)
         };
-        let events = transition(old, new);
         let identity = member.identity.clone();
-        for status in &events {
-            // Encoded once; the user's own copy differs in one field.
-            let others = self.plugin_frame(
-                None,
-                status.event(self.participant(&identity, *status, false)),
-            );
-            let mine = own_copy(&others).unwrap_or_else(|| {
-                self.plugin_frame(
-                    None,
-                    status.event(self.participant(&identity, *status, true)),
-                )
-            });
-            st.fan_out(|key| Some(if key == user { &mine } else { &others }));
-            if let Some(out) = removed {
-                out.send_text(mine.clone());
-            }
-        }
+        let elsewhere = st.remote_status(user);
+        let changed = self.announce(
+            st,
+            user,
+            &identity,
+            combine(old.into_iter().chain(elsewhere)),
+            combine(new.into_iter().chain(elsewhere)),
+            removed,
+        );
         match new {
             Some(status) => {
                 if let Some(m) = st.members.get_mut(user) {
@@ -144,17 +139,76 @@ impl Room {
                 st.members.remove(user);
             }
         }
+        if new != old {
+            if let Some(cluster) = self.cluster() {
+                let record = new.map(|status| crate::cluster::Record {
+                    identity: (*identity).clone(),
+                    status,
+                });
+                cluster.announce(&self.def.id, user, record);
+            }
+        }
+        changed
+    }
+
+    /// Announces the move of `user`'s summed status from `old` to `new` to every member
+    /// here (and to `removed`, the connection that just unsubscribed). Returns whether
+    /// there was anything to announce.
+    pub(super) fn announce(
+        &self,
+        st: &RoomState,
+        user: &Arc<str>,
+        identity: &Identity,
+        old: Option<PresenceStatus>,
+        new: Option<PresenceStatus>,
+        removed: Option<&Outbox>,
+    ) -> bool {
+        let events = transition(old, new);
+        for status in &events {
+            // Encoded once; the user's own copy differs in one field.
+            let others = self.plugin_frame(
+                None,
+                status.event(self.participant(identity, *status, false)),
+            );
+            let mine = own_copy(&others).unwrap_or_else(|| {
+                self.plugin_frame(
+                    None,
+                    status.event(self.participant(identity, *status, true)),
+                )
+            });
+            st.fan_out(|key| Some(if key == user { &mine } else { &others }));
+            if let Some(out) = removed {
+                out.send_text(mine.clone());
+            }
+        }
         !events.is_empty()
     }
 
-    /// `ovice_participants` for `user`: the current members in arrival order.
+    /// `ovice_participants` for `user`: the current members (of every node) in arrival
+    /// order, each with their summed status.
     pub fn participants(&self, user: &str) -> Vec<Participant> {
         let st = self.lock();
-        let mut members: Vec<(&Arc<str>, &Member)> = st.members.iter().collect();
-        members.sort_by_key(|(_, m)| m.order);
+        let mut members: Vec<(u64, &Arc<str>, &Arc<Identity>)> = st
+            .members
+            .iter()
+            .map(|(key, m)| {
+                let order = st.remote.get(key).map_or(m.order, |r| r.order.min(m.order));
+                (order, key, &m.identity)
+            })
+            .collect();
+        members.extend(
+            st.remote
+                .iter()
+                .filter(|(key, r)| !st.members.contains_key(*key) && !r.nodes.is_empty())
+                .map(|(key, r)| (r.order, key, &r.identity)),
+        );
+        members.sort_by_key(|(order, _, _)| *order);
         members
             .into_iter()
-            .map(|(key, m)| self.participant(&m.identity, m.status, &**key == user))
+            .filter_map(|(_, key, identity)| {
+                let status = st.status_of(key)?;
+                Some(self.participant(identity, status, &**key == user))
+            })
             .collect()
     }
 }

@@ -6,6 +6,7 @@
 //! and participants, [`relay`]: relayed messages and saves, [`Room::replay`]: history),
 //! and nobody outside reaches into it.
 
+mod cluster;
 mod dedup;
 mod history;
 mod members;
@@ -24,6 +25,7 @@ use meetbridge_protocol::ovice::{
 pub use dedup::{Answer, DedupWindow};
 pub use history::{now_ms, HistoryBudget, Page, Replay, Window};
 
+use crate::cluster::Cluster;
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Outbox};
 use crate::refusal::Refusal;
@@ -46,6 +48,8 @@ pub struct Room {
     /// (`--departure-grace-secs`): its plugin hears its own departure and may hand its
     /// document over before its iframe goes. It no longer receives anything.
     departure_grace: Duration,
+    /// This node's link to the others, in cluster mode.
+    cluster: Option<Arc<Cluster>>,
 }
 
 struct RoomState {
@@ -65,6 +69,10 @@ struct RoomState {
     touched: bool,
     /// When the sweeps first found it unused and empty.
     quiet_since: Option<Instant>,
+    /// Users present through other nodes (cluster mode).
+    remote: HashMap<Arc<str>, cluster::Remote>,
+    /// Whether this node consumes the object's frames from the stream (cluster mode).
+    consuming: bool,
 }
 
 struct DataCache {
@@ -82,6 +90,9 @@ struct Member {
 struct ConnEntry {
     out: Outbox,
     linked: bool,
+    /// Frames up to this `seq` reached the connection before (it resumed with `since`
+    /// beyond what this node had): the stream's copies are not sent again.
+    skip_upto: u64,
 }
 
 impl RoomState {
@@ -104,10 +115,18 @@ impl RoomState {
         }
     }
 
-    /// Nobody is present and no departure is in its grace: the room holds nothing that
+    /// `user`'s summed status: this node's connections and other nodes'.
+    fn status_of(&self, user: &str) -> Option<PresenceStatus> {
+        let here = self.members.get(user).map(|m| m.status);
+        cluster::combine(here.into_iter().chain(self.remote_status(user)))
+    }
+
+    /// Nobody is present (here or, in cluster mode, through another node) and no departure is in its grace: the room holds nothing that
     /// is not in the store, and may be unloaded once nobody else holds it either.
     fn empty(&self, now: Instant) -> bool {
-        self.members.is_empty() && self.departed.iter().all(|(_, _, until)| now >= *until)
+        self.members.is_empty()
+            && self.remote.is_empty()
+            && self.departed.iter().all(|(_, _, until)| now >= *until)
     }
 
     /// Is this connection of `user` present on the object? The one membership rule.
@@ -146,19 +165,27 @@ impl Room {
     /// A store that cannot be read leaves the room empty (and logs it). The same call
     /// brings back a room that was unloaded while idle ([`Room::sweep`]): nothing of it
     /// lived only in memory.
+    /// In cluster mode the store is read up to what is archived for sure, and the stream
+    /// gives the rest.
     pub fn new(
         def: ObjectDef,
         limits: &RoomLimits,
         metrics: Arc<Metrics>,
         store: Arc<dyn Store>,
+        cluster: Option<Arc<Cluster>>,
     ) -> Self {
         let (window, dedup_window) = (limits.window, limits.dedup);
         let id = def.id.clone();
+        let upto = match (store.last_seq(&id), &cluster) {
+            (Ok(last), Some(c)) => Ok(last.min(c.archive_floor())),
+            (last, _) => last,
+        };
         let tail_query = LogQuery {
             backward: true,
+            before: upto.as_ref().map_or(u64::MAX, |u| u.saturating_add(1)),
             ..LogQuery::after(0, window.max_count)
         };
-        let (last_seq, tail) = match (store.last_seq(&id), store.read_log(&id, &tail_query)) {
+        let (last_seq, tail) = match (upto, store.read_log(&id, &tail_query)) {
             (Ok(last), Ok(page)) => (last, page.entries),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::error!(object = %id, error = %e, "reading the message log failed");
@@ -197,8 +224,11 @@ impl Room {
                 departed: Vec::new(),
                 touched: true,
                 quiet_since: None,
+                remote: HashMap::new(),
+                consuming: false,
             }),
             metrics,
+            cluster,
             departure_grace: limits.departure_grace,
         }
     }

@@ -64,8 +64,14 @@ impl Room {
             }
         }
         let audience = match to {
-            Some(to) => match st.members.get_key_value(to) {
-                Some((key, _)) => Audience::Only(key.clone()),
+            // A member here, or on another node.
+            Some(to) => match st
+                .members
+                .get_key_value(to)
+                .map(|(k, _)| k)
+                .or_else(|| st.remote.get_key_value(to).map(|(k, _)| k))
+            {
+                Some(key) => Audience::Only(key.clone()),
                 None => {
                     return Err(Refusal::new(
                         ErrorCode::RecipientNotMember,
@@ -78,6 +84,9 @@ impl Room {
             },
             None => Audience::AllBut(user.clone()),
         };
+        if let Some(cluster) = self.cluster().cloned() {
+            return self.relay_through(&cluster, st, out, user, to, id, req, message_json);
+        }
         if let Some(id) = id {
             st.dedup.pending(user, id);
         }
@@ -215,6 +224,10 @@ impl Room {
                 Seen::Waiting => return Ok(BeginSave::Waiting),
             }
         }
+        if let Some(cluster) = self.cluster().cloned() {
+            drop(st);
+            return self.save_through(&cluster, out, user, id, req, doc, json, updated_at, success);
+        }
         st.save_version += 1;
         let version = st.save_version;
         let seq = st.history.take_seq();
@@ -237,6 +250,7 @@ impl Room {
                 reply: Some(success.to_string()),
                 at_ms,
             }),
+            at_version: None,
         };
         let room = self.clone();
         let saved = Saved {

@@ -2,6 +2,7 @@
 
 mod access;
 mod api;
+mod cluster;
 mod common;
 pub mod connection_limits;
 mod crash;
