@@ -176,9 +176,7 @@ impl Hub {
             }
         }
         drop(rooms);
-        self.metrics
-            .rooms_unloaded
-            .fetch_add(unloaded as u64, Ordering::Relaxed);
+        self.metrics.rooms_unloaded.inc_by(unloaded as u64);
         unloaded
     }
 

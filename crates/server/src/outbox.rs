@@ -89,6 +89,11 @@ impl Outbox {
         self.0.id
     }
 
+    /// The server's metrics (the writer times its writes).
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
     fn queue(&self) -> MutexGuard<'_, Queue> {
         self.0.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -122,7 +127,7 @@ impl Outbox {
         q.batch.frames.push_back(frame);
         q.bytes += counted;
         drop(q);
-        self.0.metrics.frames_out.fetch_add(1, Ordering::Relaxed);
+        self.0.metrics.frames_out.inc();
         // The task takes the whole queue: only the first frame after that needs a wake.
         if was_empty {
             self.0.wake.notify_one();
@@ -165,10 +170,7 @@ impl Outbox {
     /// Marks the connection too slow (once) and wakes its task, even mid-write.
     fn mark_slow(&self) {
         if !self.0.too_slow.swap(true, Ordering::Relaxed) {
-            self.0
-                .metrics
-                .slow_disconnects
-                .fetch_add(1, Ordering::Relaxed);
+            self.0.metrics.slow_disconnects.inc();
             self.0.wake.notify_one();
         }
     }
@@ -177,10 +179,7 @@ impl Outbox {
     /// counted as such unless it was already.
     pub fn write_timed_out(&self) {
         if !self.0.too_slow.swap(true, Ordering::Relaxed) {
-            self.0
-                .metrics
-                .slow_disconnects
-                .fetch_add(1, Ordering::Relaxed);
+            self.0.metrics.slow_disconnects.inc();
         }
     }
 

@@ -7,7 +7,6 @@
 //! ([`crate::writer`]), so a busy connection costs one system call per batch, not per
 //! frame, and keeps no buffer between batches.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -147,8 +146,8 @@ async fn run(
     let mut revocations = tokens.revocations.changed();
     let kept = claims.clone();
     let metrics = hub.metrics.clone();
-    metrics.connections_total.fetch_add(1, Relaxed);
-    metrics.connections_open.fetch_add(1, Relaxed);
+    metrics.connections_total.inc();
+    metrics.connections_open.inc();
     let out = Outbox::new(
         hub.next_conn_id(),
         hub.limits.send_queue,
@@ -200,7 +199,7 @@ async fn run(
             _ = shutdown.changed() => break Some((CLOSE_GOING_AWAY, "server stopping")),
             _ = ping.tick(), if ping_secs > 0 => {
                 if !heard {
-                    metrics.dead_peers.fetch_add(1, Relaxed);
+                    metrics.dead_peers.inc();
                     tracing::debug!(conn = out.id(), "no answer to a ping: peer gone");
                     break None;
                 }
@@ -229,7 +228,7 @@ async fn run(
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     heard = true;
-                    metrics.frames_in.fetch_add(1, Relaxed);
+                    metrics.frames_in.inc();
                     // Decided on the length alone: a refused frame is never parsed.
                     match rate.check(text.len(), Instant::now()) {
                         Verdict::Allow => session.on_text(&text),
@@ -239,7 +238,7 @@ async fn run(
                 }
                 Some(Ok(Message::Binary(data))) => {
                     heard = true;
-                    metrics.frames_in.fetch_add(1, Relaxed);
+                    metrics.frames_in.inc();
                     match rate.check(data.len(), Instant::now()) {
                         Verdict::Allow => session.binary(),
                         Verdict::Refuse => {}
@@ -284,7 +283,7 @@ async fn run(
     }
     session.end();
     tokens.revocations.closed(out.id());
-    metrics.connections_open.fetch_sub(1, Relaxed);
+    metrics.connections_open.dec();
     tracing::debug!(conn = out.id(), user = %session.user(), ?close, "disconnected");
 }
 
@@ -304,6 +303,7 @@ fn close_for(error: tungstenite::Error) -> Close {
 /// marked too slow meanwhile. The write is boxed: a connection at rest does not carry
 /// its state.
 async fn write_out(socket: &mut Socket, mut batch: Batch, out: &Outbox) -> Result<(), Close> {
+    let started = Instant::now();
     let write = Box::pin(tokio::time::timeout(WRITE_TIMEOUT, async {
         // Whatever tungstenite has pending (a pong) goes out before these frames.
         socket.flush().await.map_err(std::io::Error::other)?;
@@ -324,7 +324,10 @@ async fn write_out(socket: &mut Socket, mut batch: Batch, out: &Outbox) -> Resul
     };
     tokio::select! {
         written = write => match written {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                out.metrics().write.observe_time(started.elapsed());
+                Ok(())
+            }
             Ok(Err(_)) => Err(None),
             Err(_) => {
                 out.write_timed_out();

@@ -4,7 +4,6 @@
 //! a few seconds after traffic has been heavy returns those pages, so RSS follows what the
 //! connections hold. Quiet servers never trim.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,13 +18,13 @@ const BUSY_FRAMES: u64 = 20_000;
 pub fn spawn(metrics: Arc<Metrics>) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     tokio::spawn(async move {
-        let mut seen = metrics.frames_out.load(Relaxed);
+        let mut seen = metrics.frames_out.get();
         let mut busy = false;
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = metrics.frames_out.load(Relaxed);
+            let now = metrics.frames_out.get();
             let heavy = now.saturating_sub(seen) >= BUSY_FRAMES;
             seen = now;
             // Trim once the heavy traffic is over, not during it.

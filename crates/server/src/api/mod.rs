@@ -100,7 +100,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 pub async fn metrics_here(State(state): State<AppState>) -> impl IntoResponse {
     let mut text = state.hub.render_metrics();
     if let Some(cluster) = &state.hub.cluster {
-        text.push_str(&cluster.render_metrics());
+        crate::metrics::append(&mut text, &cluster.render_metrics());
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text)
 }

@@ -73,10 +73,10 @@ impl Room {
             self.start_consuming(&mut st);
             if let Some(since) = since {
                 let replay = self.replay_in(&mut st, since, user, MAX_REPLAY, false);
-                self.metrics.replayed.fetch_add(
-                    replay.frames.len() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
+                self.metrics.replayed.inc_by(replay.frames.len() as u64);
+                self.metrics
+                    .replay_frames
+                    .observe_count(replay.frames.len());
                 replay.send_to(out, self.id());
             }
         }

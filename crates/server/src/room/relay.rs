@@ -6,6 +6,7 @@
 //! to every recipient.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use meetbridge_protocol::bridge::ErrorCode;
@@ -30,9 +31,7 @@ impl Room {
     ) -> Seen {
         let seen = st.dedup.check(user, id, out, req);
         if !matches!(seen, Seen::New) {
-            self.metrics
-                .duplicates
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.metrics.duplicates.inc();
         }
         seen
     }
@@ -43,7 +42,9 @@ impl Room {
     /// its recipients, kept in the memory tail and acknowledged to the sender (`out`,
     /// `req`), in sequence order. With a message `id` this user sent recently nothing is
     /// relayed: the first answer is returned (or, while the first copy is being committed,
-    /// `None`: its commit answers this frame too).
+    /// `None`: its commit answers this frame too). `received`: when the frame arrived, for
+    /// the relay-time histogram.
+    #[allow(clippy::too_many_arguments)]
     pub fn relay(
         self: &Arc<Self>,
         out: &Outbox,
@@ -52,6 +53,7 @@ impl Room {
         id: Option<&str>,
         req: Option<u64>,
         message_json: &str,
+        received: Instant,
     ) -> Result<Option<Answer>, Refusal> {
         let mut st = self.lock();
         self.member_check(&st, user, out.id())?;
@@ -121,29 +123,40 @@ impl Room {
             entry,
             remembered,
             Box::new(move |result| {
-                room.relayed(result, seq, sender, audience, frame, id, out, req)
+                let sent = Sent {
+                    seq,
+                    id,
+                    out,
+                    req,
+                    received,
+                };
+                room.relayed(result, sender, audience, frame, sent)
             }),
         );
         Ok(None)
     }
 
-    /// The append of `seq` committed (or failed): deliver and acknowledge it, or refuse.
-    #[allow(clippy::too_many_arguments)]
+    /// The append of `sent.seq` committed (or failed): deliver and acknowledge it, or refuse.
     fn relayed(
         &self,
         result: StoreResult<()>,
-        seq: u64,
         user: Arc<str>,
         audience: Audience,
         frame: Utf8Bytes,
-        id: Option<String>,
-        out: Outbox,
-        req: Option<u64>,
+        sent: Sent,
     ) {
+        let Sent {
+            seq,
+            id,
+            out,
+            req,
+            received,
+        } = sent;
         let mut st = self.lock();
         match result {
             Ok(()) => {
                 st.fan_out(|key| audience.includes(key).then_some(&frame));
+                self.metrics.relay.observe_time(received.elapsed());
                 st.history.push_at(seq, user.clone(), audience, frame);
                 let answer = Answer {
                     reply: None,
@@ -154,9 +167,7 @@ impl Room {
                     None => Vec::new(),
                 };
                 drop(st);
-                self.metrics
-                    .relayed
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.relayed.inc();
                 answer.send_to(&out, req);
                 for (waiter, req) in waiters {
                     answer.send_to(&waiter, req);
@@ -254,6 +265,7 @@ impl Room {
         };
         let room = self.clone();
         let saved = Saved {
+            submitted: Instant::now(),
             version,
             seq,
             user: user.clone(),
@@ -282,6 +294,7 @@ impl Room {
         };
         match result {
             Ok(()) => {
+                self.metrics.save_commit.observe_time(s.submitted.elapsed());
                 let waiters = match &s.id {
                     Some(id) => st.dedup.finish(&s.user, id, answer.clone()),
                     None => Vec::new(),
@@ -297,9 +310,7 @@ impl Room {
                 st.history
                     .push_at(s.seq, s.user.clone(), audience, s.shared);
                 drop(st);
-                self.metrics
-                    .saves
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.saves.inc();
                 answer.send_to(&s.out, s.req);
                 for (waiter, req) in waiters {
                     answer.send_to(&waiter, req);
@@ -321,8 +332,18 @@ impl Room {
     }
 }
 
+/// Who is answered once a relayed frame's append commits.
+struct Sent {
+    seq: u64,
+    id: Option<String>,
+    out: Outbox,
+    req: Option<u64>,
+    received: Instant,
+}
+
 /// A save on its way to the store, and what to do once it is committed.
 struct Saved {
+    submitted: Instant,
     version: u64,
     seq: u64,
     user: Arc<str>,

@@ -46,6 +46,10 @@ impl Session {
         if f.is_backward() {
             let before = f.before.unwrap_or(u64::MAX);
             let page = room.page_back(f.since.unwrap_or(0), before, &self.user, limit);
+            self.hub
+                .metrics
+                .replay_frames
+                .observe_count(page.frames.len());
             for frame in page.frames {
                 self.out.send_replayed(frame);
             }
@@ -65,6 +69,10 @@ impl Session {
             replay.missed = None;
         }
         let upto = replay.upto;
+        self.hub
+            .metrics
+            .replay_frames
+            .observe_count(replay.frames.len());
         replay.send_to(&self.out, room.id());
         self.out.ack(f.req, Some(upto));
     }

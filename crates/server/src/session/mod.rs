@@ -40,6 +40,8 @@ pub struct Session {
     /// Without a space scope, only an admin opens spaces.
     role: Role,
     present: Vec<Arc<Room>>,
+    /// When the frame being handled arrived (the relay histogram starts there).
+    received: std::time::Instant,
 }
 
 /// The `req` and `object` of a frame that could not be read as a whole: each read on its
@@ -55,6 +57,7 @@ impl Session {
             role: claims.role,
             space: claims.space,
             present: Vec::new(),
+            received: std::time::Instant::now(),
             out,
             hub,
         };
@@ -121,6 +124,7 @@ impl Session {
 
     /// Reads one text frame and acts on it.
     pub fn on_text(&mut self, text: &str) {
+        self.received = std::time::Instant::now();
         match ClientFrame::parse(text) {
             Parsed::Message(frame) => {
                 let req = frame.req();

@@ -41,7 +41,16 @@ impl Session {
             to: to.clone(),
         });
         let json = serde_json::to_string(&relayed).map_err(|e| Refusal::internal(e.to_string()))?;
-        if let Some(answer) = room.relay(&self.out, &self.user, to.as_deref(), id, req, &json)? {
+        let sent = room.relay(
+            &self.out,
+            &self.user,
+            to.as_deref(),
+            id,
+            req,
+            &json,
+            self.received,
+        )?;
+        if let Some(answer) = sent {
             answer.send_to(&self.out, req);
         }
         Ok(())

@@ -13,6 +13,7 @@ mod history;
 mod idempotent;
 mod identity;
 mod memory;
+mod observability;
 mod presence;
 mod recovery;
 mod relay;
