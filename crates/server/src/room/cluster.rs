@@ -139,7 +139,7 @@ impl Room {
                 } else {
                     &self.metrics.relayed
                 };
-                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                counter.inc();
                 answer.send_to(&out, req);
                 for (waiter, req) in waiters {
                     answer.send_to(&waiter, req);
@@ -269,8 +269,7 @@ impl Room {
                 }
                 drop(st);
                 self.metrics
-                    .saves
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    .saves.inc();
                 answer.send_to(&out, req);
                 for (waiter, req) in waiters {
                     answer.send_to(&waiter, req);
