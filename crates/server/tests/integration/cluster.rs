@@ -231,3 +231,399 @@ async fn presence_broadcast_emit_and_saves_cross_three_nodes_nats() {
     announced(&mut c, "b", "unsubscribed").await;
     shared.destroy(&nodes[0]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_and_resends_work_on_another_node_nats() {
+    let shared = Shared::new("resume");
+    let nodes = shared.nodes(3).await;
+    object(&nodes, "o1");
+    let mut a = nodes[0].joined("a", "o1").await;
+    let mut b = nodes[1].joined("b", "o1").await;
+    announced(&mut a, "b", "joined").await;
+    let mut acks = Vec::new();
+    for n in 0..5 {
+        let frames = a
+            .request(json!({"op": "plugin", "object": "o1", "id": format!("m{n}"), "message": broadcast(n)}))
+            .await;
+        acks.push(acked(&frames));
+    }
+    let mut seen = 0;
+    for _ in 0..5 {
+        seen = seq(&next_of(&mut b, "ovice_message").await);
+    }
+    assert_eq!(seen, acks[4]);
+    // b drops; a goes on; b comes back on the third node and resumes where it was.
+    drop(b);
+    for n in 5..10 {
+        let frames = a
+            .request(json!({"op": "plugin", "object": "o1", "id": format!("m{n}"), "message": broadcast(n)}))
+            .await;
+        acks.push(acked(&frames));
+    }
+    let mut b = nodes[2].client("b").await;
+    let frames = b.resume("o1", "joined", seen).await;
+    assert!(
+        frames.iter().all(|f| f["op"] != "missed"),
+        "nothing is missed: {frames:?}"
+    );
+    let mut got: Vec<(u64, i64)> = frames
+        .iter()
+        .filter(|f| f["op"] == "plugin" && f["message"]["type"] == "ovice_message")
+        .map(|f| (seq(f), f["message"]["payload"]["message"].as_i64().unwrap()))
+        .collect();
+    while got.len() < 5 {
+        let f = next_of(&mut b, "ovice_message").await;
+        got.push((
+            seq(&f),
+            f["message"]["payload"]["message"].as_i64().unwrap(),
+        ));
+    }
+    let want: Vec<(u64, i64)> = acks[5..].iter().copied().zip(5..10).collect();
+    assert_eq!(got, want, "what b missed, once, in order");
+    b.assert_quiet().await;
+
+    // a's resend of m3 through another node: the first copy's seq, and nobody gets it again.
+    let mut a2 = nodes[1].joined("a", "o1").await;
+    let frames = a2
+        .request(json!({"op": "plugin", "object": "o1", "id": "m3", "message": broadcast(3)}))
+        .await;
+    assert_eq!(acked(&frames), acks[3], "{frames:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for client in [&mut b, &mut a] {
+        while let Some(f) = client.try_recv().await {
+            assert_ne!(
+                f["message"]["type"], "ovice_message",
+                "resend delivered: {f}"
+            );
+        }
+    }
+
+    // The history reads the same on every node, from the store and the stream.
+    for node in &nodes {
+        let mut h = node.joined("h", "o1").await;
+        let frames = h.resume("o1", "joined", 0).await;
+        let seqs: Vec<u64> = frames
+            .iter()
+            .filter(|f| f["op"] == "plugin" && f["message"]["type"] == "ovice_message")
+            .map(seq)
+            .collect();
+        assert_eq!(seqs, acks, "history on a node");
+    }
+    shared.destroy(&nodes[0]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarting_the_whole_cluster_keeps_history_numbering_and_ids_nats() {
+    let shared = Shared::new("restart");
+    let mut nodes = shared.nodes(2).await;
+    object(&nodes, "o1");
+    let mut a = nodes[0].joined("a", "o1").await;
+    let mut acks = Vec::new();
+    for n in 0..4 {
+        let frames = a
+            .request(json!({"op": "plugin", "object": "o1", "id": format!("r{n}"), "message": broadcast(n)}))
+            .await;
+        acks.push(acked(&frames));
+    }
+    let save = json!({"type": "ovice_save_and_emit_data", "payload": {"doc": 1}});
+    let frames = a.plugin("o1", save).await;
+    assert_eq!(frames.last().unwrap()["op"], "ack");
+    // Wait for the archive to have it all in PostgreSQL.
+    let store = nodes[1].store().clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while store.last_seq("o1").unwrap() < acks[3] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "archived within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(a);
+    for n in &mut nodes {
+        n.stop().await;
+    }
+    let nodes = shared.nodes(2).await;
+    let mut b = nodes[1].client("b").await;
+    let frames = b.resume("o1", "joined", 0).await;
+    let got: Vec<u64> = frames
+        .iter()
+        .filter(|f| f["op"] == "plugin" && f["message"]["type"] == "ovice_message")
+        .map(seq)
+        .collect();
+    assert_eq!(got, acks, "history after the restart");
+    let frames = b.get_data("o1").await;
+    assert_eq!(messages(&frames)[0]["payload"], json!({"doc": 1}));
+    // Numbering goes on, and a resend of an id from before is recognised.
+    let mut a = nodes[0].joined("a", "o1").await;
+    let frames = a.plugin("o1", broadcast(9)).await;
+    assert!(acked(&frames) > *acks.last().unwrap());
+    b.drain().await;
+    let frames = a
+        .request(json!({"op": "plugin", "object": "o1", "id": "r2", "message": broadcast(2)}))
+        .await;
+    assert_eq!(acked(&frames), acks[2]);
+    while let Some(f) = b.try_recv().await {
+        assert_ne!(
+            f["message"]["type"], "ovice_message",
+            "resend delivered: {f}"
+        );
+    }
+    shared.destroy(&nodes[0]).await;
+}
+
+/// A node of `shared` as the real binary, on a data dir of its own.
+fn spawn_node(
+    shared: &Shared,
+    dir: &std::path::Path,
+) -> (std::process::Child, std::net::SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meetbridge"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--print-addr"])
+        .args(["--token-secret", "test-secret", "--admin-key", "k"])
+        .args(["--store", &pg_url(), "--pg-schema", &shared.schema])
+        .args(["--broker", &nats_url(), "--broker-prefix", &shared.prefix])
+        .args(["--node-heartbeat-secs", "1"])
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--web-dir")
+        .arg(dir.join("no-web"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the meetbridge binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_of_a_killed_node_are_announced_gone_within_15_s_nats() {
+    let shared = Shared::new("kill");
+    let nodes = shared.nodes(1).await;
+    object(&nodes, "o1");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn_node(&shared, dir.path());
+    let mut a = nodes[0].joined("a", "o1").await;
+    let mut k = Client::connect(addr, &nodes[0].token("k")).await;
+    k.presence("o1", "joined").await;
+    let mut s = Client::connect(addr, &nodes[0].token("s")).await;
+    s.presence("o1", "subscribed").await;
+    announced(&mut a, "k", "joined").await;
+    announced(&mut a, "s", "subscribed").await;
+    // The binary's members hear a, and relay through the stream both ways.
+    let frames = k.plugin("o1", broadcast(7)).await;
+    let s7 = acked(&frames);
+    assert_eq!(seq(&next_of(&mut a, "ovice_message").await), s7);
+
+    child.kill().unwrap(); // SIGKILL: no goodbye
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    let mut gone = Vec::new();
+    while gone.len() < 3 {
+        let f = tokio::time::timeout(Duration::from_secs(15), a.recv())
+            .await
+            .expect("announced within 15 s of the kill");
+        if f["op"] == "plugin" {
+            let p = &f["message"]["payload"];
+            gone.push((
+                p["id"].as_str().unwrap_or_default().to_owned(),
+                f["message"]["type"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let took = killed.elapsed();
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    gone.sort();
+    assert_eq!(
+        gone,
+        [
+            ("k".to_owned(), "ovice_participant_left".to_owned()),
+            ("k".to_owned(), "ovice_participant_unsubscribed".to_owned()),
+            ("s".to_owned(), "ovice_participant_unsubscribed".to_owned()),
+        ]
+    );
+    println!("a killed node's users announced gone after {took:?}");
+    let frames = a.get_participants("o1").await;
+    let list = &messages(&frames)[0]["payload"];
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    shared.destroy(&nodes[0]).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_broker_stops_serve_naming_the_url_nats() {
+    let shared = Shared::new("unreach");
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meetbridge"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--token-secret", "test-secret", "--admin-key", "k"])
+        .args(["--store", &pg_url(), "--pg-schema", &shared.schema])
+        .args([
+            "--broker",
+            "nats://127.0.0.1:1",
+            "--broker-prefix",
+            &shared.prefix,
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nats://127.0.0.1:1"), "{err}");
+    assert!(err.contains("JetStream"), "says what to check: {err}");
+    // Without PostgreSQL a broker is refused, naming what to give.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meetbridge"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--broker", &nats_url()])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--store postgres://"), "{err}");
+    let (client, conn) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let _ = client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", shared.schema))
+        .await;
+}
+
+/// A TCP proxy to NATS that the test can cut and restore: NATS lost while a node runs.
+struct Proxy {
+    url: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pipes: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start() -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let upstream = nats_url().trim_start_matches("nats://").to_owned();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let pipes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, p) = (cut.clone(), pipes.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: refused while cut
+                }
+                let upstream = upstream.clone();
+                let pipe = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                p.lock().unwrap().push(pipe);
+            }
+        });
+        Proxy {
+            url: format!("nats://127.0.0.1:{port}"),
+            cut,
+            pipes,
+        }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for pipe in self.pipes.lock().unwrap().drain(..) {
+            pipe.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_lost_while_running_degrades_refuses_and_recovers_nats() {
+    let shared = Shared::new("lost");
+    let proxy = Proxy::start().await;
+    let url = proxy.url.clone();
+    let mut nodes = vec![
+        start_with(|c| {
+            shared.node(c);
+            c.cluster.broker = Some(url.clone());
+        })
+        .await,
+    ];
+    nodes.extend(shared.nodes(1).await);
+    object(&nodes, "o1");
+    let mut a = nodes[0].joined("a", "o1").await;
+    let mut b = nodes[1].joined("b", "o1").await;
+    announced(&mut a, "b", "joined").await;
+    let (status, _) = nodes[0].http_text("GET", "/healthz", &[], None).await;
+    assert_eq!(status, 200);
+
+    proxy.cut();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = nodes[0].http_text("GET", "/healthz", &[], None).await;
+        if status == 503 {
+            assert!(
+                body.contains("degraded") && body.contains(&proxy.url),
+                "{body}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "degraded within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, metrics) = nodes[0].http_text("GET", "/metrics", &[], None).await;
+    assert!(
+        metrics.contains("meetbridge_dependency_up{dependency=\"nats\"} 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("meetbridge_degraded 1"));
+    // The socket stays; what cannot be stored is refused with `internal`, never acked.
+    let frames = a.plugin("o1", broadcast(1)).await;
+    let last = frames.last().unwrap();
+    assert_eq!(last["op"], "error", "{frames:?}");
+    assert_eq!(last["code"], "internal");
+    let save = json!({"type": "ovice_save_and_emit_data", "payload": {"x": 1}});
+    let frames = a.plugin("o1", save).await;
+    assert_eq!(frames.last().unwrap()["code"], "internal", "{frames:?}");
+
+    proxy.restore();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = nodes[0].http_text("GET", "/healthz", &[], None).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "recovered within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Relayed again both ways; b never got the refused message.
+    let frames = a.plugin("o1", broadcast(2)).await;
+    let s2 = acked(&frames);
+    let got = next_of(&mut b, "ovice_message").await;
+    assert_eq!(
+        (seq(&got), got["message"]["payload"]["message"].clone()),
+        (s2, json!(2))
+    );
+    let frames = b.plugin("o1", broadcast(3)).await;
+    let s3 = acked(&frames);
+    assert_eq!(seq(&next_of(&mut a, "ovice_message").await), s3);
+    let (_, metrics) = nodes[0].http_text("GET", "/metrics", &[], None).await;
+    assert!(metrics.contains("meetbridge_degraded 0"), "{metrics}");
+    shared.destroy(&nodes[1]).await;
+}
