@@ -268,8 +268,7 @@ impl Room {
                     st.data = Some(DataCache { doc, version: seq });
                 }
                 drop(st);
-                self.metrics
-                    .saves.inc();
+                self.metrics.saves.inc();
                 answer.send_to(&out, req);
                 for (waiter, req) in waiters {
                     answer.send_to(&waiter, req);
