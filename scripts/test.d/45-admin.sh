@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Identity and administration in the browser: the admin console and OpenID Connect sign-in
 # in headless Chromium, against the real `meetbridge` server and a real OpenID provider
-# (`oidc-provider`, from web/package.json) run on loopback by the tests (web/e2e/admin).
+# (`oidc-provider`, from web/package.json) run on loopback by the tests (web/e2e/admin);
+# signing in to the space and meeting pages, embedding (a parent page on another origin),
+# fresh tokens on 4401, plugin URLs refused by the host runtime, and a list of server URLs
+# with one node killed (web/e2e/identity).
 # Needs the web build of 40-web.sh (rebuilt here when the console is missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,3 +20,6 @@ cargo build -q --locked -p meetbridge-server
 
 step "e2e in headless Chromium (web/e2e/admin)"
 (cd web && node --test --test-concurrency=1 --test-reporter=spec e2e/admin/)
+
+step "e2e in headless Chromium (web/e2e/identity)"
+(cd web && node --test --test-concurrency=1 --test-reporter=spec e2e/identity/)

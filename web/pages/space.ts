@@ -7,7 +7,7 @@
 // drawn scaled to the width available, and panned inside #floor-wrap when narrower.
 import type { JsonValue, Participant, PlatformToPlugin, PluginToPlatform, PresenceStatus } from "../../crates/protocol/bindings/protocol";
 import { ensureFloor, listObjects, FLOOR_URL, type HostEvent, type ObjectDef, type SpaceHost } from "../host/index";
-import { connectHost, devSession, showConnection, showFatal } from "./session";
+import { SessionProblem, connectHost, enterSession, showConnection, showFatal } from "./session";
 import { presenceWords } from "./words";
 
 const RANGE = 120;
@@ -403,9 +403,7 @@ function onEvent(e: HostEvent): void {
 }
 
 async function main(): Promise<void> {
-  const session = await devSession(
-    "This server is not in demo mode, so the name login of the demo is off. A deployment embeds the space with its own sign-in (see the README).",
-  );
+  const session = await enterSession();
   if (!session) return;
   const { space, login } = session;
   myName = session.name;
@@ -416,7 +414,7 @@ async function main(): Promise<void> {
   const defs = await listObjects(space, login.token);
   const floor = await ensureFloor(space, login.token, defs);
   floorId = floor?.id;
-  host = await connectHost(session.info, login.token, onEvent);
+  host = await connectHost(session, onEvent);
   (window as unknown as { meetbridge: unknown }).meetbridge = { host, objects, others, moveTo, walkTo, me, initials };
   $("welcome").hidden = true;
   $("space").hidden = false;
@@ -451,6 +449,7 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   console.error(e);
+  if (e instanceof SessionProblem) return showFatal(e.message);
   const why = e instanceof Error ? e.message : String(e);
   showFatal(
     /Failed to fetch|NetworkError/i.test(why)

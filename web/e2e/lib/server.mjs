@@ -16,17 +16,18 @@ export const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 /**
  * Starts `meetbridge serve --demo` with `args` added and waits for the address it prints.
  * `listen` reuses a port (a restart), else a free one is picked; `dataDir` reuses a data
- * directory, else a new one is made under the system's temp dir with `prefix`. Fails with
+ * directory, else a new one is made under the system's temp dir with `prefix`; `demo: false`
+ * starts it without --demo (no dev login, no demo space). Fails with
  * `<file> is missing: <hint>` when the binary or one of `needs` is not built.
  */
-export async function startServer({ args = [], needs = [], hint, prefix, dataDir, listen = "127.0.0.1:0" }) {
+export async function startServer({ args = [], needs = [], hint, prefix, dataDir, listen = "127.0.0.1:0", demo = true }) {
   for (const need of [bin, ...needs]) {
     if (!existsSync(need)) throw new Error(`${need} is missing: ${hint}`);
   }
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), prefix));
   const child = spawn(
     bin,
-    ["serve", "--demo", ...args, "--web-dir", join(repo, "web/dist"), "--data-dir", dir, "--listen", listen, "--print-addr", "--sqlite-sync", "normal"],
+    ["serve", ...(demo ? ["--demo"] : []), ...args, "--web-dir", join(repo, "web/dist"), "--data-dir", dir, "--listen", listen, "--print-addr", "--sqlite-sync", "normal"],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" } },
   );
   let log = "";
@@ -54,6 +55,11 @@ export async function startServer({ args = [], needs = [], hint, prefix, dataDir
     pluginOrigin: `http://127.0.0.1:${port}`,
     log: () => log,
     /** SIGTERM, then SIGKILL after 5 s; the data directory stays (a restart reuses it). */
+    /** SIGKILL at once, as a node that dies. */
+    kill() {
+      child.kill("SIGKILL");
+      return new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((ok) => child.once("exit", ok));

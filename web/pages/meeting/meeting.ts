@@ -18,7 +18,7 @@ import init, {
 } from "../../host/external-chat-host";
 import type { JsonValue, PlatformToPlugin, PresenceStatus } from "../../../crates/protocol/bindings/protocol";
 import { createObject, listObjects, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
-import { connectHost, devSession, showConnection, showFatal } from "../session";
+import { SessionProblem, connectHost, enterSession, showConnection, showFatal } from "../session";
 import { mountParticipants } from "./participants";
 
 const CHAT_PLUGIN = "/plugins/chatroom/?mode=meeting";
@@ -278,7 +278,7 @@ async function main(): Promise<void> {
     showFatal(badId);
     return;
   }
-  const session = await devSession("This server is not in demo mode: the dev login is off. Embed SpaceHost and ExternalChatHost with your own tokens.");
+  const session = await enterSession();
   if (!session) return;
   const { space, login } = session;
   myName = session.name;
@@ -288,7 +288,7 @@ async function main(): Promise<void> {
   $("meeting-name").textContent = `${def.name}${isHost ? " · you host" : ""}`;
   $("me").textContent = myName;
 
-  spaceHost = await connectHost(session.info, login.token, onHostEvent);
+  spaceHost = await connectHost(session, onHostEvent);
   $("welcome").hidden = true;
   $("meeting").hidden = false;
   spaceHost.openObject(meetingId, def.pluginUrl, $("chat-slot"), { title: "Meeting chat" });
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   console.error("meeting:", e);
-  if (e instanceof MeetingProblem) {
+  if (e instanceof MeetingProblem || e instanceof SessionProblem) {
     showFatal(e.message);
     return;
   }
