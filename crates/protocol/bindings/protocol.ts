@@ -426,7 +426,7 @@ backward?: boolean, };
 
 export type PingFrame = { req?: number, };
 
-export type ServerFrame = { "op": "welcome" } & Welcome | { "op": "ack" } & Ack | { "op": "plugin" } & ServerPluginFrame | { "op": "missed" } & Missed | { "op": "error" } & ErrorFrame | { "op": "pong" } & PingFrame;
+export type ServerFrame = { "op": "welcome" } & Welcome | { "op": "ack" } & Ack | { "op": "plugin" } & ServerPluginFrame | { "op": "missed" } & Missed | { "op": "error" } & ErrorFrame | { "op": "pong" } & PingFrame | { "op": "floor" } & FloorFrame;
 
 export type Welcome = { participant: Identity, limits: Limits, };
 
@@ -491,6 +491,88 @@ export type ErrorCode = "bad_frame" | "invalid_message" | "too_large" | "unknown
 
 export type HostErrorCode = "unknown_type" | "missed_messages";
 
+// ---- Spaces and objects (HTTP API, store, the live floor frame) ----
+
+export type FloorFrame = { "change": "added", space: string, object: ObjectDef, } | { "change": "updated", space: string, object: ObjectDef, } | { "change": "removed", space: string, id: string, } | { "change": "space_updated", space: string, def: SpaceDef, } | { "change": "space_removed", space: string, };
+
+export type Position = { 
+/**
+ * `0..=FLOOR_WIDTH`.
+ */
+x: number, 
+/**
+ * `0..=FLOOR_HEIGHT`.
+ */
+y: number, };
+
+export type SpaceDef = { id: string, name: string, createdAt: number, settings: SpaceSettings, };
+
+export type SpaceSettings = { 
+/**
+ * Who may create dynamic objects (meetings) in the space through the participant API.
+ */
+createDynamic: CreateDynamic, 
+/**
+ * When non-empty, the only origins (`https://plugins.example.com`) an absolute plugin
+ * URL of the space may have; paths on this server are always allowed.
+ */
+pluginOrigins: Array<string>, };
+
+export type CreateDynamic = "members" | "owners" | "admins";
+
+export type ObjectDef = { id: string, spaceId: string, name: string, objectType: ObjectType, 
+/**
+ * The plugin page loaded in the object's iframe.
+ */
+pluginUrl: string, settings: ObjectSettings, 
+/**
+ * For dynamic objects: the user id of the creator, who is the object's host.
+ */
+creator?: string, createdAt: number, 
+/**
+ * Where the object stands on the floor; absent until placed (the page lays it out).
+ */
+position?: Position, };
+
+export type ObjectSettings = { 
+/**
+ * Whether participants' e-mail addresses are given to the plugin (only when the owner
+ * allows it). Off unless set.
+ */
+shareEmail: boolean, 
+/**
+ * How much of the object's message history is kept; unset parts take the server's
+ * defaults.
+ */
+retention?: Retention, 
+/**
+ * The iframe's `sandbox` tokens, a subset of [`DEFAULT_SANDBOX`]; absent: the default.
+ */
+sandbox?: Array<string>, 
+/**
+ * The iframe's `allow` features, a subset of [`DEFAULT_ALLOW`]; absent: the default,
+ * empty: none.
+ */
+allow?: Array<string>, };
+
+export type Retention = { maxMessages?: number, maxAgeSecs?: number, maxBytes?: number, };
+
+export type SpaceView = { space: SpaceDef, objects: Array<ObjectDef>, mayCreateDynamic: boolean, };
+
+export type PresenceView = { space: string, objects: Array<ObjectPresence>, };
+
+export type ObjectPresence = { object: string, name: string, participants: Array<PresentParticipant>, };
+
+export type PresentParticipant = { id: UserId, name: string, status: PresenceStatus, 
+/**
+ * How many of the user's sockets are on the object (tabs, devices).
+ */
+connections: number, };
+
+export type ApiErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "create_not_allowed" | "quota_exceeded" | "unavailable" | "internal";
+
+export type ApiErrorBody = { error: ApiErrorCode, message: string, field?: string, };
+
 // ---- Limits ----
 
 export const MAX_MESSAGE_BYTES = 2097152;
@@ -499,3 +581,7 @@ export const PEXIP_ACTION_PREFIX = "pexip:plugin:external-chat/";
 export const PEXIP_PLUGIN_ID = "external-chat";
 export const VIDEOCONF_ACTION_PREFIX = "rocketchat:videoconf/";
 export const MAX_DTMF_CHARS = 128;
+export const FLOOR_WIDTH = 760;
+export const FLOOR_HEIGHT = 520;
+export const DEFAULT_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-modals allow-popups allow-popups-to-escape-sandbox allow-downloads";
+export const DEFAULT_ALLOW = "clipboard-read; clipboard-write; fullscreen; autoplay";

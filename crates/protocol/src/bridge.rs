@@ -13,7 +13,12 @@
 //! {op:"history", req, object, since?,      {op:"missed", object, from, to}
 //!   limit?, before?, backward?}            {op:"error", req?, object?, code, message, field?}
 //! {op:"ping", req?}                        {op:"pong", req?}
+//!                                          {op:"floor", change, space, object?|id?|def?}
 //! ```
+//!
+//! **The live floor.** `floor` frames ([`crate::space::FloorFrame`]) tell every page of a
+//! space that an object was added, edited or removed, or that the space changed; they are
+//! not sequenced or replayed (a page that reconnects reads the space again).
 //!
 //! **Idempotent sends.** A `plugin` frame may carry `id`, a string the client chooses,
 //! unique per user (the host runtime uses a random per-page prefix and a counter, and
@@ -34,6 +39,7 @@ use serde_json::Value;
 use crate::decode::decode;
 use crate::ovice::{PlatformToPlugin, PluginToPlatform, PresenceStatus, StringOrNumber, UserId};
 use crate::parsed::{ignored, invalid, Invalid, Parsed};
+use crate::space::FloorFrame;
 
 /// Browser → server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +161,9 @@ pub enum ServerFrame {
     /// A request or frame was refused.
     Error(ErrorFrame),
     Pong(PingFrame),
+    /// Something changed on a space's floor (see [`FloorFrame`]): sent to every socket of
+    /// the space.
+    Floor(FloorFrame),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -608,6 +617,7 @@ impl ServerFrame {
             "missed" => decode(op, "", &value).map(ServerFrame::Missed),
             "error" => decode(op, "", &value).map(ServerFrame::Error),
             "pong" => decode(op, "", &value).map(ServerFrame::Pong),
+            "floor" => decode(op, "", &value).map(ServerFrame::Floor),
             "plugin" => parse_server_plugin_frame(&value).map(ServerFrame::Plugin),
             other => return ignored(format!("unknown op `{other}`")),
         };

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use ts_rs::{Config, TS};
 
-use crate::{bridge, legacy, ovice, pexip, videoconf, Ignored, Invalid, InvalidKind};
+use crate::{bridge, legacy, ovice, pexip, space, videoconf, Ignored, Invalid, InvalidKind};
 
 /// Relative path (under `bindings/`) → file content.
 pub fn files() -> BTreeMap<String, String> {
@@ -34,7 +34,7 @@ fn typescript() -> String {
          // The single definition of meetbridge's wire contracts; see crates/protocol.\n\n\
          export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;\n\n",
     );
-    let sections: [(&str, Vec<String>); 6] = [
+    let sections: [(&str, Vec<String>); 7] = [
         (
             "Parse outcomes",
             decls!(cfg; Ignored, Invalid, InvalidKind),
@@ -72,15 +72,26 @@ fn typescript() -> String {
                 bridge::Missed, bridge::ErrorFrame, bridge::ErrorCode, bridge::HostErrorCode),
         ),
         (
+            "Spaces and objects (HTTP API, store, the live floor frame)",
+            decls!(cfg; space::FloorFrame, space::Position, space::SpaceDef, space::SpaceSettings,
+                space::CreateDynamic, space::ObjectDef, space::ObjectSettings, space::Retention,
+                space::SpaceView, space::PresenceView, space::ObjectPresence,
+                space::PresentParticipant, space::ApiErrorCode, space::ApiErrorBody),
+        ),
+        (
             "Limits",
             vec![format!(
-                "export const MAX_MESSAGE_BYTES = {};\nexport const MAX_DATA_BYTES = {};\nexport const PEXIP_ACTION_PREFIX = {:?};\nexport const PEXIP_PLUGIN_ID = {:?};\nexport const VIDEOCONF_ACTION_PREFIX = {:?};\nexport const MAX_DTMF_CHARS = {};",
+                "export const MAX_MESSAGE_BYTES = {};\nexport const MAX_DATA_BYTES = {};\nexport const PEXIP_ACTION_PREFIX = {:?};\nexport const PEXIP_PLUGIN_ID = {:?};\nexport const VIDEOCONF_ACTION_PREFIX = {:?};\nexport const MAX_DTMF_CHARS = {};\nexport const FLOOR_WIDTH = {};\nexport const FLOOR_HEIGHT = {};\nexport const DEFAULT_SANDBOX = {:?};\nexport const DEFAULT_ALLOW = {:?};",
                 crate::limits::MAX_MESSAGE_BYTES,
                 crate::limits::MAX_DATA_BYTES,
                 pexip::ACTION_PREFIX,
                 pexip::PLUGIN_ID,
                 videoconf::VIDEOCONF_PREFIX,
-                pexip::MAX_DTMF_CHARS
+                pexip::MAX_DTMF_CHARS,
+                space::FLOOR_WIDTH,
+                space::FLOOR_HEIGHT,
+                space::DEFAULT_SANDBOX,
+                space::DEFAULT_ALLOW
             )],
         ),
     ];

@@ -12,6 +12,8 @@
 //! - [`bridge`]: host runtime ↔ server WebSocket frames (ours).
 //! - [`limits`]: 2 MB messages, 500 KB saved data, measured on the JSON encoding.
 //! - [`plugin_url`]: which plugin URLs may become an iframe.
+//! - [`space`]: spaces and objects as the API, the store and the live `floor` frame carry
+//!   them, and the plugin iframe's default sandbox with its per-object narrowing.
 //! - [`fuzzing`]: what the parsers promise on any bytes, checked by the fuzz targets.
 //! - [`sender`]: the check that a relayed message's `source` and `objectId` are the sender's.
 //!
@@ -32,6 +34,7 @@ mod parsed;
 pub mod pexip;
 pub mod plugin_url;
 pub mod sender;
+pub mod space;
 pub mod videoconf;
 
 pub use parsed::{Ignored, Invalid, InvalidKind, Parsed};

@@ -211,6 +211,7 @@ pub fn space(cmd: SpaceCmd) -> anyhow::Result<()> {
                 id,
                 name,
                 created_at: now_secs(),
+                settings: Default::default(),
             };
             store.create_space(&space)?;
             println!("{}", serde_json::to_string(&space)?);
@@ -248,9 +249,11 @@ pub fn object(cmd: ObjectCmd) -> anyhow::Result<()> {
                 settings: ObjectSettings {
                     share_email,
                     retention: retention.into_retention(),
+                    ..ObjectSettings::default()
                 },
                 creator,
                 created_at: now_secs(),
+                position: None,
             };
             store.create_object(&def)?;
             println!("{}", serde_json::to_string(&def)?);

@@ -32,6 +32,8 @@ pub mod defaults {
     pub const DEDUP_BYTES: usize = 2 * 1024 * 1024;
     pub const SEND_QUEUE: usize = 4096;
     pub const SEND_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+    pub const MAX_OBJECTS_PER_SPACE: usize = 1000;
+    pub const MAX_DYNAMIC_PER_PARTICIPANT: usize = 50;
     pub const RETENTION_MESSAGES: u64 = 10_000;
     pub const RETENTION_AGE_SECS: u64 = 7 * 86_400;
     pub const RETENTION_BYTES: u64 = 64 * 1024 * 1024;
@@ -377,6 +379,14 @@ pub struct LimitsConfig {
     /// the RSS comes back down after a burst. 0 turns it off.
     #[arg(long, env = "MEETBRIDGE_TRIM_MEMORY_SECS", default_value_t = defaults::TRIM_MEMORY_SECS)]
     pub trim_memory_secs: u64,
+    /// Objects one space may hold (static and dynamic; the floor object not counted).
+    /// Creating one more is refused with `quota_exceeded`.
+    #[arg(long, env = "MEETBRIDGE_MAX_OBJECTS_PER_SPACE", default_value_t = defaults::MAX_OBJECTS_PER_SPACE)]
+    pub max_objects_per_space: usize,
+    /// Dynamic objects (meetings) one participant may have created in one space through
+    /// the participant API. Creating one more is refused with `quota_exceeded`.
+    #[arg(long, env = "MEETBRIDGE_MAX_DYNAMIC_PER_PARTICIPANT", default_value_t = defaults::MAX_DYNAMIC_PER_PARTICIPANT)]
+    pub max_dynamic_per_participant: usize,
 }
 
 impl LimitsConfig {
@@ -421,6 +431,8 @@ impl Default for LimitsConfig {
             coalesce_ms: COALESCE_MS,
             ws_ping_secs: WS_PING_SECS,
             trim_memory_secs: TRIM_MEMORY_SECS,
+            max_objects_per_space: MAX_OBJECTS_PER_SPACE,
+            max_dynamic_per_participant: MAX_DYNAMIC_PER_PARTICIPANT,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The demo space of `serve --demo` (`make run`): a space and a few objects whose plugin
 //! URLs point at the demo plugins the browser side builds into `web/dist/plugins/`.
 //! The built-in seed is `crates/server/demo-seed.json`; `--demo-seed FILE` replaces it.
-//! Seeding is idempotent: what exists is left as it is.
+//! Seeding is idempotent: what exists is left as it is, except that an object seeded
+//! before positions existed gets the seed's position.
 
 use std::path::Path;
 
@@ -11,7 +12,9 @@ use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrlPolicy};
 use serde::Deserialize;
 
 use crate::auth::token::now_secs;
-use crate::store::{ObjectDef, ObjectSettings, SpaceDef, Store, StoreError};
+use crate::store::{
+    ObjectDef, ObjectSettings, Position, SpaceDef, SpaceSettings, Store, StoreError,
+};
 
 pub const BUILTIN_SEED: &str = include_str!("../demo-seed.json");
 
@@ -25,6 +28,9 @@ pub struct Seed {
 pub struct SeedSpace {
     pub id: String,
     pub name: String,
+    /// Who may create meetings, the plugin origin allow-list.
+    #[serde(default)]
+    pub settings: SpaceSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,6 +45,9 @@ pub struct SeedObject {
     pub settings: ObjectSettings,
     #[serde(default)]
     pub creator: Option<String>,
+    /// Where it stands on the floor.
+    #[serde(default)]
+    pub position: Option<Position>,
 }
 
 pub fn load_seed(path: Option<&Path>) -> anyhow::Result<Seed> {
@@ -51,11 +60,25 @@ pub fn load_seed(path: Option<&Path>) -> anyhow::Result<Seed> {
     serde_json::from_str(&text).context("parsing the demo seed")
 }
 
-/// Refuses a seed whose plugin URLs the policy does not accept, naming the object.
+/// Refuses a seed whose plugin URLs the policy (and the space's origin allow-list) does not
+/// accept, or whose positions or sandbox settings are out of bounds, naming the object.
 pub fn check_seed(seed: &Seed, policy: &PluginUrlPolicy<'_>) -> anyhow::Result<()> {
+    let policy = PluginUrlPolicy {
+        allowed_origins: &seed.space.settings.plugin_origins,
+        ..*policy
+    };
     for (i, o) in seed.objects.iter().enumerate() {
-        check_plugin_url(&format!("objects[{i}].pluginUrl"), &o.plugin_url, policy)
-            .map_err(|e| anyhow::anyhow!("the demo seed's object {:?}: {e}", o.id))?;
+        let refused =
+            |e: &dyn std::fmt::Display| anyhow::anyhow!("the demo seed's object {:?}: {e}", o.id);
+        check_plugin_url(&format!("objects[{i}].pluginUrl"), &o.plugin_url, &policy)
+            .map_err(|e| refused(&e))?;
+        o.settings
+            .check(&format!("objects[{i}].settings"))
+            .map_err(|e| refused(&e))?;
+        if let Some(p) = &o.position {
+            p.check(&format!("objects[{i}].position"))
+                .map_err(|e| refused(&e))?;
+        }
     }
     Ok(())
 }
@@ -67,6 +90,7 @@ pub fn apply(store: &dyn Store, seed: &Seed) -> anyhow::Result<()> {
         id: seed.space.id.clone(),
         name: seed.space.name.clone(),
         created_at: now,
+        settings: seed.space.settings.clone(),
     }) {
         Ok(()) | Err(StoreError::Conflict(_)) => {}
         Err(e) => return Err(e.into()),
@@ -81,10 +105,24 @@ pub fn apply(store: &dyn Store, seed: &Seed) -> anyhow::Result<()> {
             settings: o.settings.clone(),
             creator: o.creator.clone(),
             created_at: now,
+            position: o.position,
         };
         match store.create_object(&def) {
-            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => place_unplaced(store, &def)?,
             Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Gives an existing object the seed's position when it has none (a data dir seeded by
+/// an older version); an object placed since keeps its place.
+fn place_unplaced(store: &dyn Store, seeded: &ObjectDef) -> anyhow::Result<()> {
+    if let Some(mut existing) = store.object(&seeded.id)? {
+        if existing.position.is_none() && seeded.position.is_some() {
+            existing.position = seeded.position;
+            store.update_object(&existing)?;
         }
     }
     Ok(())

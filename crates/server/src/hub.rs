@@ -1,6 +1,8 @@
 //! The object registry: every known object's [`Room`], created from the store at startup
-//! and when the admin API (or a participant, for dynamic objects) adds one. Objects added
-//! offline by the CLI while the server runs are found on first use.
+//! and when the admin API (or a participant, for dynamic objects) adds one, redefined when
+//! an admin edits it and dropped when one deletes it. Objects added offline by the CLI
+//! while the server runs are found on first use. Beside it, [`Floors`]: who follows which
+//! space's floor.
 //!
 //! A room that nobody has used for `--room-idle-secs` is unloaded ([`Hub::sweep`]); the
 //! next use brings it back from the store, as at startup.
@@ -15,6 +17,7 @@ use meetbridge_protocol::limits::{MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
 
 use crate::cluster::Cluster;
 use crate::config::LimitsConfig;
+use crate::floor::Floors;
 use crate::metrics::Metrics;
 use crate::room::{DedupWindow, HistoryBudget, Room, RoomLimits, Window, MAX_REPLAY};
 use crate::store::{ObjectDef, Retention, RetentionLimits, Store, StoreResult};
@@ -26,6 +29,11 @@ pub struct Hub {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub limits: LimitsConfig,
+    /// The connections following each space's floor.
+    pub floors: Floors,
+    /// Held while an object is counted against the quotas and created, so two creations
+    /// on this server cannot both take a quota's last place.
+    pub placing: tokio::sync::Mutex<()>,
     rooms: RwLock<HashMap<String, Arc<Room>>>,
     room_limits: RoomLimits,
     next_conn: AtomicU64,
@@ -70,6 +78,8 @@ impl Hub {
             store,
             metrics,
             limits,
+            floors: Floors::default(),
+            placing: tokio::sync::Mutex::new(()),
             rooms: RwLock::new(HashMap::new()),
             room_limits,
             next_conn: AtomicU64::new(1),
@@ -102,6 +112,35 @@ impl Hub {
         ));
         let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
         rooms.entry(id).or_insert(room).clone()
+    }
+
+    /// An edited object (already stored): its room, if loaded, reads the new definition
+    /// (one not loaded reads it from the store when it next loads).
+    pub fn redefine(&self, def: ObjectDef) {
+        if let Some(room) = self.live_room(&def.id) {
+            room.redefine(def);
+        }
+    }
+
+    /// A deleted object (already gone from the store) is no longer live: new frames about
+    /// it are answered `unknown_object`. Connections still present on it keep nothing of
+    /// it but their own leaving.
+    pub fn remove(&self, id: &str) -> Option<Arc<Room>> {
+        self.rooms
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)
+    }
+
+    /// The loaded rooms of one space (a room nobody used for a while may be unloaded:
+    /// nobody is on it).
+    pub fn rooms_in(&self, space: &str) -> Vec<Arc<Room>> {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms
+            .values()
+            .filter(|r| r.space_id() == space)
+            .cloned()
+            .collect()
     }
 
     /// Every live room (the background pruner walks them).

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod demo;
+pub mod floor;
 pub mod hub;
 pub mod listener;
 pub mod memory;

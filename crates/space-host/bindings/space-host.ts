@@ -1,13 +1,14 @@
 // Generated from crates/space-host by `make bindings`. Do not edit by hand.
 // What the host runtime's wasm returns to its TypeScript glue (JSON text).
 
-import type { ErrorFrame, Missed, ObjectType, PlatformToPlugin, ServerPluginFrame, Welcome } from "../../protocol/bindings/protocol";
+import type { ErrorFrame, FloorFrame, Missed, PlatformToPlugin, ServerPluginFrame, Welcome } from "../../protocol/bindings/protocol";
+export type { ObjectDef, ObjectSettings, Retention } from "../../protocol/bindings/protocol";
 
 export type Effect = { "kind": "send", text: string, } | { "kind": "toPlugin", object: string, message: PlatformToPlugin, } | { "kind": "warn", text: string, } | { "kind": "event", event: HostEvent, } | { "kind": "presenceDone", req: number, error?: ErrorFrame, } | { "kind": "timer", object: string, timer: TimerKind, token: number, ms: number, } | { "kind": "removeFrame", object: string, };
 
 export type TimerKind = "listen" | "quiet" | "grace";
 
-export type HostEvent = { "kind": "state", state: ConnState, retryInMs?: number, } | { "kind": "welcome" } & Welcome | { "kind": "plugin" } & ServerPluginFrame | { "kind": "refused", object: string, code: string, message: string, refused?: string, } | { "kind": "missed" } & Missed | { "kind": "error" } & ErrorFrame | { "kind": "leaving", object: string, graceMs: number, } | { "kind": "closed", object: string, } | { "kind": "sessionEnded", reason: string, };
+export type HostEvent = { "kind": "state", state: ConnState, retryInMs?: number, } | { "kind": "welcome" } & Welcome | { "kind": "plugin" } & ServerPluginFrame | { "kind": "refused", object: string, code: string, message: string, refused?: string, } | { "kind": "missed" } & Missed | { "kind": "error" } & ErrorFrame | { "kind": "leaving", object: string, graceMs: number, } | { "kind": "closed", object: string, } | { "kind": "sessionEnded", reason: string, } | { "kind": "floor" } & FloorFrame;
 
 export type ConnState = "connecting" | "open" | "closed";
 
@@ -34,27 +35,3 @@ export type AfterClose = { "next": "stay" } | { "next": "reconnect", url: string
 export type Closed = { after: AfterClose, effects: Array<Effect>, };
 
 export type PresenceRequest = { req: number, effects: Array<Effect>, };
-
-export type ObjectDef = { id: string, spaceId: string, name: string, objectType: ObjectType, 
-/**
- * The plugin page loaded in the object's iframe.
- */
-pluginUrl: string, settings: ObjectSettings, 
-/**
- * For dynamic objects: the user id of the creator, who is the object's host.
- */
-creator?: string, createdAt: number, };
-
-export type ObjectSettings = { 
-/**
- * Whether participants' e-mail addresses are given to the plugin (only when the owner
- * allows it). Off unless set.
- */
-shareEmail: boolean, 
-/**
- * How much of the object's message history is kept; unset parts take the server's
- * defaults.
- */
-retention?: Retention, };
-
-export type Retention = { maxMessages?: number, maxAgeSecs?: number, maxBytes?: number, };

@@ -1,7 +1,8 @@
-//! The TypeScript of what crosses the wasm boundary (effects, events, policies), and of the
-//! HTTP API's object records the glue reads (`ObjectDef`, from the store crate), generated
-//! from the Rust types so the glue copies none by hand. `make bindings` writes it to
-//! `bindings/space-host.ts`; the `bindings` test fails when the committed file is stale.
+//! The TypeScript of what crosses the wasm boundary (effects, events, policies), generated
+//! from the Rust types so the glue copies none by hand; the HTTP API's object records the
+//! glue reads (`ObjectDef`, defined in the protocol crate) are re-exported from the
+//! protocol's bindings. `make bindings` writes it to `bindings/space-host.ts`; the
+//! `bindings` test fails when the committed file is stale.
 
 use ts_rs::{Config, TS};
 
@@ -15,7 +16,8 @@ pub fn typescript() -> String {
     let mut out = String::from(
         "// Generated from crates/space-host by `make bindings`. Do not edit by hand.\n\
          // What the host runtime's wasm returns to its TypeScript glue (JSON text).\n\n\
-         import type { ErrorFrame, Missed, ObjectType, PlatformToPlugin, ServerPluginFrame, Welcome } from \"../../protocol/bindings/protocol\";\n\n",
+         import type { ErrorFrame, FloorFrame, Missed, PlatformToPlugin, ServerPluginFrame, Welcome } from \"../../protocol/bindings/protocol\";\n\
+         export type { ObjectDef, ObjectSettings, Retention } from \"../../protocol/bindings/protocol\";\n\n",
     );
     let decls = [
         Effect::decl(&cfg),
@@ -26,9 +28,6 @@ pub fn typescript() -> String {
         AfterClose::decl(&cfg),
         Closed::decl(&cfg),
         PresenceRequest::decl(&cfg),
-        meetbridge_store::ObjectDef::decl(&cfg),
-        meetbridge_store::ObjectSettings::decl(&cfg),
-        meetbridge_store::Retention::decl(&cfg),
     ];
     for decl in decls {
         out.push_str("export ");

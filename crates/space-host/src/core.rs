@@ -15,6 +15,7 @@ use meetbridge_protocol::ovice::{
     PluginToPlatform, PresenceStatus, SentReceipt, SentRequest,
 };
 use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrl, PluginUrlPolicy};
+use meetbridge_protocol::space::FloorFrame;
 use meetbridge_protocol::Parsed;
 use serde::Serialize;
 
@@ -126,6 +127,9 @@ pub enum HostEvent {
     /// The server no longer accepts this page's token (4401) and the page gave no fresh
     /// one: the host runtime stays closed. `reason` is the server's (or the host's) word.
     SessionEnded { reason: String },
+    /// Something changed on the space's floor (an object added, edited or removed; the
+    /// space renamed or deleted): the page redraws; the core keeps nothing of it.
+    Floor(FloorFrame),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -233,17 +237,9 @@ pub fn backoff_ms(attempts: u32, random: f64) -> u32 {
     base + jitter
 }
 
-/// The sandbox every plugin iframe gets unless the page (or the object's settings) says
-/// otherwise: what plugins written for oVice use in its iframes — scripts, their own
-/// origin's storage (`localStorage`, cookies), forms, `alert` / `confirm` / `prompt`
-/// (`allow-modals`), links and popups that open normally, downloads. Never the top
-/// window's navigation. `allow-same-origin` is dropped for a plugin on the page's own
-/// origin (see [`frame_policy`]).
-pub const DEFAULT_SANDBOX: &str = "allow-scripts allow-same-origin allow-forms allow-modals allow-popups allow-popups-to-escape-sandbox allow-downloads";
-
-/// The permissions policy (`allow`) every plugin iframe gets unless narrowed: copying to
-/// and pasting from the clipboard, full screen, autoplay.
-pub const DEFAULT_ALLOW: &str = "clipboard-read; clipboard-write; fullscreen; autoplay";
+/// The default sandbox and permissions policy of a plugin iframe are defined once, in the
+/// protocol crate, where the server also checks an object's narrowing of them.
+pub use meetbridge_protocol::space::{DEFAULT_ALLOW, DEFAULT_SANDBOX};
 
 /// How an object's iframe is sandboxed and which origin its messages must come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -898,6 +894,7 @@ impl Core {
             }
             ServerFrame::Error(error) => self.server_error(error),
             ServerFrame::Pong(_) => Vec::new(),
+            ServerFrame::Floor(floor) => vec![Effect::event(HostEvent::Floor(floor))],
         }
     }
 
@@ -2069,6 +2066,25 @@ mod tests {
                 _ => panic!("{bad}: {effects:?}"),
             }
         }
+    }
+
+    #[test]
+    fn floor_changes_reach_the_page_and_nothing_else() {
+        let mut core = open_core();
+        let frame = json!({"op": "floor", "change": "removed", "space": "s", "id": "o9"});
+        let effects = core.from_server(&frame.to_string());
+        assert!(sent(&effects).is_empty() && to_plugin(&effects).is_empty());
+        let [Effect::Event { event }] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(
+            serde_json::to_value(event).unwrap(),
+            json!({"kind": "floor", "change": "removed", "space": "s", "id": "o9"})
+        );
+        // A floor frame the core cannot read is warned about, not delivered.
+        let bad = json!({"op": "floor", "change": "moved", "space": "s"});
+        let effects = core.from_server(&bad.to_string());
+        assert!(matches!(&effects[..], [Effect::Warn { .. }]), "{effects:?}");
     }
 
     #[test]

@@ -19,7 +19,29 @@ pub use model::*;
 
 /// The columns of an object row, in the order both backends read them.
 const OBJECT_COLUMNS: &str =
-    "id, space_id, name, object_type, plugin_url, settings, creator, created_at";
+    "id, space_id, name, object_type, plugin_url, settings, creator, created_at, pos_x, pos_y";
+
+/// The columns of a space row, in the order both backends read them.
+const SPACE_COLUMNS: &str = "id, name, created_at, settings";
+
+/// A position from its two nullable columns (both set, or none).
+fn position_from(x: Option<i64>, y: Option<i64>) -> Option<Position> {
+    match (x, y) {
+        (Some(x), Some(y)) => Some(Position {
+            x: x.clamp(0, u32::MAX as i64) as u32,
+            y: y.clamp(0, u32::MAX as i64) as u32,
+        }),
+        _ => None,
+    }
+}
+
+/// The two nullable columns of a position.
+fn position_columns(position: Option<Position>) -> (Option<i64>, Option<i64>) {
+    match position {
+        Some(p) => (Some(p.x as i64), Some(p.y as i64)),
+        None => (None, None),
+    }
+}
 
 /// A count or sequence number as SQL's signed 64-bit integer (saturating: "no limit" stays
 /// the largest one).
@@ -43,9 +65,21 @@ pub trait Store: Send + Sync + 'static {
 
     fn create_space(&self, space: &SpaceDef) -> StoreResult<()>;
     fn spaces(&self) -> StoreResult<Vec<SpaceDef>>;
+    fn space(&self, id: &str) -> StoreResult<Option<SpaceDef>>;
+    /// Replaces a space's name and settings (`Missing` when there is no such space).
+    fn update_space(&self, space: &SpaceDef) -> StoreResult<()>;
+    /// Deletes a space with every object in it and everything those objects kept (see
+    /// [`Store::delete_object`]); returns the ids of the objects that went.
+    fn delete_space(&self, id: &str) -> StoreResult<Vec<String>>;
     fn create_object(&self, object: &ObjectDef) -> StoreResult<()>;
-    /// Replaces an object's settings (e-mail sharing, retention).
+    /// Replaces an object's settings (e-mail sharing, retention, sandbox).
     fn update_settings(&self, object: &str, settings: &ObjectSettings) -> StoreResult<()>;
+    /// Replaces what may be edited of an object: name, type, plugin URL, settings, creator
+    /// and position (its id, space and creation time stay). `Missing` when it is gone.
+    fn update_object(&self, object: &ObjectDef) -> StoreResult<()>;
+    /// Deletes an object and everything it kept: its saved data, its message log, its
+    /// sequence counter and its remembered ids. `Missing` when there is no such object.
+    fn delete_object(&self, id: &str) -> StoreResult<ObjectRemoval>;
     /// All objects, or those of one space, in creation order.
     fn objects(&self, space: Option<&str>) -> StoreResult<Vec<ObjectDef>>;
     fn object(&self, id: &str) -> StoreResult<Option<ObjectDef>>;

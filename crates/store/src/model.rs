@@ -3,88 +3,21 @@
 use meetbridge_protocol::ovice::ObjectType;
 use serde::{Deserialize, Serialize};
 
-/// A place that holds objects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct SpaceDef {
-    pub id: String,
-    pub name: String,
-    #[cfg_attr(feature = "codegen", ts(type = "number"))]
-    pub created_at: i64,
-}
+/// Spaces and objects are defined once, in the protocol crate: the API, the live `floor`
+/// frame and the pages carry exactly what is stored.
+pub use meetbridge_protocol::space::{
+    CreateDynamic, ObjectDef, ObjectSettings, Position, Retention, RetentionLimits, SpaceDef,
+    SpaceSettings,
+};
 
-/// One plugin instance in a space.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectDef {
-    pub id: String,
-    pub space_id: String,
-    pub name: String,
-    pub object_type: ObjectType,
-    /// The plugin page loaded in the object's iframe.
-    pub plugin_url: String,
-    pub settings: ObjectSettings,
-    /// For dynamic objects: the user id of the creator, who is the object's host.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "codegen", ts(optional))]
-    pub creator: Option<String>,
-    #[cfg_attr(feature = "codegen", ts(type = "number"))]
-    pub created_at: i64,
-}
-
-/// Per-object settings set by the organisation's owner.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase", default)]
-pub struct ObjectSettings {
-    /// Whether participants' e-mail addresses are given to the plugin (only when the owner
-    /// allows it). Off unless set.
-    pub share_email: bool,
-    /// How much of the object's message history is kept; unset parts take the server's
-    /// defaults.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "codegen", ts(optional))]
-    pub retention: Option<Retention>,
-}
-
-/// How much of an object's message log is kept: by count, age and bytes, whichever bites
-/// first. Unset fields take the server's defaults.
+/// What deleting an object removed with it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "codegen", derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-pub struct Retention {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
-    pub max_messages: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
-    pub max_age_secs: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "codegen", ts(optional, type = "number"))]
-    pub max_bytes: Option<u64>,
-}
-
-impl Retention {
-    /// These settings over `defaults`.
-    pub fn resolve(retention: Option<&Retention>, defaults: RetentionLimits) -> RetentionLimits {
-        let r = retention.copied().unwrap_or_default();
-        RetentionLimits {
-            max_messages: r.max_messages.unwrap_or(defaults.max_messages),
-            max_age_secs: r.max_age_secs.unwrap_or(defaults.max_age_secs),
-            max_bytes: r.max_bytes.unwrap_or(defaults.max_bytes),
-        }
-    }
-}
-
-/// Retention with every bound set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RetentionLimits {
-    pub max_messages: u64,
-    pub max_age_secs: u64,
-    pub max_bytes: u64,
+pub struct ObjectRemoval {
+    /// Rows of its message log.
+    pub log_entries: u64,
+    /// Whether it had a saved-data document.
+    pub saved_data: bool,
 }
 
 /// An object's saved-data document as stored: its JSON text and when it was saved.

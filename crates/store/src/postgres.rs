@@ -20,9 +20,10 @@ use tokio_postgres::NoTls;
 
 use crate::model::{backend, object_type_from, object_type_str};
 use crate::{
-    sql_int, AppendDone, LogEntry, LogPage, LogQuery, ObjectDef, ObjectSettings, RememberedId,
-    RetentionLimits, Revocation, RevocationKind, Save, SaveDone, SavedDoc, SpaceDef, Store,
-    StoreError, StoreResult, OBJECT_COLUMNS,
+    position_columns, position_from, sql_int, AppendDone, LogEntry, LogPage, LogQuery, ObjectDef,
+    ObjectRemoval, ObjectSettings, RememberedId, RetentionLimits, Revocation, RevocationKind, Save,
+    SaveDone, SavedDoc, SpaceDef, SpaceSettings, Store, StoreError, StoreResult, OBJECT_COLUMNS,
+    SPACE_COLUMNS,
 };
 
 const MAX_BATCH: usize = 512;
@@ -87,6 +88,10 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         PRIMARY KEY (kind, value)
     );",
+    // 3: space settings, object positions on the floor.
+    "ALTER TABLE spaces ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE objects ADD COLUMN pos_x BIGINT;
+    ALTER TABLE objects ADD COLUMN pos_y BIGINT;",
 ];
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -521,7 +526,49 @@ fn object_from_row(row: &tokio_postgres::Row) -> ObjectDef {
         settings: serde_json::from_str::<ObjectSettings>(&settings).unwrap_or_default(),
         creator: row.get(6),
         created_at: row.get(7),
+        position: position_from(row.get(8), row.get(9)),
     }
+}
+
+fn space_from_row(row: &tokio_postgres::Row) -> SpaceDef {
+    let settings: String = row.get(3);
+    SpaceDef {
+        id: row.get(0),
+        name: row.get(1),
+        created_at: row.get(2),
+        settings: serde_json::from_str::<SpaceSettings>(&settings).unwrap_or_default(),
+    }
+}
+
+/// Deletes an object's row and everything it kept, inside `tx`.
+async fn delete_object_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: &str,
+) -> StoreResult<ObjectRemoval> {
+    let gone = tx
+        .execute("DELETE FROM objects WHERE id = $1", &[&id])
+        .await
+        .map_err(pg)?;
+    if gone == 0 {
+        return Err(StoreError::Missing(format!("object {id}")));
+    }
+    let log_entries = tx
+        .execute("DELETE FROM message_log WHERE object_id = $1", &[&id])
+        .await
+        .map_err(pg)?;
+    let saved = tx
+        .execute("DELETE FROM object_data WHERE object_id = $1", &[&id])
+        .await
+        .map_err(pg)?;
+    for table in ["object_seq", "message_ids"] {
+        tx.execute(&format!("DELETE FROM {table} WHERE object_id = $1"), &[&id])
+            .await
+            .map_err(pg)?;
+    }
+    Ok(ObjectRemoval {
+        log_entries,
+        saved_data: saved > 0,
+    })
 }
 
 impl Store for PgStore {
@@ -539,12 +586,13 @@ impl Store for PgStore {
 
     fn create_space(&self, space: &SpaceDef) -> StoreResult<()> {
         let s = space.clone();
+        let settings = serde_json::to_string(&s.settings).map_err(backend)?;
         self.call(move |pool| async move {
             let client = pool.get().await.map_err(pg)?;
             client
                 .execute(
-                    "INSERT INTO spaces (id, name, created_at) VALUES ($1, $2, $3)",
-                    &[&s.id, &s.name, &s.created_at],
+                    "INSERT INTO spaces (id, name, created_at, settings) VALUES ($1, $2, $3, $4)",
+                    &[&s.id, &s.name, &s.created_at, &settings],
                 )
                 .await
                 .map(|_| ())
@@ -557,19 +605,76 @@ impl Store for PgStore {
             let client = pool.get().await.map_err(pg)?;
             let rows = client
                 .query(
-                    "SELECT id, name, created_at FROM spaces ORDER BY created_at, ord",
+                    &format!("SELECT {SPACE_COLUMNS} FROM spaces ORDER BY created_at, ord"),
                     &[],
                 )
                 .await
                 .map_err(pg)?;
-            Ok(rows
+            Ok(rows.iter().map(space_from_row).collect())
+        })
+    }
+
+    fn space(&self, id: &str) -> StoreResult<Option<SpaceDef>> {
+        let id = id.to_owned();
+        self.call(move |pool| async move {
+            let client = pool.get().await.map_err(pg)?;
+            let row = client
+                .query_opt(
+                    &format!("SELECT {SPACE_COLUMNS} FROM spaces WHERE id = $1"),
+                    &[&id],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(row.as_ref().map(space_from_row))
+        })
+    }
+
+    fn update_space(&self, space: &SpaceDef) -> StoreResult<()> {
+        let s = space.clone();
+        let settings = serde_json::to_string(&s.settings).map_err(backend)?;
+        self.call(move |pool| async move {
+            let client = pool.get().await.map_err(pg)?;
+            let n = client
+                .execute(
+                    "UPDATE spaces SET name = $2, settings = $3 WHERE id = $1",
+                    &[&s.id, &s.name, &settings],
+                )
+                .await
+                .map_err(pg)?;
+            if n == 0 {
+                return Err(StoreError::Missing(format!("space {}", s.id)));
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_space(&self, id: &str) -> StoreResult<Vec<String>> {
+        let id = id.to_owned();
+        self.call(move |pool| async move {
+            let mut client = pool.get().await.map_err(pg)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let objects: Vec<String> = tx
+                .query(
+                    "SELECT id FROM objects WHERE space_id = $1 ORDER BY created_at, ord",
+                    &[&id],
+                )
+                .await
+                .map_err(pg)?
                 .iter()
-                .map(|r| SpaceDef {
-                    id: r.get(0),
-                    name: r.get(1),
-                    created_at: r.get(2),
-                })
-                .collect())
+                .map(|r| r.get(0))
+                .collect();
+            for object in &objects {
+                delete_object_in(&tx, object).await?;
+            }
+            let n = tx
+                .execute("DELETE FROM spaces WHERE id = $1", &[&id])
+                .await
+                .map_err(pg)?;
+            if n == 0 {
+                return Err(StoreError::Missing(format!("space {id}")));
+            }
+            tx.commit().await.map_err(pg)?;
+            Ok(objects)
         })
     }
 
@@ -577,11 +682,12 @@ impl Store for PgStore {
         let o = object.clone();
         self.call(move |pool| async move {
             let settings = serde_json::to_string(&o.settings).map_err(backend)?;
+            let (x, y) = position_columns(o.position);
             let client = pool.get().await.map_err(pg)?;
             client
                 .execute(
-                    "INSERT INTO objects (id, space_id, name, object_type, plugin_url, settings, creator, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO objects (id, space_id, name, object_type, plugin_url, settings, creator, created_at, pos_x, pos_y)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     &[
                         &o.id,
                         &o.space_id,
@@ -591,6 +697,8 @@ impl Store for PgStore {
                         &settings,
                         &o.creator,
                         &o.created_at,
+                        &x,
+                        &y,
                     ],
                 )
                 .await
@@ -615,6 +723,48 @@ impl Store for PgStore {
                 return Err(StoreError::Missing(format!("object {object}")));
             }
             Ok(())
+        })
+    }
+
+    fn update_object(&self, object: &ObjectDef) -> StoreResult<()> {
+        let o = object.clone();
+        let settings = serde_json::to_string(&o.settings).map_err(backend)?;
+        self.call(move |pool| async move {
+            let (x, y) = position_columns(o.position);
+            let client = pool.get().await.map_err(pg)?;
+            let n = client
+                .execute(
+                    "UPDATE objects SET name = $2, object_type = $3, plugin_url = $4, settings = $5,
+                         creator = $6, pos_x = $7, pos_y = $8
+                     WHERE id = $1",
+                    &[
+                        &o.id,
+                        &o.name,
+                        &object_type_str(o.object_type),
+                        &o.plugin_url,
+                        &settings,
+                        &o.creator,
+                        &x,
+                        &y,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            if n == 0 {
+                return Err(StoreError::Missing(format!("object {}", o.id)));
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_object(&self, id: &str) -> StoreResult<ObjectRemoval> {
+        let id = id.to_owned();
+        self.call(move |pool| async move {
+            let mut client = pool.get().await.map_err(pg)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let removal = delete_object_in(&tx, &id).await?;
+            tx.commit().await.map_err(pg)?;
+            Ok(removal)
         })
     }
 

@@ -15,9 +15,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::model::{backend, object_type_from, object_type_str};
 use crate::{
-    sql_int, AppendDone, LogEntry, LogPage, LogQuery, ObjectDef, ObjectSettings, RememberedId,
-    RetentionLimits, Revocation, RevocationKind, Save, SaveDone, SavedDoc, SpaceDef, SqliteSync,
-    Store, StoreError, StoreResult, OBJECT_COLUMNS,
+    position_columns, position_from, sql_int, AppendDone, LogEntry, LogPage, LogQuery, ObjectDef,
+    ObjectRemoval, ObjectSettings, RememberedId, RetentionLimits, Revocation, RevocationKind, Save,
+    SaveDone, SavedDoc, SpaceDef, SpaceSettings, SqliteSync, Store, StoreError, StoreResult,
+    OBJECT_COLUMNS, SPACE_COLUMNS,
 };
 
 const MAX_BATCH: usize = 512;
@@ -79,6 +80,10 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         PRIMARY KEY (kind, value)
     ) WITHOUT ROWID;",
+    // 4: space settings, object positions on the floor.
+    "ALTER TABLE spaces ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE objects ADD COLUMN pos_x INTEGER;
+    ALTER TABLE objects ADD COLUMN pos_y INTEGER;",
 ];
 
 /// Runs inside a batch's transaction and returns what to do once the batch committed.
@@ -351,6 +356,41 @@ fn object_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ObjectDef> {
         settings: serde_json::from_str::<ObjectSettings>(&settings).unwrap_or_default(),
         creator: row.get(6)?,
         created_at: row.get(7)?,
+        position: position_from(row.get(8)?, row.get(9)?),
+    })
+}
+
+fn space_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SpaceDef> {
+    let settings: String = row.get(3)?;
+    Ok(SpaceDef {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        created_at: row.get(2)?,
+        settings: serde_json::from_str::<SpaceSettings>(&settings).unwrap_or_default(),
+    })
+}
+
+/// Deletes an object's row and everything it kept, inside the writer's transaction.
+fn delete_object_in(conn: &Connection, id: &str) -> StoreResult<ObjectRemoval> {
+    let gone = conn
+        .execute("DELETE FROM objects WHERE id = ?1", [id])
+        .map_err(backend)?;
+    if gone == 0 {
+        return Err(StoreError::Missing(format!("object {id}")));
+    }
+    let log_entries = conn
+        .execute("DELETE FROM message_log WHERE object_id = ?1", [id])
+        .map_err(backend)? as u64;
+    let saved = conn
+        .execute("DELETE FROM object_data WHERE object_id = ?1", [id])
+        .map_err(backend)?;
+    conn.execute("DELETE FROM object_seq WHERE object_id = ?1", [id])
+        .map_err(backend)?;
+    conn.execute("DELETE FROM message_ids WHERE object_id = ?1", [id])
+        .map_err(backend)?;
+    Ok(ObjectRemoval {
+        log_entries,
+        saved_data: saved > 0,
     })
 }
 
@@ -379,10 +419,11 @@ impl Store for SqliteStore {
 
     fn create_space(&self, space: &SpaceDef) -> StoreResult<()> {
         let space = space.clone();
+        let settings = serde_json::to_string(&space.settings).map_err(backend)?;
         self.write(move |conn| {
             conn.execute(
-                "INSERT INTO spaces (id, name, created_at) VALUES (?1, ?2, ?3)",
-                params![space.id, space.name, space.created_at],
+                "INSERT INTO spaces (id, name, created_at, settings) VALUES (?1, ?2, ?3, ?4)",
+                params![space.id, space.name, space.created_at, settings],
             )
             .map(|_| ())
             .map_err(|e| conflict_or_backend(e, &format!("space {}", space.id)))
@@ -391,17 +432,56 @@ impl Store for SqliteStore {
 
     fn spaces(&self) -> StoreResult<Vec<SpaceDef>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, name, created_at FROM spaces ORDER BY created_at, rowid",
-            )?;
-            let rows = stmt.query_map([], |row| {
-                Ok(SpaceDef {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    created_at: row.get(2)?,
-                })
-            })?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {SPACE_COLUMNS} FROM spaces ORDER BY created_at, rowid"
+            ))?;
+            let rows = stmt.query_map([], space_from_row)?;
             rows.collect()
+        })
+    }
+
+    fn space(&self, id: &str) -> StoreResult<Option<SpaceDef>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!("SELECT {SPACE_COLUMNS} FROM spaces WHERE id = ?1"))?
+                .query_row([id], space_from_row)
+                .optional()
+        })
+    }
+
+    fn update_space(&self, space: &SpaceDef) -> StoreResult<()> {
+        let space = space.clone();
+        let settings = serde_json::to_string(&space.settings).map_err(backend)?;
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE spaces SET name = ?2, settings = ?3 WHERE id = ?1",
+                    params![space.id, space.name, settings],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Missing(format!("space {}", space.id)));
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_space(&self, id: &str) -> StoreResult<Vec<String>> {
+        let id = id.to_owned();
+        self.write(move |conn| {
+            let objects: Vec<String> = conn
+                .prepare("SELECT id FROM objects WHERE space_id = ?1 ORDER BY created_at, rowid")
+                .and_then(|mut s| s.query_map([&id], |r| r.get(0))?.collect())
+                .map_err(backend)?;
+            for object in &objects {
+                delete_object_in(conn, object)?;
+            }
+            let n = conn
+                .execute("DELETE FROM spaces WHERE id = ?1", [&id])
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Missing(format!("space {id}")));
+            }
+            Ok(objects)
         })
     }
 
@@ -409,9 +489,10 @@ impl Store for SqliteStore {
         let o = object.clone();
         self.write(move |conn| {
             let settings = serde_json::to_string(&o.settings).map_err(backend)?;
+            let (x, y) = position_columns(o.position);
             conn.execute(
-                "INSERT INTO objects (id, space_id, name, object_type, plugin_url, settings, creator, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO objects (id, space_id, name, object_type, plugin_url, settings, creator, created_at, pos_x, pos_y)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     o.id,
                     o.space_id,
@@ -420,7 +501,9 @@ impl Store for SqliteStore {
                     o.plugin_url,
                     settings,
                     o.creator,
-                    o.created_at
+                    o.created_at,
+                    x,
+                    y
                 ],
             )
             .map(|_| ())
@@ -443,6 +526,40 @@ impl Store for SqliteStore {
             }
             Ok(())
         })
+    }
+
+    fn update_object(&self, object: &ObjectDef) -> StoreResult<()> {
+        let o = object.clone();
+        let settings = serde_json::to_string(&o.settings).map_err(backend)?;
+        self.write(move |conn| {
+            let (x, y) = position_columns(o.position);
+            let n = conn
+                .execute(
+                    "UPDATE objects SET name = ?2, object_type = ?3, plugin_url = ?4, settings = ?5,
+                         creator = ?6, pos_x = ?7, pos_y = ?8
+                     WHERE id = ?1",
+                    params![
+                        o.id,
+                        o.name,
+                        object_type_str(o.object_type),
+                        o.plugin_url,
+                        settings,
+                        o.creator,
+                        x,
+                        y
+                    ],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Missing(format!("object {}", o.id)));
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_object(&self, id: &str) -> StoreResult<ObjectRemoval> {
+        let id = id.to_owned();
+        self.write(move |conn| delete_object_in(conn, &id))
     }
 
     fn objects(&self, space: Option<&str>) -> StoreResult<Vec<ObjectDef>> {

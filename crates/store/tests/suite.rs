@@ -112,6 +112,170 @@ suite! {
     concurrent_appends_share_commits_and_all_land_sqlite, concurrent_appends_share_commits_and_all_land_postgres => concurrent_appends;
     text_is_stored_exactly_as_given_sqlite, text_is_stored_exactly_as_given_postgres => text_is_exact;
     revocations_persist_and_move_forward_sqlite, revocations_persist_and_move_forward_postgres => revocations_persist;
+    objects_are_edited_and_positions_persist_sqlite, objects_are_edited_and_positions_persist_postgres => objects_are_edited;
+    deleting_an_object_removes_what_it_kept_sqlite, deleting_an_object_removes_what_it_kept_postgres => deleting_an_object;
+    spaces_are_renamed_and_deleted_with_their_objects_sqlite, spaces_are_renamed_and_deleted_with_their_objects_postgres => spaces_are_edited;
+}
+
+fn objects_are_edited(b: &dyn Backend) {
+    {
+        let store = b.open();
+        store.create_space(&space("s")).unwrap();
+        let mut o = object("o1", "s");
+        o.position = Some(Position { x: 120, y: 340 });
+        store.create_object(&o).unwrap();
+        assert_eq!(store.object("o1").unwrap().unwrap().position, o.position);
+        let edited = ObjectDef {
+            name: "Renamed".into(),
+            object_type: ObjectType::Static,
+            plugin_url: "https://plugins.example.com/p/".into(),
+            settings: ObjectSettings {
+                share_email: false,
+                retention: Some(Retention {
+                    max_messages: Some(7),
+                    ..Retention::default()
+                }),
+                sandbox: Some(vec!["allow-scripts".into()]),
+                allow: Some(vec![]),
+            },
+            creator: None,
+            position: Some(Position { x: 0, y: 520 }),
+            ..o.clone()
+        };
+        store.update_object(&edited).unwrap();
+        assert!(matches!(
+            store.update_object(&object("nope", "s")),
+            Err(StoreError::Missing(_))
+        ));
+    }
+    let store = b.open();
+    let o1 = store.object("o1").unwrap().unwrap();
+    assert_eq!(o1.name, "Renamed");
+    assert_eq!(o1.object_type, ObjectType::Static);
+    assert_eq!(o1.plugin_url, "https://plugins.example.com/p/");
+    assert_eq!(o1.settings.retention.unwrap().max_messages, Some(7));
+    assert_eq!(
+        o1.settings.sandbox.as_deref(),
+        Some(&["allow-scripts".to_owned()][..])
+    );
+    assert_eq!(o1.settings.allow.as_deref(), Some(&[][..]));
+    assert_eq!(o1.creator, None);
+    assert_eq!(o1.position, Some(Position { x: 0, y: 520 }));
+    assert_eq!(
+        (o1.space_id.as_str(), o1.created_at),
+        ("s", 1),
+        "id, space and creation stay"
+    );
+    // Unplaced: no position.
+    store.create_object(&object("o2", "s")).unwrap();
+    let mut o2 = store.object("o2").unwrap().unwrap();
+    assert_eq!(o2.position, None);
+    o2.position = Some(Position { x: 5, y: 6 });
+    store.update_object(&o2).unwrap();
+    o2.position = None;
+    store.update_object(&o2).unwrap();
+    assert_eq!(store.object("o2").unwrap().unwrap().position, None);
+}
+
+fn deleting_an_object(b: &dyn Backend) {
+    let store = b.open();
+    store.create_space(&space("s")).unwrap();
+    store.create_object(&object("o1", "s")).unwrap();
+    store.create_object(&object("o2", "s")).unwrap();
+    append_all(
+        &*store,
+        "o1",
+        (1..=3).map(|i| entry(i, "u1", None, "m")).collect(),
+    );
+    append_all(&*store, "o2", vec![entry(1, "u1", None, "kept")]);
+    let (tx, rx) = mpsc::channel();
+    store.save_data(
+        "o1",
+        Save {
+            json: r#"{"a":1}"#.into(),
+            updated_at: 1,
+            log: None,
+            at_version: None,
+            id: Some(RememberedId {
+                user: "u1".into(),
+                id: "m1".into(),
+                seq: Some(3),
+                reply: None,
+                at_ms: 1_000,
+            }),
+        },
+        Box::new(move |r| tx.send(r).unwrap()),
+    );
+    rx.recv_timeout(Duration::from_secs(20)).unwrap().unwrap();
+    let removal = store.delete_object("o1").unwrap();
+    assert_eq!(
+        removal,
+        ObjectRemoval {
+            log_entries: 3,
+            saved_data: true
+        }
+    );
+    assert_eq!(store.object("o1").unwrap(), None);
+    assert_eq!(store.load_data("o1").unwrap(), None);
+    assert_eq!(store.log_bounds("o1").unwrap(), None);
+    assert_eq!(store.last_seq("o1").unwrap(), 0);
+    assert_eq!(store.remembered_ids("o1", 0).unwrap(), vec![]);
+    assert!(!store.logged_objects().unwrap().contains(&"o1".to_owned()));
+    // The other object keeps everything.
+    assert_eq!(store.log_bounds("o2").unwrap(), Some((1, 1)));
+    assert!(matches!(
+        store.delete_object("o1"),
+        Err(StoreError::Missing(_))
+    ));
+    // The id may be used again, from scratch.
+    store.create_object(&object("o1", "s")).unwrap();
+    assert_eq!(store.load_data("o1").unwrap(), None);
+}
+
+fn spaces_are_edited(b: &dyn Backend) {
+    {
+        let store = b.open();
+        store.create_space(&space("s")).unwrap();
+        store.create_space(&space("t")).unwrap();
+        let mut renamed = space("s");
+        renamed.name = "Renamed".into();
+        renamed.settings = SpaceSettings {
+            create_dynamic: CreateDynamic::Owners,
+            plugin_origins: vec!["https://plugins.example.com".into()],
+        };
+        store.update_space(&renamed).unwrap();
+        assert!(matches!(
+            store.update_space(&space("nope")),
+            Err(StoreError::Missing(_))
+        ));
+        store.create_object(&object("o1", "s")).unwrap();
+        store.create_object(&object("o2", "s")).unwrap();
+        store.create_object(&object("o3", "t")).unwrap();
+        append_all(&*store, "o1", vec![entry(1, "u1", None, "m")]);
+    }
+    let store = b.open();
+    let s = store.space("s").unwrap().unwrap();
+    assert_eq!(s.name, "Renamed");
+    assert_eq!(s.settings.create_dynamic, CreateDynamic::Owners);
+    assert_eq!(
+        s.settings.plugin_origins,
+        vec!["https://plugins.example.com"]
+    );
+    assert_eq!(store.space("nope").unwrap(), None);
+    assert_eq!(store.delete_space("s").unwrap(), vec!["o1", "o2"]);
+    assert_eq!(store.space("s").unwrap(), None);
+    assert_eq!(store.objects(Some("s")).unwrap(), vec![]);
+    assert_eq!(store.log_bounds("o1").unwrap(), None);
+    assert_eq!(
+        store.objects(None).unwrap().len(),
+        1,
+        "space t keeps its object"
+    );
+    assert!(matches!(
+        store.delete_space("s"),
+        Err(StoreError::Missing(_))
+    ));
+    assert_eq!(store.spaces().unwrap(), vec![space("t")]);
 }
 
 fn revocations_persist(b: &dyn Backend) {
@@ -153,6 +317,7 @@ fn space(id: &str) -> SpaceDef {
         id: id.into(),
         name: id.to_uppercase(),
         created_at: 1,
+        settings: SpaceSettings::default(),
     }
 }
 
@@ -165,10 +330,11 @@ fn object(id: &str, space: &str) -> ObjectDef {
         plugin_url: "/plugins/notes/".into(),
         settings: ObjectSettings {
             share_email: true,
-            retention: None,
+            ..ObjectSettings::default()
         },
         creator: Some("u1".into()),
         created_at: 1,
+        position: None,
     }
 }
 
@@ -226,6 +392,7 @@ fn spaces_objects_and_settings_persist(b: &dyn Backend) {
                 max_age_secs: Some(30 * 86_400),
                 max_bytes: None,
             }),
+            ..ObjectSettings::default()
         };
         store.update_settings("o1", &settings).unwrap();
         assert!(matches!(

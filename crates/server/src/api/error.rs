@@ -1,46 +1,38 @@
-//! Errors of the HTTP API: `{"error": code, "message": text}` with the code's status.
+//! Errors of the HTTP API: `{"error": code, "message": text, "field"?: name}` with the
+//! code's status ([`ApiErrorBody`], defined in the protocol crate so the pages read it
+//! typed). The message is a sentence a person can act on; `field` names the refused
+//! field of the request when there is one.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
-use serde_json::json;
+use meetbridge_protocol::plugin_url::PluginUrlError;
+use meetbridge_protocol::space::{ApiErrorBody, SettingError};
+
+pub use meetbridge_protocol::space::ApiErrorCode;
 
 use crate::store::StoreError;
 
-/// The `error` of an API error body. Stable strings: clients switch on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApiErrorCode {
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    Conflict,
-    /// An identity provider (or another service the request needs) does not answer.
-    Unavailable,
-    Internal,
-}
-
-impl ApiErrorCode {
-    fn status(self) -> StatusCode {
-        match self {
-            ApiErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-            ApiErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ApiErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ApiErrorCode::Conflict => StatusCode::CONFLICT,
-            ApiErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+fn status(code: ApiErrorCode) -> StatusCode {
+    match code {
+        ApiErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+        ApiErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ApiErrorCode::Forbidden | ApiErrorCode::CreateNotAllowed | ApiErrorCode::QuotaExceeded => {
+            StatusCode::FORBIDDEN
         }
+        ApiErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ApiErrorCode::Conflict => StatusCode::CONFLICT,
+        ApiErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ApiErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-/// An error as JSON: `{"error": code, "message": text}`, with the code's HTTP status.
+/// An error as JSON, with the code's HTTP status.
 #[derive(Debug)]
 pub struct ApiError {
     code: ApiErrorCode,
     message: String,
+    field: Option<String>,
 }
 
 impl ApiError {
@@ -48,6 +40,7 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            field: None,
         }
     }
 
@@ -55,15 +48,40 @@ impl ApiError {
         &self.message
     }
 
+    pub fn code(&self) -> ApiErrorCode {
+        self.code
+    }
+
+    /// The refused field of the request, when one is.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(ApiErrorCode::BadRequest, message)
+    }
+
+    /// A 400 about `field`: the message names it too, for whoever reads only the message.
+    pub fn bad_field(field: impl Into<String>, why: impl std::fmt::Display) -> Self {
+        let field = field.into();
+        ApiError::bad_request(format!("`{field}` {why}")).with_field(field)
+    }
+
+    /// Names the refused field.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": self.code, "message": self.message}));
-        (self.code.status(), body).into_response()
+        let body = Json(ApiErrorBody {
+            error: self.code,
+            message: self.message,
+            field: self.field,
+        });
+        (status(self.code), body).into_response()
     }
 }
 
@@ -90,6 +108,18 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Backend(m) => ApiError::new(ApiErrorCode::Internal, m),
         }
+    }
+}
+
+impl From<PluginUrlError> for ApiError {
+    fn from(e: PluginUrlError) -> Self {
+        ApiError::bad_request(e.to_string()).with_field(e.field)
+    }
+}
+
+impl From<SettingError> for ApiError {
+    fn from(e: SettingError) -> Self {
+        ApiError::bad_request(e.to_string()).with_field(e.field)
     }
 }
 

@@ -6,12 +6,19 @@
 //! ```text
 //! GET  /api/info                              public: dev login on?, demo space, limits
 //! POST /api/dev/login            {name}       demo mode only: a token for a typed name
+//! GET  /api/spaces/{space}                    participant: the space, its objects, may I create?
 //! GET  /api/spaces/{space}/objects            participant: the space's objects
+//! GET  /api/spaces/{space}/objects/{object}   participant: one object (404: no such meeting)
 //! POST /api/spaces/{space}/objects            participant: create a dynamic object (host = you)
-//! GET  /api/admin/spaces                      admin
-//! POST /api/admin/spaces         {id?, name}  admin
-//! GET  /api/admin/spaces/{space}/objects      admin
-//! POST /api/admin/spaces/{space}/objects      admin: {id?, name?, type, pluginUrl, settings?, creator?}
+//! GET  /api/admin/spaces                      admin (an owner: theirs)
+//! POST /api/admin/spaces         {id?, name, settings?}  admin
+//! PATCH  /api/admin/spaces/{space}  {name?, settings?}   admin or owner: rename, settings
+//! DELETE /api/admin/spaces/{space}            admin: the space, its objects and their data
+//! GET  /api/admin/spaces/{space}/objects      admin or owner
+//! POST /api/admin/spaces/{space}/objects      {id?, name?, type, pluginUrl, settings?, creator?, position?}
+//! PATCH  /api/admin/spaces/{space}/objects/{object}   edit: given = set, null = clear
+//! DELETE /api/admin/spaces/{space}/objects/{object}   the object, its saved data and log
+//! GET  /api/admin/spaces/{space}/presence     who is present on which object
 //! POST /api/admin/tokens         {id, name, ...}  admin: a participant token (HS256 JWT)
 //! GET  /api/admin/revocations                 admin: revoked tokens and users
 //! POST /api/admin/revocations    {jti | sub, reason?}  admin: revoke; open sockets close (4401)
@@ -22,10 +29,13 @@
 //! ```
 //!
 //! Admin endpoints take the admin key, or a participant token whose role is `admin` (every
-//! space) or `owner` (the space it is scoped to).
+//! space) or `owner` (the space it is scoped to). Every change of a space's objects is
+//! told to its connected pages in a `floor` frame. Request bodies are read by [`body`],
+//! so a refusal names the field.
 
 pub mod admin;
 pub mod auth;
+pub mod body;
 pub mod dev;
 pub mod error;
 mod objects;
@@ -34,7 +44,7 @@ pub mod participant;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 
 use crate::state::{AppState, MetricsAccess};
@@ -44,18 +54,32 @@ pub fn routes() -> Router<AppState> {
         .route("/api/info", get(info))
         .route("/metrics", get(metrics))
         .route("/api/dev/login", post(dev::login))
+        .route("/api/spaces/{space}", get(participant::space))
         .route(
             "/api/spaces/{space}/objects",
             get(participant::space_objects).post(participant::create_dynamic),
+        )
+        .route(
+            "/api/spaces/{space}/objects/{object}",
+            get(participant::space_object),
         )
         .route(
             "/api/admin/spaces",
             get(admin::spaces).post(admin::create_space),
         )
         .route(
+            "/api/admin/spaces/{space}",
+            patch(admin::update_space).delete(admin::delete_space),
+        )
+        .route(
             "/api/admin/spaces/{space}/objects",
             get(admin::objects).post(admin::create_object),
         )
+        .route(
+            "/api/admin/spaces/{space}/objects/{object}",
+            patch(admin::update_object).delete(admin::delete_object),
+        )
+        .route("/api/admin/spaces/{space}/presence", get(admin::presence))
         .route("/api/admin/tokens", post(admin::token))
         .route(
             "/api/admin/revocations",

@@ -106,7 +106,7 @@ impl Room {
         let id = id.map(str::to_owned);
         // Submitted under the lock: this object's frames reach the stream in this order.
         cluster.publish(
-            &self.def.id,
+            &self.id,
             outgoing,
             Box::new(move |result| room.published(result, user, id, out, req)),
         );
@@ -151,11 +151,11 @@ impl Room {
                     told.extend(st.dedup.fail(&user, id));
                 }
                 drop(st);
-                tracing::warn!(object = %self.def.id, error = %e, "publishing to JetStream failed");
+                tracing::warn!(object = %self.id, error = %e, "publishing to JetStream failed");
                 for (out, req) in told {
                     out.refuse(
                         req,
-                        Some(self.def.id.clone()),
+                        Some(self.id.clone()),
                         refusal_for(&e, "the message"),
                         None,
                     );
@@ -195,7 +195,7 @@ impl Room {
         let out = out.clone();
         let id = id.map(str::to_owned);
         cluster.publish(
-            &self.def.id,
+            &self.id,
             outgoing,
             Box::new(move |result| match result {
                 Ok(p) => {
@@ -213,7 +213,7 @@ impl Room {
                         at_version: Some(p.seq),
                     };
                     let store = room.store.clone();
-                    let object = room.def.id.clone();
+                    let object = room.id.clone();
                     store.save_data(
                         &object,
                         save,
@@ -230,9 +230,9 @@ impl Room {
                             told.extend(st.dedup.fail(&user, id));
                         }
                     }
-                    tracing::warn!(object = %room.def.id, error = %e, "publishing a save to JetStream failed");
+                    tracing::warn!(object = %room.id, error = %e, "publishing a save to JetStream failed");
                     for (out, req) in told {
-                        out.refuse(req, Some(room.def.id.clone()), refusal_for(&e, "the data"), None);
+                        out.refuse(req, Some(room.id.clone()), refusal_for(&e, "the data"), None);
                     }
                 }
             }),
@@ -280,10 +280,10 @@ impl Room {
                     told.extend(st.dedup.fail(&user, id));
                 }
                 drop(st);
-                tracing::error!(object = %self.def.id, error = %e, "save failed");
+                tracing::error!(object = %self.id, error = %e, "save failed");
                 for (out, req) in told {
                     let refusal = Refusal::internal("the data could not be saved; retry");
-                    out.refuse(req, Some(self.def.id.clone()), refusal, None);
+                    out.refuse(req, Some(self.id.clone()), refusal, None);
                 }
             }
         }
@@ -300,7 +300,7 @@ impl Room {
         }
         st.consuming = true;
         let room = Arc::downgrade(self);
-        let object = self.def.id.clone();
+        let object = self.id.clone();
         tokio::spawn(async move {
             loop {
                 let Some(after) = room.upgrade().map(|r| r.lock().history.committed()) else {

@@ -145,7 +145,7 @@ impl Room {
                     identity: (*identity).clone(),
                     status,
                 });
-                cluster.announce(&self.def.id, user, record);
+                cluster.announce(&self.id, user, record);
             }
         }
         changed
@@ -182,6 +182,28 @@ impl Room {
             }
         }
         !events.is_empty()
+    }
+
+    /// Who is on the object, in arrival order, with how many connections each (the admin
+    /// console's presence view).
+    pub fn present(&self) -> Vec<meetbridge_protocol::space::PresentParticipant> {
+        // Looking does not count as use: it keeps no idle room loaded.
+        let st = self.lock_quietly();
+        let mut members: Vec<&Member> = st
+            .members
+            .values()
+            .filter(|m| !m.conns.is_empty())
+            .collect();
+        members.sort_by_key(|m| m.order);
+        members
+            .into_iter()
+            .map(|m| meetbridge_protocol::space::PresentParticipant {
+                id: m.identity.id.clone(),
+                name: m.identity.name.clone(),
+                status: m.status,
+                connections: m.conns.len() as u32,
+            })
+            .collect()
     }
 
     /// `ovice_participants` for `user`: the current members (of every node) in arrival

@@ -13,7 +13,7 @@ mod members;
 pub mod relay;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
@@ -37,7 +37,12 @@ use history::History;
 pub const MAX_REPLAY: usize = 10_000;
 
 pub struct Room {
-    def: Arc<ObjectDef>,
+    /// The object's id and space, which never change.
+    id: String,
+    space_id: String,
+    /// The object's definition as last stored: an admin may edit it while the room lives
+    /// (settings, type, creator), and what follows reads the new one.
+    def: RwLock<Arc<ObjectDef>>,
     /// Where the object's log, saved data and remembered ids are durable.
     store: Arc<dyn Store>,
     /// The object id as a JSON string, to splice into pre-encoded frames.
@@ -212,7 +217,9 @@ impl Room {
         }
         Room {
             id_json: serde_json::to_string(&def.id).unwrap_or_default(),
-            def: Arc::new(def),
+            space_id: def.space_id.clone(),
+            id,
+            def: RwLock::new(Arc::new(def)),
             store,
             state: Mutex::new(RoomState {
                 members: HashMap::new(),
@@ -233,19 +240,31 @@ impl Room {
         }
     }
 
+    /// The object's definition as it stands.
+    pub fn def(&self) -> Arc<ObjectDef> {
+        self.def.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Takes an edited definition (same id and space): settings, type and creator apply
+    /// from the next presence change or message on.
+    pub fn redefine(&self, def: ObjectDef) {
+        debug_assert_eq!(def.id, self.id);
+        *self.def.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(def);
+    }
+
     /// The object's settings (e-mail sharing, retention).
-    pub fn settings(&self) -> &crate::store::ObjectSettings {
-        &self.def.settings
+    pub fn settings(&self) -> crate::store::ObjectSettings {
+        self.def().settings.clone()
     }
 
     /// The object's id.
     pub fn id(&self) -> &str {
-        &self.def.id
+        &self.id
     }
 
     /// The space the object is in.
     pub fn space_id(&self) -> &str {
-        &self.def.space_id
+        &self.space_id
     }
 
     /// The room's state, marked as in use (see [`Room::sweep`]).
@@ -293,7 +312,7 @@ impl Room {
         if self.lock().has_conn(user, conn) {
             Ok(())
         } else {
-            Err(Refusal::not_member(&self.def.id))
+            Err(Refusal::not_member(&self.id))
         }
     }
 
@@ -303,7 +322,7 @@ impl Room {
         if st.has_conn(user, conn) || st.departing(user, conn) {
             Ok(())
         } else {
-            Err(Refusal::not_member(&self.def.id))
+            Err(Refusal::not_member(&self.id))
         }
     }
 
@@ -315,21 +334,22 @@ impl Room {
         is_self: bool,
     ) -> Participant {
         let id = identity.id.as_source();
+        let def = self.def();
         Participant {
             id: identity.id.clone(),
-            email: if self.def.settings.share_email {
+            email: if def.settings.share_email {
                 identity.email.clone()
             } else {
                 None
             },
             name: identity.name.clone(),
-            object_id: self.def.id.clone(),
-            object_type: self.def.object_type,
+            object_id: self.id.clone(),
+            object_type: def.object_type,
             avatar_url: identity.avatar_url.clone(),
             workspace_id: identity.workspace_id.clone(),
             is_host: Some(
-                self.def.object_type == ObjectType::Dynamic
-                    && self.def.creator.as_deref() == Some(id.as_str()),
+                def.object_type == ObjectType::Dynamic
+                    && def.creator.as_deref() == Some(id.as_str()),
             ),
             is_self: Some(is_self),
             is_visitor: identity.is_visitor,
@@ -341,7 +361,7 @@ impl Room {
     /// An encoded `plugin` frame of this object.
     pub fn plugin_frame(&self, seq: Option<u64>, message: PlatformToPlugin) -> Utf8Bytes {
         ServerFrame::Plugin(ServerPluginFrame {
-            object: self.def.id.clone(),
+            object: self.id.clone(),
             seq,
             message,
         })
@@ -371,10 +391,10 @@ impl Room {
         if since.saturating_add(1) >= floor {
             return st.history.replay(since, user, limit, own);
         }
-        let first_durable = match self.store.log_bounds(&self.def.id) {
+        let first_durable = match self.store.log_bounds(&self.id) {
             Ok(bounds) => bounds.map_or(floor, |(first, _)| first.min(floor)),
             Err(e) => {
-                tracing::error!(object = %self.def.id, error = %e, "reading the message log failed");
+                tracing::error!(object = %self.id, error = %e, "reading the message log failed");
                 floor
             }
         };
@@ -386,10 +406,10 @@ impl Room {
             backward: false,
             viewer: Some((user.to_owned(), own)),
         };
-        let older = match self.store.read_log(&self.def.id, &query) {
+        let older = match self.store.read_log(&self.id, &query) {
             Ok(page) => page,
             Err(e) => {
-                tracing::error!(object = %self.def.id, error = %e, "reading the message log failed");
+                tracing::error!(object = %self.id, error = %e, "reading the message log failed");
                 // What could not be read is reported as missed rather than skipped silently.
                 let mut replay = st.history.replay(floor - 1, user, limit, own);
                 replay.missed = Some((since + 1, floor - 1));
@@ -438,7 +458,7 @@ impl Room {
             backward: true,
             viewer: Some((user.to_owned(), true)),
         };
-        match self.store.read_log(&self.def.id, &query) {
+        match self.store.read_log(&self.id, &query) {
             Ok(older) => {
                 page.start = !older.cut;
                 if let Some(first) = older.entries.first() {
@@ -450,7 +470,7 @@ impl Room {
                 page.frames = frames;
             }
             Err(e) => {
-                tracing::error!(object = %self.def.id, error = %e, "reading the message log failed");
+                tracing::error!(object = %self.id, error = %e, "reading the message log failed");
                 // Not the start: the client may ask again.
                 page.start = false;
             }

@@ -79,7 +79,7 @@ impl Room {
                         ErrorCode::RecipientNotMember,
                         format!(
                             "`to` ({to}) is not subscribed to or joined to object `{}`",
-                            self.def.id
+                            self.id
                         ),
                     ))
                 }
@@ -119,7 +119,7 @@ impl Room {
         let frame: Utf8Bytes = frame.into();
         // Submitted under the lock: the store commits (and calls back) in `seq` order.
         self.store.append(
-            &self.def.id,
+            &self.id,
             entry,
             remembered,
             Box::new(move |result| {
@@ -179,12 +179,12 @@ impl Room {
                     told.extend(st.dedup.fail(&user, id));
                 }
                 drop(st);
-                tracing::error!(object = %self.def.id, error = %e, "appending to the message log failed");
+                tracing::error!(object = %self.id, error = %e, "appending to the message log failed");
                 for (out, req) in told {
                     let refusal = Refusal::internal(
                         "the message could not be stored, so it was not sent; retry",
                     );
-                    out.refuse(req, Some(self.def.id.clone()), refusal, None);
+                    out.refuse(req, Some(self.id.clone()), refusal, None);
                 }
             }
         }
@@ -278,7 +278,7 @@ impl Room {
         };
         // Submitted under the lock: the store commits (and calls back) in `seq` order.
         self.store.save_data(
-            &self.def.id,
+            &self.id,
             save,
             Box::new(move |result| room.saved(result.map(|_| ()), saved)),
         );
@@ -322,10 +322,10 @@ impl Room {
                     told.extend(st.dedup.fail(&s.user, id));
                 }
                 drop(st);
-                tracing::error!(object = %self.def.id, error = %e, "save failed");
+                tracing::error!(object = %self.id, error = %e, "save failed");
                 for (out, req) in told {
                     let refusal = Refusal::internal("the data could not be saved; retry");
-                    out.refuse(req, Some(self.def.id.clone()), refusal, None);
+                    out.refuse(req, Some(self.id.clone()), refusal, None);
                 }
             }
         }

@@ -42,6 +42,8 @@ pub struct Session {
     present: Vec<Arc<Room>>,
     /// When the frame being handled arrived (the relay histogram starts there).
     received: std::time::Instant,
+    /// The spaces whose floor changes this connection hears about (`floor` frames).
+    floors: Vec<String>,
 }
 
 /// The `req` and `object` of a frame that could not be read as a whole: each read on its
@@ -51,13 +53,14 @@ type Head = meetbridge_protocol::bridge::FrameHead;
 impl Session {
     /// A session for the holder of `claims`, writing to `out`. Sends the `welcome`.
     pub fn start(hub: Arc<Hub>, out: Outbox, claims: Claims) -> Self {
-        let session = Session {
+        let mut session = Session {
             user: claims.sub.as_str().into(),
             identity: Arc::new(claims.participant()),
             role: claims.role,
             space: claims.space,
             present: Vec::new(),
             received: std::time::Instant::now(),
+            floors: Vec::new(),
             out,
             hub,
         };
@@ -67,7 +70,18 @@ impl Session {
                 limits: session.hub.limits_frame(),
             },
         ));
+        if let Some(space) = session.space.clone() {
+            session.follow_floor(&space);
+        }
         session
+    }
+
+    /// From now on this connection hears about changes of `space`'s floor.
+    fn follow_floor(&mut self, space: &str) {
+        if !self.floors.iter().any(|s| s == space) {
+            self.hub.floors.follow(space, &self.out);
+            self.floors.push(space.to_owned());
+        }
     }
 
     pub fn user(&self) -> &str {
@@ -78,6 +92,9 @@ impl Session {
     pub fn end(&mut self) {
         for room in std::mem::take(&mut self.present) {
             room.remove_conn(&self.user, self.out.id());
+        }
+        for space in std::mem::take(&mut self.floors) {
+            self.hub.floors.unfollow(&space, self.out.id());
         }
     }
 

@@ -12,9 +12,11 @@ use crate::room::Room;
 impl Session {
     /// Moves this connection's presence on the object; the room announces the change
     /// and replays what was missed after `since`. The session remembers where it is
-    /// present, to leave those rooms when the connection ends.
+    /// present, to leave those rooms when the connection ends, and follows the space's
+    /// floor from then on.
     pub(super) fn presence(&mut self, f: PresenceFrame) -> Result<(), Refusal> {
         let room = self.room(&f.object)?;
+        self.follow_floor(room.space_id());
         let present = room.presence(&self.out, &self.user, &self.identity, f.status, f.since);
         let known = self.present.iter().position(|r| Arc::ptr_eq(r, &room));
         match (present, known) {

@@ -73,6 +73,7 @@ impl TestServer {
             id: "s".into(),
             name: "S".into(),
             created_at: 0,
+            settings: Default::default(),
         });
         let def = ObjectDef {
             id: id.into(),
@@ -86,6 +87,7 @@ impl TestServer {
             },
             creator: creator.map(str::to_owned),
             created_at: 0,
+            position: None,
         };
         self.store().create_object(&def).unwrap();
         self.hub().insert(def);
@@ -93,6 +95,11 @@ impl TestServer {
 
     /// A member's token for space "s".
     pub fn token(&self, id: &str) -> String {
+        self.token_as(id, Role::Member, Some("s"))
+    }
+
+    /// A token of `role` for `id`, scoped to `space` (`None`: no scope).
+    pub fn token_as(&self, id: &str, role: Role, space: Option<&str>) -> String {
         let request = TokenRequest {
             id: id.into(),
             name: format!("User {id}"),
@@ -100,9 +107,9 @@ impl TestServer {
             workspace_id: "w1".into(),
             language: Some("en".into()),
             email: Some(format!("{id}@example.com")),
-            is_visitor: false,
-            space: Some("s".into()),
-            role: Role::Member,
+            is_visitor: role == Role::Visitor,
+            space: space.map(str::to_owned),
+            role,
             ttl_secs: 3600,
         };
         self.server
@@ -172,6 +179,47 @@ impl TestServer {
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
+    }
+}
+
+/// A PostgreSQL schema of its own for one test, dropped afterwards (127.0.0.1:5432, database
+/// `test`; `MEETBRIDGE_TEST_PG` overrides the URL).
+pub struct PgSchema {
+    pub url: String,
+    pub name: String,
+}
+
+impl PgSchema {
+    pub fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        PgSchema {
+            url: std::env::var("MEETBRIDGE_TEST_PG")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+            name: format!("mbserver_{}_{nanos}", std::process::id()),
+        }
+    }
+
+    /// Points a server configuration at this schema.
+    pub fn apply(&self) -> impl Fn(&mut ServeConfig) + Clone {
+        let (url, name) = (self.url.clone(), self.name.clone());
+        move |c: &mut ServeConfig| {
+            c.data.store = url.clone();
+            c.data.pg_schema = name.clone();
+        }
+    }
+
+    pub async fn drop_schema(&self) {
+        let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .expect("PostgreSQL answers");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
+            .await
+            .unwrap();
     }
 }
 

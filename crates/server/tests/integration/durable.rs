@@ -24,37 +24,6 @@ fn acked_seq(frames: &[Value]) -> u64 {
     ack["seq"].as_u64().unwrap()
 }
 
-/// A PostgreSQL schema of its own for one test, dropped afterwards.
-struct PgSchema {
-    url: String,
-    name: String,
-}
-
-impl PgSchema {
-    fn new() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        PgSchema {
-            url: std::env::var("MEETBRIDGE_TEST_PG")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
-            name: format!("mbserver_{}_{nanos}", std::process::id()),
-        }
-    }
-
-    async fn drop_schema(&self) {
-        let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-            .await
-            .expect("PostgreSQL answers");
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
-            .await
-            .unwrap();
-    }
-}
-
 #[tokio::test]
 async fn acknowledged_messages_survive_a_restart_and_numbering_goes_on() {
     survive_a_restart(|_| {}).await;
@@ -63,26 +32,14 @@ async fn acknowledged_messages_survive_a_restart_and_numbering_goes_on() {
 #[tokio::test]
 async fn acknowledged_messages_survive_a_restart_postgres() {
     let pg = PgSchema::new();
-    let url = pg.url.clone();
-    let name = pg.name.clone();
-    let apply = move |c: &mut meetbridge_server::config::ServeConfig| {
-        c.data.store = url.clone();
-        c.data.pg_schema = name.clone();
-    };
-    survive_a_restart(apply).await;
+    survive_a_restart(pg.apply()).await;
     pg.drop_schema().await;
 }
 
 #[tokio::test]
 async fn message_ids_are_remembered_across_a_restart_postgres() {
     let pg = PgSchema::new();
-    let url = pg.url.clone();
-    let name = pg.name.clone();
-    ids_survive_a_restart(move |c| {
-        c.data.store = url.clone();
-        c.data.pg_schema = name.clone();
-    })
-    .await;
+    ids_survive_a_restart(pg.apply()).await;
     pg.drop_schema().await;
 }
 

@@ -9,6 +9,7 @@ mod crash;
 mod data;
 mod durable;
 mod exact;
+mod floor;
 mod history;
 mod idempotent;
 mod identity;
