@@ -500,6 +500,14 @@ impl ToArchive {
     pub async fn ack(&self) -> Result<(), BrokerError> {
         self.message.ack().await.map_err(failed)
     }
+
+    /// The frame could not be stored: JetStream hands it out again after `delay`.
+    pub async fn retry(&self, delay: Duration) -> Result<(), BrokerError> {
+        self.message
+            .ack_with(jetstream::AckKind::Nak(Some(delay)))
+            .await
+            .map_err(failed)
+    }
 }
 
 impl Archive {

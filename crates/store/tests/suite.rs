@@ -115,6 +115,7 @@ suite! {
     objects_are_edited_and_positions_persist_sqlite, objects_are_edited_and_positions_persist_postgres => objects_are_edited;
     deleting_an_object_removes_what_it_kept_sqlite, deleting_an_object_removes_what_it_kept_postgres => deleting_an_object;
     spaces_are_renamed_and_deleted_with_their_objects_sqlite, spaces_are_renamed_and_deleted_with_their_objects_postgres => spaces_are_edited;
+    a_save_at_a_version_never_replaces_a_later_one_sqlite, a_save_at_a_version_never_replaces_a_later_one_postgres => saves_at_versions;
 }
 
 fn objects_are_edited(b: &dyn Backend) {
@@ -276,6 +277,37 @@ fn spaces_are_edited(b: &dyn Backend) {
         Err(StoreError::Missing(_))
     ));
     assert_eq!(store.spaces().unwrap(), vec![space("t")]);
+}
+
+/// A cluster's saves carry their stream sequence as the version: whatever order they
+/// commit in, the document kept is the one with the highest.
+fn saves_at_versions(b: &dyn Backend) {
+    let store = b.open();
+    let save = |json: &str, v: u64| {
+        let (tx, rx) = mpsc::channel();
+        store.save_data(
+            "o1",
+            Save {
+                json: json.into(),
+                updated_at: v as i64,
+                log: None,
+                id: None,
+                at_version: Some(v),
+            },
+            Box::new(move |r| tx.send(r).unwrap()),
+        );
+        rx.recv_timeout(Duration::from_secs(20)).unwrap()
+    };
+    assert_eq!(save("{\"v\":20}", 20), Ok(20));
+    // Committed later, ordered earlier: answered, but it does not replace version 20.
+    assert_eq!(save("{\"v\":12}", 12), Ok(12));
+    // The same save again (a resend): nothing changes.
+    assert_eq!(save("{\"v\":20}", 20), Ok(20));
+    let doc = store.load_data("o1").unwrap().unwrap();
+    assert_eq!((doc.json.as_str(), doc.version), ("{\"v\":20}", 20));
+    assert_eq!(save("{\"v\":31}", 31), Ok(31));
+    let doc = store.load_data("o1").unwrap().unwrap();
+    assert_eq!((doc.json.as_str(), doc.version), ("{\"v\":31}", 31));
 }
 
 fn revocations_persist(b: &dyn Backend) {

@@ -1,7 +1,7 @@
 //! The copy of the stream into the store's message log. Every node pulls from one shared
 //! durable consumer, so each frame is archived by one node; a frame is acknowledged to
 //! JetStream only once the store committed it, and one a node took but never acknowledged
-//! (it died, or the store failed) is handed out again. Inserts are idempotent on
+//! (it died: after the ack wait; the store failed: after a second) is handed out again. Inserts are idempotent on
 //! `(object, seq)`, so a frame archived twice is stored once.
 
 use std::sync::Arc;
@@ -16,6 +16,9 @@ use crate::store::LogEntry;
 
 /// Frames archived per store commit at most.
 const BATCH: usize = 512;
+
+/// How soon a frame the store could not take is handed out again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 pub async fn run(
     cluster: Arc<Cluster>,
@@ -82,6 +85,7 @@ pub async fn run(
                 Ok(Err(e)) => {
                     tracing::warn!(object = %item.frame.object, seq = item.frame.seq, error = %e,
                         "archiving into the store failed; JetStream hands it out again");
+                    let _ = item.retry(RETRY_AFTER).await;
                 }
                 Err(_) => {}
             }

@@ -51,6 +51,33 @@ pub(super) fn combine(
 }
 
 impl RoomState {
+    /// Cluster mode: moves `user`'s announced summed status to `summed` (their tabs and
+    /// nodes, [`combine`]) and returns the move, `(old, new)`. A user who was joined or
+    /// left and is now only subscribed anywhere has left.
+    pub(super) fn move_shown(
+        &mut self,
+        user: &Arc<str>,
+        summed: Option<PresenceStatus>,
+    ) -> (Option<PresenceStatus>, Option<PresenceStatus>) {
+        let old = self.shown.get(user).copied();
+        let new = match (old, summed) {
+            (
+                Some(PresenceStatus::Joined | PresenceStatus::Left),
+                Some(PresenceStatus::Subscribed),
+            ) => Some(PresenceStatus::Left),
+            (_, s) => s,
+        };
+        match new {
+            Some(s) => {
+                self.shown.insert(user.clone(), s);
+            }
+            None => {
+                self.shown.remove(user);
+            }
+        }
+        (old, new)
+    }
+
     /// `user`'s status on other nodes.
     pub(super) fn remote_status(&self, user: &str) -> Option<PresenceStatus> {
         self.remote
@@ -181,6 +208,19 @@ impl Room {
         updated_at: i64,
         success: Utf8Bytes,
     ) -> Result<BeginSave, Refusal> {
+        if !cluster.health.store_ok() {
+            // Not announced to anyone when it is known that it cannot be stored.
+            let refusal = || {
+                Refusal::internal("the data could not be saved (the store does not answer); retry")
+            };
+            if let Some(id) = id {
+                let waiters = self.lock().dedup.fail(user, id);
+                for (waiter, req) in waiters {
+                    waiter.refuse(req, Some(self.id().to_owned()), refusal(), None);
+                }
+            }
+            return Err(refusal());
+        }
         let message = serde_json::to_string(&PlatformToPlugin::SharedData((*doc).clone()))
             .map_err(|e| Refusal::internal(e.to_string()))?;
         let outgoing = Outgoing {
@@ -378,7 +418,6 @@ impl Room {
     /// A change of `user`'s presence through another node (`None`: gone from it).
     pub fn remote_presence(&self, node: &str, user: &str, record: Option<Record>) {
         let mut st = self.lock();
-        let old = st.status_of(user);
         let record = record.filter(|r| r.status != PresenceStatus::Unsubscribed);
         match record {
             Some(r) => {
@@ -399,13 +438,10 @@ impl Room {
                 let Some(remote) = st.remote.get_mut(user) else {
                     return;
                 };
+                // An emptied entry is kept until announced below (its identity is needed).
                 remote.nodes.remove(node);
-                if remote.nodes.is_empty() {
-                    // Kept until announced below (the identity is needed).
-                }
             }
         }
-        let new = st.status_of(user);
         let (key, identity) = match (
             st.members.get_key_value(user),
             st.remote.get_key_value(user),
@@ -414,6 +450,9 @@ impl Room {
             (None, Some((k, r))) => (k.clone(), r.identity.clone()),
             (None, None) => return,
         };
+        let here = st.members.get(user).map(|m| m.status);
+        let summed = combine(here.into_iter().chain(st.remote_status(user)));
+        let (old, new) = st.move_shown(&key, summed);
         self.announce(&st, &key, &identity, old, new, None);
         if st.remote.get(user).is_some_and(|r| r.nodes.is_empty()) {
             st.remote.remove(user);

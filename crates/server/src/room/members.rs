@@ -120,15 +120,13 @@ impl Room {
             Some(PresenceStatus::Subscribed)
         };
         let identity = member.identity.clone();
-        let elsewhere = st.remote_status(user);
-        let changed = self.announce(
-            st,
-            user,
-            &identity,
-            combine(old.into_iter().chain(elsewhere)),
-            combine(new.into_iter().chain(elsewhere)),
-            removed,
-        );
+        let (old_sum, new_sum) = if self.cluster().is_some() {
+            let summed = combine(new.into_iter().chain(st.remote_status(user)));
+            st.move_shown(user, summed)
+        } else {
+            (old, new)
+        };
+        let changed = self.announce(st, user, &identity, old_sum, new_sum, removed);
         match new {
             Some(status) => {
                 if let Some(m) = st.members.get_mut(user) {

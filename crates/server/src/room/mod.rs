@@ -78,6 +78,10 @@ struct RoomState {
     remote: HashMap<Arc<str>, cluster::Remote>,
     /// Whether this node consumes the object's frames from the stream (cluster mode).
     consuming: bool,
+    /// Cluster mode: each present user's summed status as last announced here. A user
+    /// joined through one node and subscribed through another who unlinks has `left`,
+    /// though no node's own status says so; this remembers it.
+    shown: HashMap<Arc<str>, PresenceStatus>,
 }
 
 struct DataCache {
@@ -121,12 +125,17 @@ impl RoomState {
     }
 
     /// `user`'s summed status: this node's connections and other nodes'.
+    /// In cluster mode: the summed status last announced here (see [`RoomState::shown`]).
     fn status_of(&self, user: &str) -> Option<PresenceStatus> {
+        if let Some(shown) = self.shown.get(user) {
+            return Some(*shown);
+        }
         let here = self.members.get(user).map(|m| m.status);
         cluster::combine(here.into_iter().chain(self.remote_status(user)))
     }
 
-    /// Nobody is present (here or, in cluster mode, through another node) and no departure is in its grace: the room holds nothing that
+    /// Nobody is present (here or, in cluster mode, through another node) and no departure
+    /// is in its grace: the room holds nothing that
     /// is not in the store, and may be unloaded once nobody else holds it either.
     fn empty(&self, now: Instant) -> bool {
         self.members.is_empty()
@@ -233,6 +242,7 @@ impl Room {
                 quiet_since: None,
                 remote: HashMap::new(),
                 consuming: false,
+                shown: HashMap::new(),
             }),
             metrics,
             cluster,

@@ -498,7 +498,8 @@ async fn an_unreachable_broker_stops_serve_naming_the_url_nats() {
         .await;
 }
 
-/// A TCP proxy to NATS that the test can cut and restore: NATS lost while a node runs.
+/// A TCP proxy (to NATS, or PostgreSQL) that the test can cut and restore: a dependency
+/// lost while a node runs.
 struct Proxy {
     url: String,
     cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -507,10 +508,14 @@ struct Proxy {
 
 impl Proxy {
     async fn start() -> Proxy {
+        Proxy::start_to(nats_url().trim_start_matches("nats://").to_owned()).await
+    }
+
+    /// A proxy to `upstream` (`HOST:PORT`); its `url` is `nats://127.0.0.1:<port>`.
+    async fn start_to(upstream: String) -> Proxy {
         use std::sync::atomic::Ordering;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let upstream = nats_url().trim_start_matches("nats://").to_owned();
         let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let pipes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (c, p) = (cut.clone(), pipes.clone());
@@ -625,5 +630,152 @@ async fn nats_lost_while_running_degrades_refuses_and_recovers_nats() {
     assert_eq!(seq(&next_of(&mut a, "ovice_message").await), s3);
     let (_, metrics) = nodes[0].http_text("GET", "/metrics", &[], None).await;
     assert!(metrics.contains("meetbridge_degraded 0"), "{metrics}");
+    shared.destroy(&nodes[1]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_user_on_two_nodes_is_one_participant_nats() {
+    let shared = Shared::new("twotabs");
+    let nodes = shared.nodes(3).await;
+    object(&nodes, "o1");
+    let mut w = nodes[0].joined("w", "o1").await;
+    let mut tab1 = nodes[1].joined("u", "o1").await;
+    announced(&mut w, "u", "joined").await;
+    // A second tab on another node learns where its user stands; nobody else hears of it.
+    let mut tab2 = nodes[2].client("u").await;
+    let frames = tab2.presence("o1", "subscribed").await;
+    let own: Vec<&Value> = messages(&frames)
+        .into_iter()
+        .filter(|m| m["payload"]["id"] == "u")
+        .collect();
+    let own = match own.last() {
+        Some(m) => (*m).clone(),
+        None => next_of(&mut tab2, "ovice_participant_joined").await["message"].clone(),
+    };
+    assert_eq!(own["type"], "ovice_participant_joined", "{own}");
+    assert_eq!(own["payload"]["isSelf"], true);
+    w.assert_quiet().await;
+    // The linked tab goes: u is still here through node 2, so u has left, not gone.
+    tab1.presence("o1", "unsubscribed").await;
+    let left = announced(&mut w, "u", "left").await;
+    assert_eq!(left["message"]["payload"]["isSelf"], false);
+    let mine = announced(&mut tab2, "u", "left").await;
+    assert_eq!(mine["message"]["payload"]["isSelf"], true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Some(f) = w.try_recv().await {
+        assert_ne!(
+            f["message"]["type"], "ovice_participant_unsubscribed",
+            "{f}"
+        );
+    }
+    let frames = w.get_participants("o1").await;
+    let list = messages(&frames)[0]["payload"].as_array().unwrap().clone();
+    let got: Vec<(String, String)> = list
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("w".to_owned(), "joined".to_owned()),
+            ("u".to_owned(), "left".to_owned())
+        ]
+    );
+    // The last tab goes: now u is gone for everyone.
+    tab2.presence("o1", "unsubscribed").await;
+    announced(&mut w, "u", "unsubscribed").await;
+    shared.destroy(&nodes[0]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lost_while_running_keeps_relaying_refuses_saves_and_catches_up_nats() {
+    let shared = Shared::new("pglost");
+    let proxy = Proxy::start_to(
+        pg_url()
+            .rsplit('@')
+            .next()
+            .and_then(|hostpath| hostpath.split('/').next())
+            .unwrap()
+            .to_owned(),
+    )
+    .await;
+    let port = proxy.url.rsplit(':').next().unwrap().to_owned();
+    let via_proxy = format!("postgres://postgres@127.0.0.1:{port}/test");
+    let mut nodes = vec![
+        start_with(|c| {
+            shared.node(c);
+            c.data.store = via_proxy.clone();
+        })
+        .await,
+    ];
+    nodes.extend(shared.nodes(1).await);
+    object(&nodes, "o1");
+    let mut a = nodes[0].joined("a", "o1").await;
+    let mut b = nodes[1].joined("b", "o1").await;
+    announced(&mut a, "b", "joined").await;
+
+    proxy.cut();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, metrics) = nodes[0].http_text("GET", "/metrics", &[], None).await;
+        if metrics.contains("meetbridge_dependency_up{dependency=\"store\"} 0") {
+            assert!(metrics.contains("meetbridge_degraded 1"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "store down seen within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, body) = nodes[0].http_text("GET", "/healthz", &[], None).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("degraded") && body.contains("postgres"),
+        "{body}"
+    );
+    // Relayed messages are durable in JetStream: still acknowledged and delivered.
+    let frames = a.plugin("o1", broadcast(1)).await;
+    let s1 = acked(&frames);
+    assert_eq!(seq(&next_of(&mut b, "ovice_message").await), s1);
+    // A save cannot be stored: refused, and shown to nobody.
+    let save = json!({"type": "ovice_save_and_emit_data", "payload": {"x": 1}});
+    let frames = a.plugin("o1", save).await;
+    assert_eq!(frames.last().unwrap()["code"], "internal", "{frames:?}");
+    while let Some(f) = b.try_recv().await {
+        assert_ne!(f["message"]["type"], "ovice_shared_data", "{f}");
+    }
+
+    proxy.restore();
+    // The archive catches up: the message relayed meanwhile reaches PostgreSQL.
+    let store = nodes[1].store().clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while store.last_seq("o1").unwrap() < s1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "archived within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let save = json!({"type": "ovice_save_and_emit_data", "payload": {"x": 2}});
+        let frames = a.plugin("o1", save).await;
+        if frames.last().unwrap()["op"] == "ack" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "saves work again within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let shared_data = next_of(&mut b, "ovice_shared_data").await;
+    assert_eq!(shared_data["message"]["payload"], json!({"x": 2}));
     shared.destroy(&nodes[1]).await;
 }
