@@ -256,14 +256,20 @@ fn check_narrowing<'d>(
 impl ObjectSettings {
     /// Refuses settings that widen the default sandbox or permissions policy (the server
     /// checks this wherever settings enter; `field` is where they were given).
-    pub fn check(&self, field: &str) -> Result<(), SettingError> {
+    /// `same_origin`: the plugin is served by the page's own server, where the default
+    /// drops `allow-same-origin`, because with `allow-scripts` too it could reach into the
+    /// page; a narrowing may not ask for both there either.
+    pub fn check(&self, field: &str, same_origin: bool) -> Result<(), SettingError> {
         if let Some(sandbox) = &self.sandbox {
-            check_narrowing(
-                &format!("{field}.sandbox"),
-                sandbox,
-                default_sandbox_tokens(),
-                "sandbox",
-            )?;
+            let at = format!("{field}.sandbox");
+            check_narrowing(&at, sandbox, default_sandbox_tokens(), "sandbox")?;
+            let has = |t: &str| sandbox.iter().any(|s| s == t);
+            if same_origin && has("allow-scripts") && has("allow-same-origin") {
+                return Err(refuse(
+                    at,
+                    "asks for allow-scripts with allow-same-origin for a plugin served by this server: it could reach into the page; drop allow-same-origin (or serve the plugin from another origin)",
+                ));
+            }
         }
         if let Some(allow) = &self.allow {
             check_narrowing(
@@ -404,7 +410,7 @@ mod tests {
             allow: Some(vec![]),
             ..ObjectSettings::default()
         };
-        narrow.check("settings").unwrap();
+        narrow.check("settings", true).unwrap();
         assert_eq!(
             narrow.sandbox_attribute().as_deref(),
             Some("allow-scripts allow-modals")
@@ -414,19 +420,27 @@ mod tests {
             sandbox: Some(vec!["allow-scripts".into(), "allow-top-navigation".into()]),
             ..ObjectSettings::default()
         };
-        let e = wider.check("settings").unwrap_err();
+        let e = wider.check("settings", false).unwrap_err();
         assert_eq!(e.field, "settings.sandbox[1]");
         assert!(e.why.contains("allow-top-navigation"), "{e}");
         let twice = ObjectSettings {
             allow: Some(vec!["fullscreen".into(), "fullscreen".into()]),
             ..ObjectSettings::default()
         };
-        assert_eq!(twice.check("s").unwrap_err().field, "s.allow[1]");
+        assert_eq!(twice.check("s", false).unwrap_err().field, "s.allow[1]");
         let camera = ObjectSettings {
             allow: Some(vec!["camera".into()]),
             ..ObjectSettings::default()
         };
-        assert_eq!(camera.check("s").unwrap_err().field, "s.allow[0]");
+        assert_eq!(camera.check("s", false).unwrap_err().field, "s.allow[0]");
+        let reach = ObjectSettings {
+            sandbox: Some(vec!["allow-scripts".into(), "allow-same-origin".into()]),
+            ..ObjectSettings::default()
+        };
+        reach.check("s", false).unwrap();
+        let e = reach.check("s", true).unwrap_err();
+        assert_eq!(e.field, "s.sandbox");
+        assert!(e.why.contains("reach into the page"), "{e}");
         assert_eq!(default_allow_features().count(), 4);
     }
 

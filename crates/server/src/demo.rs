@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use meetbridge_protocol::ovice::ObjectType;
-use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrlPolicy};
+use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrl, PluginUrlPolicy};
 use serde::Deserialize;
 
 use crate::auth::token::now_secs;
@@ -70,10 +70,13 @@ pub fn check_seed(seed: &Seed, policy: &PluginUrlPolicy<'_>) -> anyhow::Result<(
     for (i, o) in seed.objects.iter().enumerate() {
         let refused =
             |e: &dyn std::fmt::Display| anyhow::anyhow!("the demo seed's object {:?}: {e}", o.id);
-        check_plugin_url(&format!("objects[{i}].pluginUrl"), &o.plugin_url, &policy)
+        let url = check_plugin_url(&format!("objects[{i}].pluginUrl"), &o.plugin_url, &policy)
             .map_err(|e| refused(&e))?;
         o.settings
-            .check(&format!("objects[{i}].settings"))
+            .check(
+                &format!("objects[{i}].settings"),
+                url == PluginUrl::SameServer,
+            )
             .map_err(|e| refused(&e))?;
         if let Some(p) = &o.position {
             p.check(&format!("objects[{i}].position"))
@@ -139,6 +142,32 @@ mod tests {
             .iter()
             .any(|o| o.plugin_url == "/plugins/notes/"));
         super::check_seed(&seed, &Default::default()).unwrap();
+    }
+
+    #[test]
+    fn objects_seeded_before_positions_get_the_seeds_place_once() {
+        use crate::store::{sqlite::SqliteStore, Position, SqliteSync, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), SqliteSync::Normal).unwrap();
+        let mut old = super::load_seed(None).unwrap();
+        for o in &mut old.objects {
+            o.position = None;
+        }
+        super::apply(&store, &old).unwrap();
+        assert_eq!(store.object("demo-notes").unwrap().unwrap().position, None);
+        let seed = super::load_seed(None).unwrap();
+        super::apply(&store, &seed).unwrap();
+        let placed = store.object("demo-notes").unwrap().unwrap();
+        assert_eq!(placed.position, seed.objects[0].position);
+        // Moved since: the seed leaves it where it is.
+        let mut moved = placed.clone();
+        moved.position = Some(Position { x: 1, y: 2 });
+        store.update_object(&moved).unwrap();
+        super::apply(&store, &seed).unwrap();
+        assert_eq!(
+            store.object("demo-notes").unwrap().unwrap().position,
+            Some(Position { x: 1, y: 2 })
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use meetbridge_protocol::ovice::ObjectType;
-use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrlPolicy, FLOOR_URL};
+use meetbridge_protocol::plugin_url::{check_plugin_url, PluginUrl, PluginUrlPolicy, FLOOR_URL};
 use meetbridge_protocol::space::{FloorFrame, Position};
 use serde::{Deserialize, Deserializer};
 
@@ -227,8 +227,9 @@ fn policy<'a>(state: &AppState, space: &'a SpaceDef) -> PluginUrlPolicy<'a> {
 
 /// Everything an object must be, wherever it is created or edited.
 fn check_object(state: &AppState, space: &SpaceDef, def: &ObjectDef) -> ApiResult<()> {
-    check_plugin_url("pluginUrl", &def.plugin_url, &policy(state, space))?;
-    def.settings.check("settings")?;
+    let url = check_plugin_url("pluginUrl", &def.plugin_url, &policy(state, space))?;
+    def.settings
+        .check("settings", url == PluginUrl::SameServer)?;
     if let Some(p) = &def.position {
         p.check("position")?;
     }
@@ -426,7 +427,7 @@ pub(super) fn check_plugin_origins(
         let field = format!("settings.pluginOrigins[{i}]");
         let url = format!("{}/", origin.trim_end_matches('/'));
         let accepted = check_plugin_url(&field, &url, &state.plugin_policy())?;
-        let same = matches!(&accepted, meetbridge_protocol::plugin_url::PluginUrl::Absolute { origin: o }
+        let same = matches!(&accepted, PluginUrl::Absolute { origin: o }
             if o.eq_ignore_ascii_case(origin.trim_end_matches('/')));
         if !same {
             return Err(ApiError::bad_field(

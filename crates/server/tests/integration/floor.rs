@@ -644,3 +644,39 @@ async fn the_presence_view_says_who_is_where() {
     assert_eq!(status, 403, "members do not see the console's view");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_demo_space_is_placed_and_lets_the_dev_login_create_meetings() {
+    let mut s = start_with(|c| c.demo = true).await;
+    let (status, login) = s
+        .http_json("POST", "/api/dev/login", &[], Some(json!({"name": "Bob"})))
+        .await;
+    assert_eq!(status, 200, "{login}");
+    let token = login["token"].as_str().unwrap().to_owned();
+    let (status, view) = as_token(&s, &token, "GET", "/api/spaces/demo", None).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["space"]["settings"]["createDynamic"], "members");
+    assert_eq!(view["mayCreateDynamic"], true);
+    let objects = view["objects"].as_array().unwrap();
+    assert!(objects.len() >= 3);
+    for o in objects {
+        let p = &o["position"];
+        assert!(
+            p["x"].as_u64().unwrap() <= 760 && p["y"].as_u64().unwrap() <= 520,
+            "{o}"
+        );
+    }
+    let (status, meeting) = as_token(
+        &s,
+        &token,
+        "POST",
+        "/api/spaces/demo/objects",
+        Some(
+            json!({"id": "standup", "name": "Meeting standup", "pluginUrl": "/plugins/chatroom/"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{meeting}");
+    assert_eq!(meeting["creator"], login["participant"]["id"]);
+    s.stop().await;
+}
