@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use meetbridge_protocol::bridge::Limits;
 use meetbridge_protocol::limits::{MAX_DATA_BYTES, MAX_MESSAGE_BYTES};
+use meetbridge_protocol::space::FloorFrame;
 
 use crate::cluster::Cluster;
 use crate::config::LimitsConfig;
@@ -130,6 +131,33 @@ impl Hub {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id)
+    }
+
+    /// A change of a space's floor made here (already stored): every socket of the space
+    /// on this node is told, and so are the other nodes of a cluster.
+    pub async fn floor_changed(&self, frame: FloorFrame) {
+        if let Some(cluster) = &self.cluster {
+            cluster.share_floor(&frame).await;
+        }
+        self.floors.tell(frame);
+    }
+
+    /// A change of a space's floor made on another node: the rooms loaded here follow it
+    /// (an edited object is redefined, a deleted one dropped), then the sockets are told.
+    pub fn floor_changed_elsewhere(&self, frame: FloorFrame) {
+        match &frame {
+            FloorFrame::Added { .. } | FloorFrame::SpaceUpdated { .. } => {}
+            FloorFrame::Updated { object, .. } => self.redefine(object.clone()),
+            FloorFrame::Removed { id, .. } => {
+                self.remove(id);
+            }
+            FloorFrame::SpaceRemoved { space } => {
+                for room in self.rooms_in(space) {
+                    self.remove(room.id());
+                }
+            }
+        }
+        self.floors.tell(frame);
     }
 
     /// The loaded rooms of one space (a room nobody used for a while may be unloaded:

@@ -187,10 +187,13 @@ pub async fn update_space(
     }
     let stored = def.clone();
     blocking(&state.hub.store, move |s| s.update_space(&stored)).await?;
-    state.hub.floors.tell(FloorFrame::SpaceUpdated {
-        space: def.id.clone(),
-        def: def.clone(),
-    });
+    state
+        .hub
+        .floor_changed(FloorFrame::SpaceUpdated {
+            space: def.id.clone(),
+            def: def.clone(),
+        })
+        .await;
     Ok(Json(def))
 }
 
@@ -207,9 +210,12 @@ pub async fn delete_space(
     for object in &objects {
         state.hub.remove(object);
     }
-    state.hub.floors.tell(FloorFrame::SpaceRemoved {
-        space: space.clone(),
-    });
+    state
+        .hub
+        .floor_changed(FloorFrame::SpaceRemoved {
+            space: space.clone(),
+        })
+        .await;
     tracing::info!(space = %space, objects = objects.len(), "space deleted");
     Ok(Json(json!({"space": space, "objects": objects.len()})))
 }

@@ -363,10 +363,13 @@ pub(super) async fn create_object(
     let stored = def.clone();
     blocking(&state.hub.store, move |s| s.create_object(&stored)).await?;
     state.hub.insert(def.clone());
-    state.hub.floors.tell(FloorFrame::Added {
-        space: space.id,
-        object: def.clone(),
-    });
+    state
+        .hub
+        .floor_changed(FloorFrame::Added {
+            space: space.id,
+            object: def.clone(),
+        })
+        .await;
     Ok(def)
 }
 
@@ -392,10 +395,13 @@ pub(super) async fn update_object(
     let stored = def.clone();
     blocking(&state.hub.store, move |s| s.update_object(&stored)).await?;
     state.hub.redefine(def.clone());
-    state.hub.floors.tell(FloorFrame::Updated {
-        space: space.id,
-        object: def.clone(),
-    });
+    state
+        .hub
+        .floor_changed(FloorFrame::Updated {
+            space: space.id,
+            object: def.clone(),
+        })
+        .await;
     Ok(def)
 }
 
@@ -409,10 +415,13 @@ pub(super) async fn delete_object(
     let id = def.id.clone();
     let removal = blocking(&state.hub.store, move |s| s.delete_object(&id)).await?;
     state.hub.remove(&def.id);
-    state.hub.floors.tell(FloorFrame::Removed {
-        space: def.space_id,
-        id: def.id,
-    });
+    state
+        .hub
+        .floor_changed(FloorFrame::Removed {
+            space: def.space_id,
+            id: def.id,
+        })
+        .await;
     Ok(removal)
 }
 

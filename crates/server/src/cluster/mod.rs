@@ -10,8 +10,11 @@
 //! - [`presence`]: each node's members in the presence bucket, the others' watched, node
 //!   heartbeats; a silent node's users are announced gone.
 //! - [`health`]: whether NATS and the store answer, for `/healthz` and `/metrics`.
+//! - [`floor`]: objects added, edited or deleted on one node reach the others' rooms and
+//!   pages.
 
 pub mod archive;
+pub mod floor;
 pub mod health;
 pub mod presence;
 pub mod publish;
@@ -135,6 +138,7 @@ impl Cluster {
             queues.archive,
             stop.clone(),
         ));
+        floor::run(self.clone(), hub.clone(), stop.clone());
         health::run(self.clone(), hub, stop);
     }
 

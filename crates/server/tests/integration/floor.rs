@@ -680,3 +680,74 @@ async fn the_demo_space_is_placed_and_lets_the_dev_login_create_meetings() {
     assert_eq!(meeting["creator"], login["participant"]["id"]);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn floor_changes_on_one_node_reach_the_rooms_and_pages_of_the_others_nats() {
+    let shared = crate::cluster::Shared::new("floor");
+    let mut nodes = shared.nodes(2).await;
+    space_s(&nodes[0], json!({})).await;
+    let mut far = nodes[1].client("b").await;
+    let (status, _) = admin(
+        &nodes[0],
+        "POST",
+        "/api/admin/spaces/s/objects",
+        Some(json!({"id": "o1", "pluginUrl": "/plugins/notes/", "position": {"x": 10, "y": 20}})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let f = tokio::time::timeout(std::time::Duration::from_secs(10), next_floor(&mut far))
+        .await
+        .expect("the other node's page hears of the new object");
+    assert_eq!(
+        (f["change"].as_str(), f["object"]["id"].as_str()),
+        (Some("added"), Some("o1"))
+    );
+
+    // The far node has the room loaded; an edit made on the first reaches it.
+    far.presence("o1", "subscribed").await;
+    assert!(
+        !nodes[1]
+            .hub()
+            .live_room("o1")
+            .unwrap()
+            .settings()
+            .share_email
+    );
+    let (status, _) = admin(
+        &nodes[0],
+        "PATCH",
+        "/api/admin/spaces/s/objects/o1",
+        Some(json!({"settings": {"shareEmail": true}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let f = next_floor(&mut far).await;
+    assert_eq!(f["change"], "updated");
+    assert!(
+        nodes[1]
+            .hub()
+            .live_room("o1")
+            .unwrap()
+            .settings()
+            .share_email
+    );
+
+    let (status, _) = admin(&nodes[0], "DELETE", "/api/admin/spaces/s/objects/o1", None).await;
+    assert_eq!(status, 200);
+    let f = next_floor(&mut far).await;
+    assert_eq!(f["change"], "removed");
+    assert!(nodes[1].hub().live_room("o1").is_none());
+    let answer = far
+        .request(json!({"op": "presence", "object": "o1", "status": "joined"}))
+        .await;
+    assert_eq!(
+        answer.last().unwrap()["code"],
+        "unknown_object",
+        "{answer:?}"
+    );
+
+    shared.destroy(&nodes[0]).await;
+    for n in &mut nodes {
+        n.stop().await;
+    }
+}
