@@ -1,6 +1,7 @@
 # meetbridge build. Run every target from the repository root.
 #
 #   make run    build what is needed, start the server with the demo (embedded SQLite)
+#   make run-cluster   the same, as three nodes (8081-8083) on the machine's PostgreSQL and NATS
 #   make test   install what is missing, then run every check and test
 #
 # The Pexip plugin targets (release, all, bump, build, deploy, package, clean) follow
@@ -17,7 +18,7 @@ DEPLOY_DIR := webapp3/branding/plugins/external-chat
 VERSION = $(shell node -p "require('$(abspath $(PLUGIN_DIR))/package.json').version")
 ZIP = external-chat-v$(VERSION).zip
 
-.PHONY: all release bump build deploy package clean run test tools wasm wasm-size bindings fuzz
+.PHONY: all release bump build deploy package clean run run-cluster test tools wasm wasm-size bindings fuzz
 
 # ---- the external-chat plugin ------------------------------------------------------
 all: release
@@ -67,6 +68,12 @@ run:
 	bash scripts/run.sh --check-port
 	@$(MAKE) --no-print-directory tools
 	bash scripts/run.sh
+
+# Ports, PostgreSQL and NATS are checked before the tools and the build (docs/CLUSTER.md).
+run-cluster:
+	bash scripts/run-cluster.sh --check
+	@$(MAKE) --no-print-directory tools
+	bash scripts/run-cluster.sh
 
 # ---- generated TypeScript / JSON Schema from the protocol crate -------------------------
 bindings:

@@ -3,6 +3,9 @@
 mod access;
 mod api;
 mod cluster;
+mod cluster_faults;
+mod cluster_nodes;
+mod cluster_traffic;
 mod common;
 pub mod connection_limits;
 mod crash;
@@ -13,6 +16,7 @@ mod floor;
 mod history;
 mod idempotent;
 mod identity;
+mod load_balancer;
 mod memory;
 mod observability;
 mod presence;
