@@ -116,5 +116,13 @@ say "three nodes up (admin key from MEETBRIDGE_ADMIN_KEY); Ctrl-C stops all thre
 set +e
 wait -n "${pids[@]}"
 code=$?
-say "a node exited (code $code); stopping the others"
+sleep 0.3
+left=0
+for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=$((left + 1)); done
+if [ "$left" -eq 0 ]; then
+  say "all three nodes stopped"
+  pids=()
+else
+  say "a node exited (code $code); stopping the other $left"
+fi
 exit "$code"
