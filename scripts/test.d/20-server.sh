@@ -11,6 +11,9 @@ trap 'rm -rf "$dir"' EXIT
 "$bin" object create --data-dir "$dir" --space smoke --id smoke-notes --plugin-url /plugins/notes/ >/dev/null
 objects=$("$bin" object list --data-dir "$dir" --space smoke)
 grep -q '"id":"smoke-notes"' <<<"$objects"
+if "$bin" object create --data-dir "$dir" --space nope --id x --plugin-url /plugins/notes/ 2>/dev/null; then
+  echo "an object was created in a space that does not exist" >&2; exit 1
+fi
 token=$("$bin" token issue --data-dir "$dir" --id u1 --name Smoke --space smoke)
 claims=$("$bin" token verify --data-dir "$dir" "$token")
 grep -q '"name": "Smoke"' <<<"$claims"

@@ -238,8 +238,16 @@ pub fn object(cmd: ObjectCmd) -> anyhow::Result<()> {
             creator,
             retention,
         } => {
-            check_plugin_url("--plugin-url", &plugin_url, &PluginUrlPolicy::default())
-                .map_err(anyhow::Error::msg)?;
+            // The same checks as the admin API: the space exists, and its plugin origin
+            // allow-list applies.
+            let Some(space_def) = store.space(&space)? else {
+                anyhow::bail!("no space `{space}`");
+            };
+            let policy = PluginUrlPolicy {
+                allowed_origins: &space_def.settings.plugin_origins,
+                ..PluginUrlPolicy::default()
+            };
+            check_plugin_url("--plugin-url", &plugin_url, &policy).map_err(anyhow::Error::msg)?;
             let def = ObjectDef {
                 name: name.unwrap_or_else(|| id.clone()),
                 id,
