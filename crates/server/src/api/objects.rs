@@ -140,11 +140,20 @@ pub(super) enum Placer<'a> {
 impl NewObject {
     /// The object as a participant places it: dynamic, with them as its creator (hence
     /// its host), and never sharing e-mail, which is the organisation owner's decision.
-    fn placed_by(mut self, creator: String) -> Self {
+    /// Its history is kept as the server's defaults say: a participant may narrow the
+    /// sandbox, but not set a retention that would outlast the operator's.
+    fn placed_by(mut self, creator: String) -> ApiResult<Self> {
+        if self.settings.retention.is_some() {
+            return Err(ApiError::new(
+                ApiErrorCode::Forbidden,
+                "`settings.retention` of a meeting is set by the space's owner (admin API), not by its creator",
+            )
+            .with_field("settings.retention"));
+        }
         self.object_type = ObjectType::Dynamic;
         self.creator = Some(creator);
         self.settings.share_email = false;
-        self
+        Ok(self)
     }
 }
 
@@ -325,7 +334,7 @@ pub(super) async fn create_object(
     placer: Placer<'_>,
 ) -> ApiResult<ObjectDef> {
     let new = match placer {
-        Placer::Participant(claims) => new.placed_by(claims.sub.clone()),
+        Placer::Participant(claims) => new.placed_by(claims.sub.clone())?,
         Placer::Admin => new,
     };
     let id = new.id.unwrap_or_else(|| new_id("obj"));

@@ -213,6 +213,23 @@ async fn the_space_decides_who_creates_meetings() {
     .await;
     assert_eq!((status, field(&body)), (409, "id"), "{body}");
 
+    // A meeting keeps its history as the server says; its owner may change that later.
+    let (status, refused) = as_token(
+        &s,
+        &owner,
+        "POST",
+        "/api/spaces/s/objects",
+        Some(json!({"id": "m9", "pluginUrl": "/plugins/chat/", "settings": {"retention": {"maxAgeSecs": 999999999}}})),
+    )
+    .await;
+    assert_eq!(
+        (status, field(&refused)),
+        (403, "settings.retention"),
+        "{refused}"
+    );
+    let (status, _) = as_token(&s, &owner, "GET", "/api/spaces/s/objects/m9", None).await;
+    assert_eq!(status, 404, "nothing was created");
+
     let (status, refused) = as_token(
         &s,
         &visitor,
