@@ -570,23 +570,18 @@ pub struct FrameHead {
 
 impl FrameHead {
     /// Reads `req` and `object` from a frame's text, each on its own; whatever does not
-    /// read is `None`.
+    /// read is `None`. A key given twice counts as its last value, as `JSON.parse` reads
+    /// it (and the frame's own parser refuses or reads it alike), so a request is answered
+    /// under the `req` its sender's JSON says.
     pub fn read(text: &str) -> Self {
-        #[derive(Deserialize)]
-        struct Loose<'a> {
-            #[serde(borrow, default)]
-            req: Option<&'a RawValue>,
-            #[serde(borrow, default)]
-            object: Option<&'a RawValue>,
-        }
-        let Ok(loose) = serde_json::from_str::<Loose>(text) else {
+        let Ok(fields) = serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(text)
+        else {
             return FrameHead::default();
         };
+        let field = |name: &str| fields.get(name).map(|raw| raw.get());
         FrameHead {
-            req: loose.req.and_then(|r| serde_json::from_str(r.get()).ok()),
-            object: loose
-                .object
-                .and_then(|o| serde_json::from_str(o.get()).ok()),
+            req: field("req").and_then(|r| serde_json::from_str(r).ok()),
+            object: field("object").and_then(|o| serde_json::from_str(o).ok()),
         }
     }
 }
@@ -635,6 +630,17 @@ impl ServerFrame {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_head_of_a_frame_reads_a_key_given_twice_as_its_last_value() {
+        // Found by the session_frames fuzz target: the refusal went out without its req.
+        let text = r#"{"op":"presence","req":2,"object":"fy","req":9,"object":"f2","since":-1}"#;
+        let head = FrameHead::read(text);
+        assert_eq!((head.req, head.object.as_deref()), (Some(9), Some("f2")));
+        let escaped = FrameHead::read(r#"{"r\u0065q":5,"object":7}"#);
+        assert_eq!((escaped.req, escaped.object), (Some(5), None));
+        assert_eq!(FrameHead::read("[1]"), FrameHead::default());
+    }
 
     #[test]
     fn plugin_frame_errors_name_the_nested_field() {

@@ -24,6 +24,7 @@ pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod floor;
+pub mod fuzzing;
 pub mod hub;
 pub mod listener;
 pub mod memory;

@@ -2,6 +2,7 @@
 
 mod access;
 mod api;
+mod burst_rss;
 mod cluster;
 mod cluster_faults;
 mod cluster_nodes;
@@ -13,6 +14,7 @@ mod data;
 mod durable;
 mod exact;
 mod floor;
+mod fuzz_replay;
 mod history;
 mod idempotent;
 mod identity;
