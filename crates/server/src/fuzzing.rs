@@ -71,6 +71,7 @@ fn fixture() -> &'static Fixture {
             id: "fz".into(),
             name: "fuzz".into(),
             created_at: 0,
+            settings: Default::default(),
         });
         for (id, object_type) in OBJECTS
             .iter()
@@ -85,6 +86,7 @@ fn fixture() -> &'static Fixture {
                 settings: ObjectSettings::default(),
                 creator: Some("a".into()),
                 created_at: 0,
+                position: None,
             });
         }
         let limits = LimitsConfig {
