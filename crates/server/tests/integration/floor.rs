@@ -156,6 +156,18 @@ async fn floor_follows_changes(backend: impl Fn(&mut meetbridge_server::config::
 
     // The other space heard none of it.
     other.assert_quiet().await;
+    // A closed socket follows nothing any more.
+    assert_eq!(s.hub().floors.followers("s"), 2);
+    drop(a);
+    drop(b);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while s.hub().floors.followers("s") > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "closed sockets still follow the floor"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     s.stop().await;
 }
 
