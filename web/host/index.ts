@@ -2,7 +2,7 @@
 // in space-host.ts) and the server's HTTP endpoints that the pages use. The protocol logic
 // is in Rust.
 import init from "../pkg/space-host/meetbridge_space_host.js";
-import type { Identity, ServerInfo } from "../../crates/protocol/bindings/protocol";
+import type { Identity, ServerInfo, SpaceView } from "../../crates/protocol/bindings/protocol";
 import type { ObjectDef } from "../../crates/space-host/bindings/space-host";
 import { SpaceHost, type CloseObjectOptions, type HostEvent, type OpenObjectOptions, type SpaceHostOptions } from "./space-host";
 
@@ -93,3 +93,7 @@ export function wsUrl(path = "/ws"): string {
   u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
   return u.href;
 }
+
+/** `GET /api/spaces/{space}`: the space, its objects with their positions, and whether this user may create meetings there. */
+export const spaceView = (space: string, token: string): Promise<SpaceView> =>
+  fetch(`/api/spaces/${encodeURIComponent(space)}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => json<SpaceView>(r));

@@ -122,6 +122,7 @@ async function open(object: string, pluginUrl: string, count: number): Promise<v
       }
       if (e.kind === "refused") problem.textContent = problemWords(e.code, "A message from the plugin was refused");
       if (e.kind === "error" && e.req === undefined) problem.textContent = problemWords(e.code, "The server reported a problem");
+      if (e.kind === "sessionEnded") problem.textContent = `${name}'s login ended (it expired or was revoked). Open the object again to log in anew.`;
       render();
     });
     host.connect(wsUrl(info.ws), session.token);

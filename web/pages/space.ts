@@ -5,14 +5,18 @@
 //
 // The floor is W × H floor units for every user (positions travel in those units); it is
 // drawn scaled to the width available, and panned inside #floor-wrap when narrower.
+//
+// Objects stand where the server says (their stored position, set in the admin console;
+// layout.ts lays out the ones not placed yet), and the page follows the space's live
+// `floor` events: objects added, moved, edited and removed appear, move, change and go
+// without a reload; an open panel of a removed object closes and says so. Each plugin's
+// iframe gets the sandbox and permissions its object narrows to.
 import type { JsonValue, Participant, PlatformToPlugin, PluginToPlatform, PresenceStatus } from "../../crates/protocol/bindings/protocol";
-import { ensureFloor, listObjects, FLOOR_URL, type HostEvent, type ObjectDef, type SpaceHost } from "../host/index";
+import { ensureFloor, spaceView, FLOOR_URL, type HostEvent, type ObjectDef, type OpenObjectOptions, type SpaceHost } from "../host/index";
+import { FLOOR_HEIGHT as H, FLOOR_WIDTH as W, RANGE, spots } from "./layout";
 import { SessionProblem, connectHost, enterSession, showConnection, showFatal } from "./session";
 import { presenceWords } from "./words";
 
-const RANGE = 120;
-const W = 760;
-const H = 520;
 /** Below this scale the floor is panned instead of shrunk further (text stays readable). */
 const MIN_SCALE = 0.62;
 /** Avatars closer than this (floor units) stand "at the same place" and are spread apart. */
@@ -24,6 +28,9 @@ interface Placed {
   x: number;
   y: number;
   el: HTMLElement;
+  range: HTMLElement;
+  /** The object's entry in the list beside the floor. */
+  item: HTMLElement;
   state: HTMLElement;
   status?: PresenceStatus;
   panel?: HTMLElement;
@@ -41,6 +48,9 @@ const objects = new Map<string, Placed>();
 const others = new Map<string, Avatar>();
 let host: SpaceHost;
 let floorId: string | undefined;
+let spaceId = "";
+/** The login, whose token the host runtime replaces when it gets a fresh one. */
+let currentLogin: { token: string } = { token: "" };
 let myName = "";
 let scale = 1;
 const me: Avatar = { id: "", name: "", x: W / 2, y: H - 40, el: document.createElement("div") };
@@ -122,44 +132,125 @@ function keepMeInView(): void {
   if (x < wrap.scrollLeft + 40 || x > wrap.scrollLeft + wrap.clientWidth - 40) wrap.scrollLeft = x - wrap.clientWidth / 2;
 }
 
-/** Lays the objects out in a grid sorted by id: the same place for every user. */
-function layout(defs: ObjectDef[]): void {
-  const list = defs.filter((o) => o.pluginUrl !== FLOOR_URL).sort((a, b) => a.id.localeCompare(b.id));
-  const cols = Math.max(1, Math.ceil(Math.sqrt(list.length)));
-  const rows = Math.max(1, Math.ceil(list.length / cols));
-  list.forEach((def, i) => {
-    const x = Math.round(((i % cols) + 0.5) * (W / cols));
-    const y = Math.round((Math.floor(i / cols) + 0.5) * ((H - 120) / rows) + 20);
-    const range = document.createElement("div");
-    range.className = "range";
-    Object.assign(range.style, { left: `${x - RANGE}px`, top: `${y - RANGE}px`, width: `${2 * RANGE}px`, height: `${2 * RANGE}px` });
-    const el = document.createElement("div");
-    el.className = "object";
-    el.dataset.object = def.id;
-    el.title = def.name;
-    const title = document.createElement("strong");
-    title.textContent = def.name;
-    const sub = document.createElement("small");
-    sub.textContent = isMeetingChat(def) ? "meeting chat" : "";
-    el.append(title, sub);
-    place(el, x, y);
-    $("floor").append(range, el);
-    const li = document.createElement("li");
-    const go = document.createElement("button");
-    go.type = "button";
-    go.dataset.object = def.id;
-    const verb = document.createElement("span");
-    verb.className = "sr-only";
-    verb.textContent = "Walk to ";
-    go.append(verb, def.name);
-    go.title = `Walk to ${def.name}`;
-    const state = document.createElement("span");
-    state.className = "state";
-    go.onclick = () => walkTo(def.id);
-    li.append(go, state);
-    $("object-list").append(li);
-    objects.set(def.id, { def, x, y, el, state, people: new Map() });
-  });
+/** Draws a new object on the floor and in the list (kept in id order); placed by `placeAll`. */
+function addObject(def: ObjectDef): Placed {
+  const range = document.createElement("div");
+  range.className = "range";
+  Object.assign(range.style, { width: `${2 * RANGE}px`, height: `${2 * RANGE}px` });
+  const el = document.createElement("div");
+  el.className = "object";
+  el.dataset.object = def.id;
+  el.append(document.createElement("strong"), document.createElement("small"));
+  $("floor").append(range, el);
+  const item = document.createElement("li");
+  const go = document.createElement("button");
+  go.type = "button";
+  go.dataset.object = def.id;
+  go.onclick = () => walkTo(def.id);
+  const state = document.createElement("span");
+  state.className = "state";
+  item.append(go, state);
+  const after = [...objects.values()].filter((o) => o.def.id.localeCompare(def.id) > 0).sort((a, b) => a.def.id.localeCompare(b.def.id))[0];
+  $("object-list").insertBefore(item, after?.item ?? null);
+  const o: Placed = { def, x: 0, y: 0, el, range, item, state, people: new Map() };
+  objects.set(def.id, o);
+  named(o);
+  return o;
+}
+
+/** Writes the object's name wherever it shows (the floor, the list, an open panel). */
+function named(o: Placed): void {
+  const name = o.def.name;
+  o.el.title = name;
+  o.el.querySelector("strong")!.textContent = name;
+  const go = o.item.querySelector("button")!;
+  const verb = document.createElement("span");
+  verb.className = "sr-only";
+  verb.textContent = "Walk to ";
+  go.replaceChildren(verb, name);
+  go.title = `Walk to ${name}`;
+  const title = o.panel?.querySelector("h3");
+  if (title) title.textContent = name;
+  o.panel?.querySelector("iframe")?.setAttribute("title", name);
+  renderObject(o);
+}
+
+/** Puts every object at its spot: the server's position, else the grid of the unplaced. */
+function placeAll(): void {
+  const at = spots([...objects.values()].map((o) => o.def));
+  for (const o of objects.values()) {
+    const spot = at.get(o.def.id)!;
+    o.x = spot.x;
+    o.y = spot.y;
+    place(o.el, o.x, o.y);
+    Object.assign(o.range.style, { left: `${o.x - RANGE}px`, top: `${o.y - RANGE}px` });
+  }
+}
+
+/**
+ * The iframe's sandbox and permissions, as the object narrows them (absent: the host's
+ * defaults). A narrowing narrows the default, and the default of a plugin served from the
+ * page's own origin has no `allow-same-origin` (with scripts it could reach the page), so
+ * neither does its narrowing.
+ */
+function frameOptions(def: ObjectDef): OpenObjectOptions {
+  const { allow } = def.settings;
+  const ownOrigin = new URL(pluginUrl(def), location.href).origin === location.origin;
+  const sandbox = ownOrigin ? def.settings.sandbox?.filter((t) => t !== "allow-same-origin") : def.settings.sandbox;
+  return { title: def.name, ...(sandbox ? { sandbox: sandbox.join(" ") } : {}), ...(allow ? { allow: allow.join("; ") } : {}) };
+}
+
+/** Whether a new definition needs the plugin loaded again (another page, another sandbox). */
+function reloads(was: ObjectDef, now: ObjectDef): boolean {
+  return JSON.stringify([was.pluginUrl, was.settings.sandbox, was.settings.allow]) !== JSON.stringify([now.pluginUrl, now.settings.sandbox, now.settings.allow]);
+}
+
+/** Takes an object's new definition: renamed, moved (placeAll), or its plugin reloaded. */
+function updateObject(o: Placed, def: ObjectDef): void {
+  const was = o.def;
+  o.def = def;
+  if (was.name !== def.name) named(o);
+  const frame = o.panel?.querySelector<HTMLElement>(".frame");
+  if (frame && reloads(was, def)) {
+    host.openObject(def.id, pluginUrl(def), frame, frameOptions(def));
+    announce(`${def.name} was changed by an administrator and opened again.`);
+  }
+}
+
+/** An object is gone from the space: off the floor and the list; its open panel closes and says why. */
+function removeObject(o: Placed): void {
+  objects.delete(o.def.id);
+  o.el.remove();
+  o.range.remove();
+  o.item.remove();
+  const open = o.status !== undefined && o.status !== "unsubscribed";
+  if (open) {
+    host.setPresence(o.def.id, "unsubscribed").catch(() => {
+      // The server has already let everyone go from a deleted object.
+    });
+  }
+  // No grace period: the object is gone on the server too. A panel still leaving goes as well.
+  o.panel = undefined;
+  host.closeObject(o.def.id, { graceMs: 0 });
+  for (const panel of $("panels").querySelectorAll(`.panel[data-object="${CSS.escape(o.def.id)}"]`)) panel.remove();
+  if (open) {
+    const text = `${o.def.name} was removed from the space by an administrator, so its panel closed.`;
+    $("floor-notice").textContent = text;
+    announce(text);
+  }
+}
+
+/** Makes the floor show `defs` (the server's list): adds, updates and removes what differs. */
+function sync(defs: readonly ObjectDef[]): void {
+  const list = defs.filter((d) => d.pluginUrl !== FLOOR_URL);
+  const ids = new Set(list.map((d) => d.id));
+  for (const o of [...objects.values()]) if (!ids.has(o.def.id)) removeObject(o);
+  for (const def of list) {
+    const o = objects.get(def.id);
+    if (o) updateObject(o, def);
+    else addObject(def);
+  }
+  placeAll();
 }
 
 /** Walks next to an object (from the list: the keyboard's way in) and focuses its panel. */
@@ -255,7 +346,7 @@ function openPanel(o: Placed): void {
   panel.append(head, what, people, frame);
   $("panels").append(panel);
   o.panel = panel;
-  host.openObject(o.def.id, pluginUrl(o.def), frame, { title: o.def.name });
+  host.openObject(o.def.id, pluginUrl(o.def), frame, frameOptions(o.def));
   announce(`${o.def.name} opened beside the floor. Link ${o.def.name} to take part.`);
 }
 
@@ -365,10 +456,63 @@ function onFloor(message: PlatformToPlugin): void {
   }
 }
 
+/** The space's objects as the server has them now (after a reconnect: floor events are not replayed). */
+async function refetch(): Promise<void> {
+  try {
+    const view = await spaceView(spaceId, currentLogin.token);
+    $("space-name").textContent = view.space.name;
+    sync(view.objects);
+    proximity();
+  } catch (e) {
+    console.warn("meetbridge: could not read the space again", e);
+  }
+}
+
+/** A live change of the space's floor (the server's `floor` frame). */
+function onFloorChange(e: Extract<HostEvent, { kind: "floor" }>): void {
+  if (e.space !== spaceId) return;
+  switch (e.change) {
+    case "added":
+    case "updated": {
+      if (e.object.pluginUrl === FLOOR_URL) break;
+      const o = objects.get(e.object.id);
+      if (o) updateObject(o, e.object);
+      else addObject(e.object);
+      placeAll();
+      proximity();
+      break;
+    }
+    case "removed": {
+      const o = objects.get(e.id);
+      if (o) removeObject(o);
+      placeAll();
+      break;
+    }
+    case "space_updated":
+      $("space-name").textContent = e.def.name;
+      break;
+    case "space_removed":
+      for (const o of [...objects.values()]) removeObject(o);
+      host.disconnect();
+      showFatal("This space was deleted by an administrator. Ask them which space to use now.");
+      break;
+  }
+}
+
+let wasClosed = false;
+
 function onEvent(e: HostEvent): void {
   switch (e.kind) {
     case "state":
       showConnection(e);
+      if (e.state === "closed") wasClosed = true;
+      if (e.state === "open" && wasClosed) {
+        wasClosed = false;
+        void refetch();
+      }
+      break;
+    case "floor":
+      onFloorChange(e);
       break;
     case "welcome":
       me.id = String(e.participant.id);
@@ -410,15 +554,17 @@ async function main(): Promise<void> {
   me.name = myName;
   me.id = String(login.participant.id);
   $("me").textContent = myName;
-  $("space-name").textContent = space;
-  const defs = await listObjects(space, login.token);
-  const floor = await ensureFloor(space, login.token, defs);
+  spaceId = space;
+  currentLogin = login;
+  const view = await spaceView(space, login.token);
+  $("space-name").textContent = view.space.name;
+  const floor = await ensureFloor(space, login.token, view.objects);
   floorId = floor?.id;
   host = await connectHost(session, onEvent);
   (window as unknown as { meetbridge: unknown }).meetbridge = { host, objects, others, moveTo, walkTo, me, initials };
   $("welcome").hidden = true;
   $("space").hidden = false;
-  layout(defs);
+  sync(view.objects);
   fitFloor();
   new ResizeObserver(fitFloor).observe($("floor-wrap"));
   me.el = avatarEl(myName, true);

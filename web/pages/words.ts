@@ -45,7 +45,8 @@ export function connectionWords(e: Extract<HostEvent, { kind: "state" }> | undef
 }
 
 /** What the server's error code means for the person in front of the page. */
-const PROBLEM_WORDS: Record<ErrorCode, string> = {
+const PROBLEM_WORDS: Record<ErrorCode | "plugin_url_refused", string> = {
+  plugin_url_refused: "its plugin address is not one this server allows",
   bad_frame: "the message was not understood",
   invalid_message: "the message is not valid",
   too_large: "the message is too large",
@@ -60,7 +61,7 @@ const PROBLEM_WORDS: Record<ErrorCode, string> = {
 
 /** A refusal (a `refused` or `error` event, or a rejected presence) in words. */
 export function problemWords(code: string | undefined, what?: string): string {
-  const why = (code && PROBLEM_WORDS[code as ErrorCode]) || "the server refused it";
+  const why = (code && PROBLEM_WORDS[code as keyof typeof PROBLEM_WORDS]) || "the server refused it";
   return what ? `${what}: ${why}.` : `${why[0].toUpperCase()}${why.slice(1)}.`;
 }
 

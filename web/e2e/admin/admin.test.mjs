@@ -65,17 +65,17 @@ test("the admin key opens the console; spaces and objects are created; refusals 
 
   await page.fill("#object-name", "Evil");
   await page.fill("#object-url", "javascript:alert(document.domain)");
-  await page.click("#new-object button");
+  await page.click("#object-save");
   await page.waitForFunction(() => document.querySelector("#object-error").textContent.length > 0);
   const why = await text(page, "#object-error");
-  assert.match(why, /`pluginUrl`/);
+  assert.match(why, /^Plugin URL: /, "the field by its label");
   assert.match(why, /javascript/);
   assert.equal(await page.locator("#object-list tr").count(), 0);
 
   await page.fill("#object-name", "Notes");
   await page.fill("#object-url", "/plugins/notes/");
   await page.check("#object-email");
-  await page.click("#new-object button");
+  await page.click("#object-save");
   await page.waitForSelector("#object-list tr");
   const row = await page.locator("#object-list tr").first().innerText();
   assert.match(row, /Notes/);
@@ -112,7 +112,7 @@ test("revoking a user closes their open socket with 4401 and a reason", async ()
   await page.waitForSelector("#console:not([hidden])");
   await page.fill("#revoke-user", "victim");
   await page.click("#revoke-user-form button");
-  await page.waitForFunction(() => /revoked victim/.test(document.querySelector("#revoke-result").textContent));
+  await page.waitForFunction(() => /Revoked victim/.test(document.querySelector("#revoke-result").textContent));
   const { code, reason } = await closed;
   assert.equal(code, 4401);
   assert.match(reason, /revoked/);

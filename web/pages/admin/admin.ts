@@ -1,39 +1,25 @@
-// The admin console: spaces, their objects, and token revocation, for a server admin (the
-// admin key, or a token whose role is admin) or a space owner (a token with role owner,
-// limited to its space by the server). Every refusal is shown as the server's sentence.
-import type { ObjectDef } from "../../host/index";
-import { authConfig, completeSignIn, describeToken, explain, signOut, startSignIn, storedSession, storeSession, type AuthConfig, type SignedIn } from "../signin";
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
-interface SpaceDef {
-  id: string;
-  name: string;
-}
+// The admin console: spaces (create, rename, settings, delete), their objects (create,
+// edit, delete; positions by dragging on the floor editor, the keyboard or numbers), who is
+// present where, and token revocation; for a server admin (the admin key, or a token
+// whose role is admin) or a space owner (a token with role owner, limited to its space by
+// the server). Every refusal is shown as a sentence naming the field by its label
+// (api.ts). Each concern is its own module: spaces.ts, objects.ts, floor.ts, presence.ts.
+import type { ObjectDef, Position, SpaceDef } from "../../../crates/protocol/bindings/protocol";
+import { FLOOR_URL } from "../../host/index";
+import { authConfig, completeSignIn, describeToken, signOut, startSignIn, storedSession, storeSession, type AuthConfig, type SignedIn } from "../signin";
+import { $, api, el, problemText, shown, useCredential } from "./api";
+import { mountFloor, type FloorEditor } from "./floor";
+import { mountObjects, type ObjectsView } from "./objects";
+import { mountPresence, type PresencePanel } from "./presence";
+import { mountSpaces, type SpacesView } from "./spaces";
 
 let config: AuthConfig | null = null;
 let session: SignedIn | null = null;
-let current: string | null = null;
-
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const r = await fetch(path, {
-    method,
-    headers: { authorization: `Bearer ${session!.token}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!r.ok) throw new Error(await explain(r));
-  return (await r.json()) as T;
-}
-
-/** Runs `f`, showing its error's sentence in p#`where` (and clearing it on success). */
-async function shown(where: string, f: () => Promise<void>): Promise<void> {
-  $(where).textContent = "";
-  try {
-    await f();
-  } catch (e) {
-    $(where).textContent = e instanceof Error ? e.message : String(e);
-  }
-}
+let current: SpaceDef | null = null;
+let spaces: SpacesView;
+let objects: ObjectsView;
+let floor: FloorEditor;
+let presence: PresencePanel;
 
 function showSignIn(error?: string): void {
   $("console").hidden = true;
@@ -42,56 +28,55 @@ function showSignIn(error?: string): void {
   $("signin-error").textContent = error ?? config?.oidcError ?? "";
 }
 
+function announce(text: string): void {
+  $("announce").textContent = text;
+}
+
+/** Reads the chosen space's objects and shows them in the table, the floor and the presence list. */
+async function loadObjects(): Promise<void> {
+  if (!current) {
+    objects.show("", []);
+    floor.show([]);
+    await presence.show(null);
+    return;
+  }
+  const all = await api<ObjectDef[]>("GET", `/api/admin/spaces/${encodeURIComponent(current.id)}/objects`);
+  const shownObjects = all.filter((o) => o.pluginUrl !== FLOOR_URL);
+  objects.show(current.id, shownObjects);
+  floor.show(shownObjects);
+  await presence.show(current.id, all.find((o) => o.pluginUrl === FLOOR_URL)?.id);
+}
+
+/** Stores an object's new position (from the floor editor). */
+async function move(id: string, at: Position): Promise<void> {
+  const out = $("floor-error");
+  out.textContent = "";
+  try {
+    await api<ObjectDef>("PATCH", `/api/admin/spaces/${encodeURIComponent(current!.id)}/objects/${encodeURIComponent(id)}`, { position: at });
+    await loadObjects();
+  } catch (e) {
+    out.textContent = problemText(e);
+    throw e;
+  }
+}
+
 async function enter(s: SignedIn): Promise<void> {
   session = s;
+  useCredential(s.token);
   $("who").textContent = s.via === "key" ? "admin key" : `${s.participant.name} (${s.role}${s.space ? ` of ${s.space}` : ""})`;
   $("signout").hidden = false;
   $("signin").hidden = true;
   $("console").hidden = false;
-  await shown("space-error", loadSpaces);
-  await shown("revoke-result", loadRevocations);
-}
-
-async function loadSpaces(): Promise<void> {
-  const spaces = await api<SpaceDef[]>("GET", "/api/admin/spaces");
-  const list = $("space-list");
-  list.replaceChildren(
-    ...spaces.map((space) => {
-      const li = document.createElement("li");
-      const b = document.createElement("button");
-      b.textContent = space.name === space.id ? space.id : `${space.name} (${space.id})`;
-      b.dataset.space = space.id;
-      b.setAttribute("aria-current", String(space.id === current));
-      b.onclick = () => void select(space.id);
-      li.append(b);
-      return li;
-    }),
-  );
-  if (!current && spaces[0]) await select(spaces[0].id);
-}
-
-async function select(space: string): Promise<void> {
-  current = space;
-  for (const b of $("space-list").querySelectorAll("button")) b.setAttribute("aria-current", String(b.dataset.space === space));
-  $("space-title").textContent = space;
-  await shown("object-error", loadObjects);
-}
-
-async function loadObjects(): Promise<void> {
-  if (!current) return;
-  const objects = await api<ObjectDef[]>("GET", `/api/admin/spaces/${encodeURIComponent(current)}/objects`);
-  $("object-list").replaceChildren(
-    ...objects.map((o) => {
-      const tr = document.createElement("tr");
-      tr.dataset.object = o.id;
-      for (const text of [o.id, o.name, o.objectType, o.pluginUrl, o.settings.shareEmail ? "yes" : "no", o.creator ?? "-"]) {
-        const td = document.createElement("td");
-        td.textContent = text;
-        tr.append(td);
-      }
-      return tr;
-    }),
-  );
+  objects ??= mountObjects(() => shown($("object-error"), loadObjects));
+  floor ??= mountFloor($("floor-editor"), move, announce);
+  presence ??= mountPresence();
+  spaces ??= mountSpaces(s.role === "admin", async (space) => {
+    current = space;
+    $("space-work").hidden = !space;
+    await shown($("object-error"), loadObjects);
+  });
+  await shown($("space-error"), () => spaces.reload());
+  await shown($("revoke-result"), loadRevocations);
 }
 
 interface Revocation {
@@ -103,48 +88,18 @@ interface Revocation {
 async function loadRevocations(): Promise<void> {
   const list = await api<Revocation[]>("GET", "/api/admin/revocations");
   $("revocations").replaceChildren(
-    ...list.map((r) => {
-      const li = document.createElement("li");
-      li.textContent = `${r.kind === "sub" ? "every token of user" : "token"} ${r.value}, since ${new Date(r.at * 1000).toLocaleString()}`;
-      return li;
-    }),
+    ...list.map((r) => el("li", `${r.kind === "sub" ? "every token of user" : "token"} ${r.value}, since ${new Date(r.at * 1000).toLocaleString()}`)),
   );
 }
-
-$<HTMLFormElement>("new-space").onsubmit = (e) => {
-  e.preventDefault();
-  void shown("space-error", async () => {
-    const id = $<HTMLInputElement>("space-id").value.trim();
-    const created = await api<SpaceDef>("POST", "/api/admin/spaces", { ...(id ? { id } : {}), name: $<HTMLInputElement>("space-name").value.trim() });
-    $<HTMLFormElement>("new-space").reset();
-    await loadSpaces();
-    await select(created.id);
-  });
-};
-
-$<HTMLFormElement>("new-object").onsubmit = (e) => {
-  e.preventDefault();
-  void shown("object-error", async () => {
-    if (!current) throw new Error("choose or create a space first");
-    await api("POST", `/api/admin/spaces/${encodeURIComponent(current)}/objects`, {
-      name: $<HTMLInputElement>("object-name").value.trim(),
-      pluginUrl: $<HTMLInputElement>("object-url").value.trim(),
-      type: $<HTMLSelectElement>("object-type").value,
-      settings: { shareEmail: $<HTMLInputElement>("object-email").checked },
-    });
-    $<HTMLFormElement>("new-object").reset();
-    await loadObjects();
-  });
-};
 
 function revoke(form: string, input: string, body: (v: string) => object): void {
   $<HTMLFormElement>(form).onsubmit = (e) => {
     e.preventDefault();
-    void shown("revoke-result", async () => {
+    void shown($("revoke-result"), async () => {
       const value = $<HTMLInputElement>(input).value.trim();
       const r = await api<{ closed: number }>("POST", "/api/admin/revocations", body(value));
       $<HTMLFormElement>(form).reset();
-      $("revoke-result").textContent = `revoked ${value}; ${r.closed} open connection(s) closed`;
+      $("revoke-result").textContent = `Revoked ${value}: ${r.closed} open connection${r.closed === 1 ? "" : "s"} closed.`;
       await loadRevocations();
     });
   };
@@ -158,11 +113,12 @@ $<HTMLFormElement>("key-form").onsubmit = (e) => {
   const s: SignedIn = { token: key, via: "key", role: "admin", space: null, expiresAt: Date.now() / 1000 + 12 * 3600, participant: { id: "admin", name: "admin", avatarUrl: "", workspaceId: "", isVisitor: false } };
   void (async () => {
     session = s;
+    useCredential(key);
     try {
       await api("GET", "/api/admin/spaces");
     } catch (err) {
       session = null;
-      showSignIn(err instanceof Error ? err.message : String(err));
+      showSignIn(problemText(err));
       return;
     }
     storeSession(s);

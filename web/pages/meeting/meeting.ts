@@ -3,8 +3,9 @@
 // hosts the chat room plugin (web/plugins/chatroom) beside it through the host runtime
 // (crates/space-host), as an object of the space tied to this meeting.
 //
-//   ?meeting=<id>   the meeting; its chat is the object <id> (created on first visit,
-//                   whoever creates it is its host and may dial participants in)
+//   ?meeting=<id>   the meeting; its chat is the object <id> (created on first visit by
+//                   someone the space lets start meetings, who is then its host and may
+//                   dial participants in; anyone else is told the meeting does not exist)
 //   ?name=<name>    skip the dev login form
 //   ?webapp3=<url>  a real Web App 3 URL (default: the stand-in, on the other loopback origin)
 //
@@ -17,7 +18,8 @@ import init, {
   type Disconnected,
 } from "../../host/external-chat-host";
 import type { JsonValue, PlatformToPlugin, PresenceStatus } from "../../../crates/protocol/bindings/protocol";
-import { createObject, listObjects, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
+import type { CreateDynamic } from "../../../crates/protocol/bindings/protocol";
+import { createObject, listObjects, spaceView, type HostEvent, type ObjectDef, type SpaceHost } from "../../host/index";
 import { SessionProblem, connectHost, enterSession, showConnection, showFatal } from "../session";
 import { mountParticipants } from "./participants";
 
@@ -245,22 +247,42 @@ function wireDialOut(): void {
 
 // ---- start -------------------------------------------------------------------------------
 
-/** The meeting's chat object, created (as a dynamic object, host = this user) on first visit. */
+/** Who a space lets start meetings, as people say it. */
+const STARTERS: Record<CreateDynamic, string> = { members: "its members", owners: "the space's owners", admins: "the server's administrators" };
+
+/** The words for a meeting that does not exist and that this user may not start. */
+function noSuchMeeting(who: CreateDynamic | undefined): string {
+  return (
+    `There is no meeting “${meetingId}” here, and only ${who ? STARTERS[who] : "some people"} may start a new one. ` +
+    "Check the link you were given (the meeting's id is the part after ?meeting=), or ask the meeting's host for the link."
+  );
+}
+
+/**
+ * The meeting's chat object. An unknown meeting is created (as a dynamic object, host =
+ * this user) only when the space lets this user start meetings; anyone else is told in
+ * words that it does not exist and what to do.
+ */
 async function meetingObject(space: string, token: string): Promise<ObjectDef> {
-  const found = (await listObjects(space, token)).find((o) => o.id === meetingId);
+  const view = await spaceView(space, token);
+  const found = view.objects.find((o) => o.id === meetingId);
   if (found) return found;
+  const who = view.space.settings.createDynamic;
+  if (!view.mayCreateDynamic) throw new MeetingProblem(noSuchMeeting(who));
   const r = await createObject(space, token, { id: meetingId, name: `Meeting ${meetingId}`, pluginUrl: CHAT_PLUGIN });
   if (!r.ok && r.status !== 409) {
-    let said = "";
+    let said: { error?: unknown; message?: unknown } = {};
     try {
-      said = String(((await r.json()) as { message?: unknown }).message ?? "").replace(/`/g, "");
+      said = (await r.json()) as typeof said;
     } catch {
       // not JSON: no reason to show
     }
+    if (said.error === "create_not_allowed" || r.status === 401) throw new MeetingProblem(noSuchMeeting(who));
+    const why = typeof said.message === "string" ? said.message.replace(/`/g, "") : "";
     throw new MeetingProblem(
-      r.status === 401 || r.status === 403
-        ? `Meeting “${meetingId}” does not exist yet, and you may not create it. Ask the meeting's host for the link.`
-        : `Meeting “${meetingId}” could not be opened${said ? `: ${said}` : ""}. Reload the page to try again.`,
+      said.error === "quota_exceeded"
+        ? `Meeting “${meetingId}” could not be started: ${why} End a meeting you started, or ask an administrator.`
+        : `Meeting “${meetingId}” could not be opened${why ? `: ${why}` : ""}. Reload the page to try again.`,
     );
   }
   const created = (await listObjects(space, token)).find((o) => o.id === meetingId);
