@@ -246,3 +246,50 @@ async fn an_unreachable_nats_is_named_in_the_error_nats() {
     };
     assert!(message.contains("nats://127.0.0.1:1"), "{message}");
 }
+
+/// Frames sent without waiting for each answer (the server's publish queue) are stored in
+/// the order sent, every one answered, and consumed in that order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_sent_in_flight_keep_their_order_nats() {
+    let c = config();
+    let b = connect(&c).await;
+    let sub = b.clone();
+    let mut frames = Box::pin(sub.subscribe("flight", 0).await.unwrap());
+    let n = 2000usize;
+    let recv = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while let Some(Ok(f)) = frames.next().await {
+            got.push((f.seq, f.message));
+            if got.len() == n {
+                break;
+            }
+        }
+        got
+    });
+    let mut answers = Vec::new();
+    for i in 0..n {
+        answers.push(
+            b.send("flight", &say("a", &format!("m{i}"), None))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut seqs = Vec::new();
+    for a in answers {
+        seqs.push(a.await.unwrap().seq);
+    }
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "stored in the order sent"
+    );
+    let got = tokio::time::timeout(Duration::from_secs(20), recv)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), seqs);
+    for (i, (_, message)) in got.iter().enumerate() {
+        let text = std::str::from_utf8(message).unwrap();
+        assert!(text.contains(&format!("\"m{i}\"")), "{text}");
+    }
+    b.destroy().await.unwrap();
+}
