@@ -184,7 +184,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         tokio::task::spawn_blocking(move || data.open_store_for(numbering)).await??;
     tracing::info!(store = store.kind(), "store open");
     let cluster = match &broker {
-        Some(url) => Some(crate::cluster::Cluster::connect(&config.cluster, url).await?),
+        Some(url) => {
+            // JetStream remembers message ids as long as the nodes do (`--dedup-age-secs`).
+            let ids_for = Duration::from_secs(config.limits.dedup_age_secs.max(1));
+            Some(crate::cluster::Cluster::connect(&config.cluster, url, ids_for).await?)
+        }
         None => None,
     };
     let policy = meetbridge_protocol::plugin_url::PluginUrlPolicy {

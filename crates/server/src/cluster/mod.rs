@@ -68,8 +68,14 @@ struct Queues {
 
 impl Cluster {
     /// Connects to NATS (the stream, the buckets, the archive consumer). Fails with an
-    /// error naming the URL when NATS does not answer or has no JetStream.
-    pub async fn connect(config: &ClusterConfig, url: &str) -> anyhow::Result<Arc<Cluster>> {
+    /// error naming the URL when NATS does not answer or has no JetStream. `ids_for`: how
+    /// long JetStream remembers message ids (its duplicate window, set when the stream is
+    /// created).
+    pub async fn connect(
+        config: &ClusterConfig,
+        url: &str,
+        ids_for: Duration,
+    ) -> anyhow::Result<Arc<Cluster>> {
         let node = config.node_id.clone().unwrap_or_else(|| {
             use rand::Rng;
             format!("n{:08x}", rand::thread_rng().gen::<u32>())
@@ -77,6 +83,8 @@ impl Cluster {
         let mut broker_config = BrokerConfig::new(url);
         broker_config.prefix = config.broker_prefix.clone();
         broker_config.max_age = Duration::from_secs(config.broker_max_age_secs.max(60));
+        // JetStream requires the duplicate window within the stream's age.
+        broker_config.duplicate_window = ids_for.min(broker_config.max_age);
         let broker = Broker::connect(&broker_config)
             .await
             .with_context(|| format!("--broker {url}"))?;
