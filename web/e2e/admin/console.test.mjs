@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { launch } from "../lib/chromium.mjs";
 import { sleep, startServer } from "../lib/server.mjs";
-import { axeProblems } from "../pages/harness.mjs";
+import { axeProblems, overflowX } from "../pages/harness.mjs";
 
 let server, browser, adminKey;
 
@@ -167,7 +167,7 @@ test("objects: create (a refused URL and position in words), edit every field, d
   assert.equal(stored.settings.sandbox, undefined, "all ticked: back to the default");
   assert.equal(stored.settings.allow, undefined);
   assert.deepEqual(stored.position, { x: 300, y: 200 });
-  assert.match(await page.locator('#object-list tr[data-object="board"]').innerText(), /dynamic, host dev-ann/);
+  await until("the row follows", async () => /Board\tdynamic, host dev-ann/.test(await page.locator('#object-list tr[data-object="board"]').innerText()));
 
   // Clearing the position: the object is laid out by the page again.
   await page.click('#object-list tr[data-object="board"] button.edit');
@@ -241,6 +241,20 @@ test("who is where: a user in the demo space shows up, and where they stand", as
   await until("Pia near the notes", async () => /Shared notes: Pia \(near\)/.test(await text(page, '#presence-list li[data-object="demo-notes"]')));
   assert.doesNotMatch(await text(page, "#presence-list"), /subscribed|joined/);
   await user.close();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the console on a phone: no sideways scrolling, the floor scaled to fit, axe-core clean", async () => {
+  const { context, page, errors } = await signedIn();
+  await page.click('#space-list button[data-space="demo"]');
+  await page.locator('#floor-editor .fobj[data-object="demo-poll"]').waitFor();
+  await page.setViewportSize({ width: 390, height: 800 });
+  await sleep(200);
+  assert.ok((await overflowX(page)) <= 0, `scrolls sideways by ${await overflowX(page)} px`);
+  const floor = await page.$eval("#floor-editor", (e) => ({ right: e.getBoundingClientRect().right, inner: e.firstElementChild.getBoundingClientRect().width }));
+  assert.ok(floor.right <= 390 && floor.inner <= 390, JSON.stringify(floor));
+  assert.deepEqual(await axeProblems(page), []);
   assert.deepEqual(errors, []);
   await context.close();
 });

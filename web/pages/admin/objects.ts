@@ -216,7 +216,8 @@ export function mountObjects(changed: () => Promise<unknown>): ObjectsView {
   reset();
   return {
     show(id, objects) {
-      if (id !== space) reset();
+      // Another space: an edit of this one's object ends; a new object being typed stays.
+      if (id !== space && editing) reset();
       space = id;
       $("object-list").replaceChildren(
         ...objects.map((o) => {
