@@ -3,6 +3,7 @@
 // renamed and deleted through the admin API appear, change and go with no reload, and the
 // open panel of a deleted object closes with a message in words. Each object's sandbox
 // reaches its iframe: one narrowed to no `allow-modals` gets no dialogs, the default does.
+// A renamed space's header follows; a deleted space says so.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -100,6 +101,14 @@ test("positions come from the server; the console's moves, additions, edits and 
   await ann.page.waitForSelector('.object[data-object="board"]', { state: "detached" });
   assert.equal(await ann.page.locator('#object-list button[data-object="board"]').count(), 0);
   assert.equal(await ann.page.textContent("#floor-notice"), "Whiteboard was removed from the space by an administrator, so its panel closed.");
+  // The space renamed: the header follows.
+  const rename = await fetch(`${server.base}/api/admin/spaces/e2e`, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Renamed space" }),
+  });
+  assert.equal(rename.status, 200);
+  await until("the new name", async () => (await ann.page.textContent("#space-name")) === "Renamed space");
   assert.equal(await ann.page.evaluate(() => window.loadedOnce), true, "no reload");
   assert.deepEqual(ann.errors, []);
   await ann.context.close();
@@ -137,5 +146,12 @@ test("an object narrowed to no allow-modals gets no dialogs; the default sandbox
   assert.match(await bo.page.getAttribute('.panel[data-object="inspector"] iframe', "sandbox"), /allow-modals/);
   assert.equal(await inspector.evaluate(() => confirm("may I?")), true, "the default lets the plugin ask");
   assert.deepEqual(dialogs, ["may I?"]);
+
+  // The whole space deleted: the page says so in words, its panels gone.
+  const gone = await fetch(`${server.base}/api/admin/spaces/e2e`, { method: "DELETE", headers: { authorization: `Bearer ${adminKey}` } });
+  assert.equal(gone.status, 200);
+  await bo.page.waitForSelector(".fatal");
+  assert.equal(await bo.page.textContent(".fatal"), "This space was deleted by an administrator. Ask them which space to use now.");
+  assert.equal(await bo.page.locator(".panel iframe").count(), 0);
   await bo.context.close();
 });
