@@ -93,7 +93,11 @@ pub fn router(state: AppState, config: &ServeConfig) -> Router {
         .route("/ws", get(socket::upgrade))
         .route("/healthz", get(healthz))
         .merge(api::routes())
-        .merge(web::routes(&config.web_dir, &config.webapp3_dir))
+        .merge(web::routes(
+            &config.web_dir,
+            &config.webapp3_dir,
+            &config.ws_urls,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
@@ -263,11 +267,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Server> {
         .map(|o| meetbridge_identity::embed::check_origin(o).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<String>>>()?;
     for url in &config.ws_urls {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) || url.len() > 2048 {
-            anyhow::bail!(
-                "`--ws-url` {url:?} must be a ws:// or wss:// URL of at most 2048 bytes, e.g. wss://node1.example.com/ws"
-            );
-        }
+        crate::web::ws_origin(url).map_err(anyhow::Error::msg)?;
     }
     let state = AppState {
         hub,

@@ -3,7 +3,7 @@
 //! a missing build gets a 404 page that says how to build it.
 //!
 //! Nothing outside the two folders is served, even through a symbolic link inside them.
-//! The project's own pages get a Content-Security-Policy ([`PAGE_CSP`]); the plugins
+//! The project's own pages get a Content-Security-Policy ([`page_csp`]); the plugins
 //! (`/plugins/`, `/webapp3/`) are documents of their own, framed by the pages and by Web
 //! App 3, and are left to their authors.
 
@@ -19,7 +19,9 @@ use tower_http::services::ServeDir;
 
 use crate::state::AppState;
 
-pub fn routes(web_dir: &Path, webapp3_dir: &Path) -> Router<AppState> {
+pub fn routes(web_dir: &Path, webapp3_dir: &Path, ws_urls: &[String]) -> Router<AppState> {
+    let csp = HeaderValue::from_str(&page_csp(ws_urls))
+        .unwrap_or_else(|_| HeaderValue::from_static(PAGE_CSP));
     let web_missing = !web_dir.is_dir();
     let web_dir_shown: PathBuf = web_dir.to_path_buf();
     let not_found = move || {
@@ -55,7 +57,7 @@ pub fn routes(web_dir: &Path, webapp3_dir: &Path) -> Router<AppState> {
                             not_found,
                         )),
                 )
-                .layer(axum::middleware::from_fn(page_policy))
+                .layer(axum::middleware::from_fn_with_state(csp, page_policy))
                 .layer(axum::middleware::from_fn_with_state(
                     Folder::new(web_dir),
                     stay_inside,
@@ -73,8 +75,46 @@ style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; font-src 's
 connect-src 'self'; frame-src 'self' https: http:; media-src 'self' blob: https:; \
 object-src 'none'; base-uri 'self'; form-action 'self'";
 
-/// Sets [`PAGE_CSP`] on HTML answers outside `/plugins/`.
-async fn page_policy(request: Request, next: Next) -> Response {
+/// The origin (`wss://node1.example.com`) of a `--ws-url`, or why it is not one: the pages
+/// may connect there, so it joins their `connect-src`.
+pub fn ws_origin(url: &str) -> Result<&str, String> {
+    let refuse = |why: &str| {
+        Err(format!(
+            "`--ws-url` {url:?} {why}: give a ws:// or wss:// URL, e.g. wss://node1.example.com/ws"
+        ))
+    };
+    let Some(rest) = url
+        .strip_prefix("wss://")
+        .or_else(|| url.strip_prefix("ws://"))
+    else {
+        return refuse("is not ws:// or wss://");
+    };
+    if url.len() > 2048 {
+        return refuse("is longer than 2048 bytes");
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&()*+=%".contains(c);
+    if host.is_empty() || host.contains('@') || !url.chars().all(safe) {
+        return refuse("must name a host, without a user name, spaces, quotes, `,` or `;`");
+    }
+    Ok(&url[..url.len() - rest.len() + host.len()])
+}
+
+/// [`PAGE_CSP`] with the origins of the `--ws-url`s added to `connect-src`, so that a page
+/// may move to another node of the cluster.
+pub fn page_csp(ws_urls: &[String]) -> String {
+    let extra: Vec<&str> = ws_urls.iter().filter_map(|u| ws_origin(u).ok()).collect();
+    if extra.is_empty() {
+        return PAGE_CSP.to_owned();
+    }
+    PAGE_CSP.replace(
+        "connect-src 'self';",
+        &format!("connect-src 'self' {};", extra.join(" ")),
+    )
+}
+
+/// Sets the pages' CSP ([`page_csp`]) on HTML answers outside `/plugins/`.
+async fn page_policy(State(csp): State<HeaderValue>, request: Request, next: Next) -> Response {
     let is_plugin = request.uri().path().starts_with("/plugins/");
     let mut response = next.run(request).await;
     let html = response
@@ -83,10 +123,9 @@ async fn page_policy(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if html && !is_plugin {
-        response.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(PAGE_CSP),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     response
 }
@@ -125,4 +164,42 @@ async fn stay_inside(State(folder): State<Folder>, request: Request, next: Next)
         }
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ws_urls_join_connect_src_and_bad_ones_are_refused() {
+        assert_eq!(
+            ws_origin("wss://node1.example.com/ws"),
+            Ok("wss://node1.example.com")
+        );
+        assert_eq!(
+            ws_origin("ws://127.0.0.1:8082/ws?x=1"),
+            Ok("ws://127.0.0.1:8082")
+        );
+        let csp = page_csp(&["wss://a.example/ws".into(), "ws://127.0.0.1:8082/ws".into()]);
+        assert!(
+            csp.contains("connect-src 'self' wss://a.example ws://127.0.0.1:8082;"),
+            "{csp}"
+        );
+        assert_eq!(page_csp(&[]), PAGE_CSP);
+        for (url, words) in [
+            ("http://a.example/ws", "is not ws://"),
+            (
+                "wss://a.example/ws; script-src *",
+                "without a user name, spaces",
+            ),
+            ("wss://a.example/'x'", "quotes"),
+            ("wss:///ws", "must name a host"),
+        ] {
+            let why = ws_origin(url).expect_err(url);
+            assert!(
+                why.starts_with("`--ws-url`") && why.contains(words),
+                "{url}: {why}"
+            );
+        }
+    }
 }
