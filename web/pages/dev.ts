@@ -55,7 +55,12 @@ async function open(object: string, pluginUrl: string, count: number): Promise<v
   for (let i = 0; i < count; i++) {
     const name = names[i] ?? NAMES[i % NAMES.length] + (i >= NAMES.length ? ` ${i}` : "");
     const session = await devLogin(name, params.get("space") ?? undefined);
-    const host = new SpaceHost(grace === null ? {} : { graceMs: Number(grace) });
+    const host = new SpaceHost({
+      ...(grace === null ? {} : { graceMs: Number(grace) }),
+      // A token the server ended (4401): the dev login gives this column a fresh one.
+      refreshToken: () => devLogin(name, params.get("space") ?? undefined).then((l) => l.token, () => null),
+      allowHttpPlugins: info.allowHttpPlugins,
+    });
     const column = document.createElement("section");
     column.className = "user";
     column.dataset.user = String(session.participant.id);
@@ -125,7 +130,7 @@ async function open(object: string, pluginUrl: string, count: number): Promise<v
       if (e.kind === "sessionEnded") problem.textContent = `${name}'s login ended (it expired or was revoked). Open the object again to log in anew.`;
       render();
     });
-    host.connect(wsUrl(info.ws), session.token);
+    host.connect(info.servers.length > 0 ? info.servers : wsUrl(info.ws), session.token);
     host.openObject(object, pluginUrl, frame, frameOptions);
     set(first);
     users.push(user);

@@ -501,3 +501,79 @@ async fn the_dev_login_opens_the_demo_space_whatever_is_asked() {
     assert_eq!(session["participant"]["name"], "Eve");
     assert_eq!(session["role"], "member");
 }
+
+#[tokio::test]
+async fn pages_learn_the_server_urls_embed_origins_and_plugin_policy_and_may_connect_there() {
+    let mut s = start_with(|c| {
+        c.ws_urls = vec![
+            "wss://node1.example.com/ws".into(),
+            "ws://127.0.0.1:8082/ws".into(),
+        ];
+        c.identity.embed_origins = vec!["HTTPS://Chat.Example.com/".into()];
+        c.identity.allow_http_plugins = true;
+    })
+    .await;
+    let (_, info) = http(&s, "GET", "/api/info", None, None).await;
+    assert_eq!(
+        info["servers"],
+        json!(["wss://node1.example.com/ws", "ws://127.0.0.1:8082/ws"])
+    );
+    assert_eq!(info["allowHttpPlugins"], true);
+    let (_, config) = http(&s, "GET", "/api/auth/config", None, None).await;
+    assert_eq!(
+        config["embedOrigins"],
+        json!(["https://chat.example.com"]),
+        "written as a browser writes event.origin"
+    );
+    // Any page of the server (here the 404 page) may open a socket to every node.
+    let page = reqwest::get(format!("http://{}/", s.addr)).await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("connect-src 'self' wss://node1.example.com ws://127.0.0.1:8082;"),
+        "{csp}"
+    );
+    s.stop().await;
+    // Without --ws-url: an empty list, the pages use this server's `ws`.
+    let mut plain = start().await;
+    let (_, info) = http(&plain, "GET", "/api/info", None, None).await;
+    assert_eq!((&info["servers"], &info["ws"]), (&json!([]), &json!("/ws")));
+    assert_eq!(info["allowHttpPlugins"], false);
+    plain.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_embed_origin_or_ws_url_stops_the_server_at_start_naming_the_flag() {
+    for (embed, ws, words) in [
+        (
+            "https://chat.example.com/app",
+            None,
+            "`--embed-origin` \"https://chat.example.com/app\" must be only scheme://host[:port]",
+        ),
+        ("*", None, "`--embed-origin` \"*\" has no scheme"),
+        (
+            "https://chat.example.com",
+            Some("wss://a.example/ws; script-src *"),
+            "`--ws-url` \"wss://a.example/ws; script-src *\" must name a host",
+        ),
+        (
+            "https://chat.example.com",
+            Some("https://a.example/ws"),
+            "is not ws:// or wss://",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config =
+            meetbridge_server::config::ServeConfig::for_tests(dir.path().to_path_buf());
+        config.web_dir = dir.path().join("no-web");
+        config.identity.embed_origins = vec![embed.into()];
+        config.ws_urls = ws.into_iter().map(str::to_owned).collect();
+        let err = match meetbridge_server::start(config).await {
+            Ok(_) => panic!("{embed} / {ws:?} started"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(words), "{err}");
+    }
+}
