@@ -10,9 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 step() { printf -- '--- %s\n' "$*"; }
 
-if [ ! -s web/dist/admin/index.html ] || [ ! -s web/dist/app/admin.js ]; then
-  step "web build (admin console)"
-  (cd web && npm run --silent wasm && npm run --silent build)
+if [ ! -s web/dist/admin/index.html ] || [ ! -s web/dist/app/admin.js ] || [ ! -s web/dist/app/meeting.js ]; then
+  # The sign-in tests use the meeting page too, whose wasm 60-meeting.sh would build later.
+  step "web build (admin console, meeting page)"
+  (cd web && npm run --silent wasm)
+  bash scripts/build-wasm.sh meetbridge-meeting-host web/pkg/meeting-host
+  (cd web && npm run --silent build)
 fi
 
 step "meetbridge server binary"
