@@ -273,7 +273,9 @@ pub async fn delete_object(
     ))
 }
 
-/// Who is present on which object of the space, from this server's rooms.
+/// Who is present on which object of the space. In cluster mode every node's members are
+/// in this node's rooms (the presence bucket's watcher loads the rooms they are on), so any
+/// node gives the whole cluster's view.
 pub async fn presence(
     State(state): State<AppState>,
     Path(space): Path<String>,

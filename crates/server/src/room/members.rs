@@ -182,24 +182,41 @@ impl Room {
         !events.is_empty()
     }
 
-    /// Who is on the object, in arrival order, with how many connections each (the admin
-    /// console's presence view).
+    /// Who is on the object, in arrival order, with their summed status (the admin
+    /// console's presence view). In cluster mode this includes the users present only
+    /// through other nodes, as the presence bucket's watcher mirrors them here.
+    /// `connections` counts this node's sockets of the user plus one for each other node
+    /// they are on: other nodes write one presence record per user, not per socket.
     pub fn present(&self) -> Vec<meetbridge_protocol::space::PresentParticipant> {
         // Looking does not count as use: it keeps no idle room loaded.
         let st = self.lock_quietly();
-        let mut members: Vec<&Member> = st
+        let mut present: Vec<(u64, &Arc<str>, &Arc<Identity>, u32)> = st
             .members
-            .values()
-            .filter(|m| !m.conns.is_empty())
+            .iter()
+            .filter(|(_, m)| !m.conns.is_empty())
+            .map(|(key, m)| {
+                let remote = st.remote.get(key);
+                let order = remote.map_or(m.order, |r| r.order.min(m.order));
+                let far = remote.map_or(0, |r| r.nodes.len());
+                (order, key, &m.identity, (m.conns.len() + far) as u32)
+            })
             .collect();
-        members.sort_by_key(|m| m.order);
-        members
+        present.extend(
+            st.remote
+                .iter()
+                .filter(|(key, r)| !st.members.contains_key(*key) && !r.nodes.is_empty())
+                .map(|(key, r)| (r.order, key, &r.identity, r.nodes.len() as u32)),
+        );
+        present.sort_by_key(|(order, _, _, _)| *order);
+        present
             .into_iter()
-            .map(|m| meetbridge_protocol::space::PresentParticipant {
-                id: m.identity.id.clone(),
-                name: m.identity.name.clone(),
-                status: m.status,
-                connections: m.conns.len() as u32,
+            .filter_map(|(_, key, identity, connections)| {
+                Some(meetbridge_protocol::space::PresentParticipant {
+                    id: identity.id.clone(),
+                    name: identity.name.clone(),
+                    status: st.status_of(key)?,
+                    connections,
+                })
             })
             .collect()
     }

@@ -780,3 +780,63 @@ async fn floor_changes_on_one_node_reach_the_rooms_and_pages_of_the_others_nats(
         n.stop().await;
     }
 }
+
+/// The presence view asked on one node lists who is present through another: the user
+/// joined on the first node, at the object they are on, and a second tab on the asking
+/// node counts as one more connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_presence_view_of_any_node_shows_the_whole_cluster_nats() {
+    let shared = crate::cluster::Shared::new("floorpresence");
+    let mut nodes = shared.nodes(2).await;
+    space_s(&nodes[0], json!({})).await;
+    for id in ["o1", "o2"] {
+        let (status, _) = admin(
+            &nodes[0],
+            "POST",
+            "/api/admin/spaces/s/objects",
+            Some(json!({"id": id, "pluginUrl": "/plugins/notes/"})),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let mut a = nodes[0].joined("a", "o2").await;
+    let wanted = json!({"space": "s", "objects": [{"object": "o2", "name": "o2", "participants": [
+        {"id": "a", "name": "User a", "status": "joined", "connections": 1},
+    ]}]});
+    let view = presence_until(&nodes[1], &wanted).await;
+    assert_eq!(view, wanted, "node B lists the user joined on node A");
+
+    // A second tab of the same user on node B: one participant, joined, two connections.
+    let _a2 = nodes[1].present("a", "o2", "subscribed").await;
+    let wanted = json!({"space": "s", "objects": [{"object": "o2", "name": "o2", "participants": [
+        {"id": "a", "name": "User a", "status": "joined", "connections": 2},
+    ]}]});
+    assert_eq!(presence_until(&nodes[1], &wanted).await, wanted);
+    assert_eq!(presence_until(&nodes[0], &wanted).await, wanted);
+
+    // The tab on node A goes: node B now shows a only as subscribed there.
+    a.presence("o2", "unsubscribed").await;
+    let wanted = json!({"space": "s", "objects": [{"object": "o2", "name": "o2", "participants": [
+        {"id": "a", "name": "User a", "status": "left", "connections": 1},
+    ]}]});
+    assert_eq!(presence_until(&nodes[1], &wanted).await, wanted);
+
+    shared.destroy(&nodes[0]).await;
+    for n in &mut nodes {
+        n.stop().await;
+    }
+}
+
+/// The presence view of `node`, asked until it is `wanted` (the presence bucket's watcher
+/// is asynchronous) or 10 s have passed; the last answer.
+async fn presence_until(node: &TestServer, wanted: &Value) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, view) = admin(node, "GET", "/api/admin/spaces/s/presence", None).await;
+        assert_eq!(status, 200, "{view}");
+        if &view == wanted || tokio::time::Instant::now() > deadline {
+            return view;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
