@@ -34,14 +34,18 @@ test("objects with javascript:, data: or //host plugin URLs from the server neve
     dialogs.push(d.message());
     void d.dismiss();
   });
-  // The object list as a compromised or buggy server would answer it.
-  await page.route("**/api/spaces/demo/objects", async (route) => {
+  // The space's objects as a compromised or buggy server would answer them (the space view
+  // `GET /api/spaces/demo` and the object list), without positions: the page places them.
+  const inject = (objects) => {
+    const model = objects.find((o) => o.pluginUrl.startsWith("/plugins/"));
+    for (const [id, pluginUrl] of injected) objects.push({ ...model, id, name: id, pluginUrl, position: undefined });
+    return objects;
+  };
+  await page.route(/\/api\/spaces\/demo(\/objects)?$/, async (route) => {
     if (route.request().method() !== "GET") return route.continue();
     const response = await route.fetch();
-    const objects = await response.json();
-    const model = objects.find((o) => o.pluginUrl.startsWith("/plugins/"));
-    for (const [id, pluginUrl] of injected) objects.push({ ...model, id, name: id, pluginUrl });
-    await route.fulfill({ response, json: objects });
+    const body = await response.json();
+    await route.fulfill({ response, json: Array.isArray(body) ? inject(body) : { ...body, objects: inject(body.objects) } });
   });
   await page.goto(`${server.base}/?name=Eve`);
   await page.waitForSelector("#space:not([hidden])");
