@@ -32,8 +32,8 @@ pub struct Hub {
     pub limits: LimitsConfig,
     /// The connections following each space's floor.
     pub floors: Floors,
-    /// Held while an object is counted against the quotas and created, so two creations
-    /// on this server cannot both take a quota's last place.
+    /// Held while an object is checked and created on this server (one floor object per
+    /// space); the quotas are the store's, atomic across servers.
     pub placing: tokio::sync::Mutex<()>,
     rooms: RwLock<HashMap<String, Arc<Room>>>,
     room_limits: RoomLimits,

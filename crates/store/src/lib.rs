@@ -72,6 +72,15 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::delete_object`]); returns the ids of the objects that went.
     fn delete_space(&self, id: &str) -> StoreResult<Vec<String>>;
     fn create_object(&self, object: &ObjectDef) -> StoreResult<()>;
+    /// Creates an object unless that would go over `quota`: the counts and the insert are
+    /// one transaction holding a lock on the object's space, so concurrent creations (on
+    /// any number of servers) never together exceed a limit. `Ok(Err(_))`: refused, nothing
+    /// written.
+    fn create_object_within(
+        &self,
+        object: &ObjectDef,
+        quota: &ObjectQuota,
+    ) -> StoreResult<Result<(), QuotaFull>>;
     /// Replaces an object's settings (e-mail sharing, retention, sandbox).
     fn update_settings(&self, object: &str, settings: &ObjectSettings) -> StoreResult<()>;
     /// Replaces what may be edited of an object: name, type, plugin URL, settings, creator

@@ -159,6 +159,43 @@ impl RevocationKind {
     }
 }
 
+/// The quotas a new object is created within. The store counts and inserts in one
+/// transaction under a lock on the space, so creations on several servers of a cluster at
+/// once cannot together go over a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectQuota {
+    /// Most objects the space may hold, not counting those whose plugin URL is
+    /// `uncounted_url`.
+    pub per_space: usize,
+    /// The plugin URL of the objects the space's count leaves out (the floor object).
+    pub uncounted_url: String,
+    /// Most dynamic objects the new object's creator may have created in the space
+    /// (`None`: not bounded, e.g. an admin's creation).
+    pub per_creator: Option<usize>,
+}
+
+/// Which quota refused a creation, with the count found (at the limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaFull {
+    /// The space holds `.0` counted objects.
+    Space(usize),
+    /// The creator has `.0` dynamic objects in the space.
+    Creator(usize),
+}
+
+impl ObjectQuota {
+    /// The refusal, if any, given the space's counted objects and the creator's.
+    pub fn refusal(&self, in_space: usize, by_creator: usize) -> Option<QuotaFull> {
+        if in_space >= self.per_space {
+            return Some(QuotaFull::Space(in_space));
+        }
+        match self.per_creator {
+            Some(max) if by_creator >= max => Some(QuotaFull::Creator(by_creator)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
     /// The id is taken.

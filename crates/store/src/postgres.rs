@@ -21,9 +21,9 @@ use tokio_postgres::NoTls;
 use crate::model::{backend, object_type_from, object_type_str};
 use crate::{
     position_columns, position_from, sql_int, AppendDone, LogEntry, LogPage, LogQuery, ObjectDef,
-    ObjectRemoval, ObjectSettings, RememberedId, RetentionLimits, Revocation, RevocationKind, Save,
-    SaveDone, SavedDoc, SpaceDef, SpaceSettings, Store, StoreError, StoreResult, OBJECT_COLUMNS,
-    SPACE_COLUMNS,
+    ObjectQuota, ObjectRemoval, ObjectSettings, QuotaFull, RememberedId, RetentionLimits,
+    Revocation, RevocationKind, Save, SaveDone, SavedDoc, SpaceDef, SpaceSettings, Store,
+    StoreError, StoreResult, OBJECT_COLUMNS, SPACE_COLUMNS,
 };
 
 const MAX_BATCH: usize = 512;
@@ -503,6 +503,35 @@ async fn commit_batch(pool: &Pool, batch: &[Write]) -> StoreResult<Vec<u64>> {
     Ok(versions)
 }
 
+/// Inserts a new object's row (`Conflict` when the id is taken, `Missing` without its space).
+async fn insert_object(
+    client: &impl deadpool_postgres::GenericClient,
+    o: &ObjectDef,
+) -> StoreResult<()> {
+    let settings = serde_json::to_string(&o.settings).map_err(backend)?;
+    let (x, y) = position_columns(o.position);
+    client
+        .execute(
+            "INSERT INTO objects (id, space_id, name, object_type, plugin_url, settings, creator, created_at, pos_x, pos_y)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &o.id,
+                &o.space_id,
+                &o.name,
+                &object_type_str(o.object_type),
+                &o.plugin_url,
+                &settings,
+                &o.creator,
+                &o.created_at,
+                &x,
+                &y,
+            ],
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| conflict_or_backend(e, &format!("object {}", o.id)))
+}
+
 fn conflict_or_backend(e: tokio_postgres::Error, what: &str) -> StoreError {
     use tokio_postgres::error::SqlState;
     match e.code() {
@@ -681,29 +710,54 @@ impl Store for PgStore {
     fn create_object(&self, object: &ObjectDef) -> StoreResult<()> {
         let o = object.clone();
         self.call(move |pool| async move {
-            let settings = serde_json::to_string(&o.settings).map_err(backend)?;
-            let (x, y) = position_columns(o.position);
             let client = pool.get().await.map_err(pg)?;
-            client
-                .execute(
-                    "INSERT INTO objects (id, space_id, name, object_type, plugin_url, settings, creator, created_at, pos_x, pos_y)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    &[
-                        &o.id,
-                        &o.space_id,
-                        &o.name,
-                        &object_type_str(o.object_type),
-                        &o.plugin_url,
-                        &settings,
-                        &o.creator,
-                        &o.created_at,
-                        &x,
-                        &y,
-                    ],
+            insert_object(&client, &o).await
+        })
+    }
+
+    fn create_object_within(
+        &self,
+        object: &ObjectDef,
+        quota: &ObjectQuota,
+    ) -> StoreResult<Result<(), QuotaFull>> {
+        let o = object.clone();
+        let quota = quota.clone();
+        self.call(move |pool| async move {
+            let mut client = pool.get().await.map_err(pg)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            // One creation at a time per space (of this schema) on every server, until
+            // this transaction ends: the counts below stay true until the insert commits.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.' || $1, 7262531003))",
+                &[&o.space_id],
+            )
+            .await
+            .map_err(pg)?;
+            let in_space: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM objects WHERE space_id = $1 AND plugin_url <> $2",
+                    &[&o.space_id, &quota.uncounted_url],
                 )
                 .await
-                .map(|_| ())
-                .map_err(|e| conflict_or_backend(e, &format!("object {}", o.id)))
+                .map_err(pg)?
+                .get(0);
+            let by_creator: i64 = match (&o.creator, quota.per_creator) {
+                (Some(creator), Some(_)) => tx
+                    .query_one(
+                        "SELECT COUNT(*) FROM objects WHERE space_id = $1 AND object_type = 'dynamic' AND creator = $2",
+                        &[&o.space_id, creator],
+                    )
+                    .await
+                    .map_err(pg)?
+                    .get(0),
+                _ => 0,
+            };
+            if let Some(full) = quota.refusal(in_space as usize, by_creator as usize) {
+                return Ok(Err(full));
+            }
+            insert_object(&tx, &o).await?;
+            tx.commit().await.map_err(pg)?;
+            Ok(Ok(()))
         })
     }
 

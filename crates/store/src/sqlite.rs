@@ -16,9 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::model::{backend, object_type_from, object_type_str};
 use crate::{
     position_columns, position_from, sql_int, AppendDone, LogEntry, LogPage, LogQuery, ObjectDef,
-    ObjectRemoval, ObjectSettings, RememberedId, RetentionLimits, Revocation, RevocationKind, Save,
-    SaveDone, SavedDoc, SpaceDef, SpaceSettings, SqliteSync, Store, StoreError, StoreResult,
-    OBJECT_COLUMNS, SPACE_COLUMNS,
+    ObjectQuota, ObjectRemoval, ObjectSettings, QuotaFull, RememberedId, RetentionLimits,
+    Revocation, RevocationKind, Save, SaveDone, SavedDoc, SpaceDef, SpaceSettings, SqliteSync,
+    Store, StoreError, StoreResult, OBJECT_COLUMNS, SPACE_COLUMNS,
 };
 
 const MAX_BATCH: usize = 512;
@@ -330,6 +330,30 @@ fn write_id(conn: &Connection, object: &str, id: &RememberedId) -> rusqlite::Res
     Ok(())
 }
 
+/// Inserts a new object's row (`Conflict` when the id is taken).
+fn insert_object(conn: &Connection, o: &ObjectDef) -> StoreResult<()> {
+    let settings = serde_json::to_string(&o.settings).map_err(backend)?;
+    let (x, y) = position_columns(o.position);
+    conn.execute(
+        "INSERT INTO objects (id, space_id, name, object_type, plugin_url, settings, creator, created_at, pos_x, pos_y)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            o.id,
+            o.space_id,
+            o.name,
+            object_type_str(o.object_type),
+            o.plugin_url,
+            settings,
+            o.creator,
+            o.created_at,
+            x,
+            y
+        ],
+    )
+    .map(|_| ())
+    .map_err(|e| conflict_or_backend(e, &format!("object {}", o.id)))
+}
+
 fn conflict_or_backend(e: rusqlite::Error, what: &str) -> StoreError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::ConstraintViolation) => {
@@ -487,27 +511,40 @@ impl Store for SqliteStore {
 
     fn create_object(&self, object: &ObjectDef) -> StoreResult<()> {
         let o = object.clone();
+        self.write(move |conn| insert_object(conn, &o))
+    }
+
+    fn create_object_within(
+        &self,
+        object: &ObjectDef,
+        quota: &ObjectQuota,
+    ) -> StoreResult<Result<(), QuotaFull>> {
+        let o = object.clone();
+        let quota = quota.clone();
+        // The one writer runs this inside its `BEGIN IMMEDIATE` transaction: no other
+        // write (of this or another process) comes between the counts and the insert.
         self.write(move |conn| {
-            let settings = serde_json::to_string(&o.settings).map_err(backend)?;
-            let (x, y) = position_columns(o.position);
-            conn.execute(
-                "INSERT INTO objects (id, space_id, name, object_type, plugin_url, settings, creator, created_at, pos_x, pos_y)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    o.id,
-                    o.space_id,
-                    o.name,
-                    object_type_str(o.object_type),
-                    o.plugin_url,
-                    settings,
-                    o.creator,
-                    o.created_at,
-                    x,
-                    y
-                ],
-            )
-            .map(|_| ())
-            .map_err(|e| conflict_or_backend(e, &format!("object {}", o.id)))
+            let in_space: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM objects WHERE space_id = ?1 AND plugin_url <> ?2",
+                    params![o.space_id, quota.uncounted_url],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            let by_creator: i64 = match (&o.creator, quota.per_creator) {
+                (Some(creator), Some(_)) => conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM objects WHERE space_id = ?1 AND object_type = 'dynamic' AND creator = ?2",
+                        params![o.space_id, creator],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend)?,
+                _ => 0,
+            };
+            if let Some(full) = quota.refusal(in_space as usize, by_creator as usize) {
+                return Ok(Err(full));
+            }
+            insert_object(conn, &o).map(Ok)
         })
     }
 

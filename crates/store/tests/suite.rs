@@ -116,6 +116,7 @@ suite! {
     deleting_an_object_removes_what_it_kept_sqlite, deleting_an_object_removes_what_it_kept_postgres => deleting_an_object;
     spaces_are_renamed_and_deleted_with_their_objects_sqlite, spaces_are_renamed_and_deleted_with_their_objects_postgres => spaces_are_edited;
     a_save_at_a_version_never_replaces_a_later_one_sqlite, a_save_at_a_version_never_replaces_a_later_one_postgres => saves_at_versions;
+    concurrent_creations_from_two_stores_never_exceed_a_quota_sqlite, concurrent_creations_from_two_stores_never_exceed_a_quota_postgres => quotas_are_atomic;
 }
 
 fn objects_are_edited(b: &dyn Backend) {
@@ -756,4 +757,66 @@ fn an_unreachable_postgres_is_named_in_the_error() {
         "{message}"
     );
     assert!(!message.contains("pw@"), "{message}");
+}
+
+/// Creations fired at once through two stores on one database (two servers of a cluster)
+/// stop exactly at the quotas: the space's, the floor object not counted, then the
+/// creator's.
+fn quotas_are_atomic(b: &dyn Backend) {
+    let stores: [Arc<dyn Store>; 2] = [Arc::from(b.open()), Arc::from(b.open())];
+    stores[0].create_space(&space("s")).unwrap();
+    let mut floor = object("floor", "s");
+    floor.plugin_url = "meetbridge:floor".into();
+    floor.creator = None;
+    stores[0].create_object(&floor).unwrap();
+    let fire = |prefix: &str, creator: &str, quota: ObjectQuota| -> Vec<Result<(), QuotaFull>> {
+        let threads: Vec<_> = (0..16)
+            .map(|i| {
+                let store = stores[i % 2].clone();
+                let quota = quota.clone();
+                let mut o = object(&format!("{prefix}{i}"), "s");
+                o.creator = Some(creator.into());
+                std::thread::spawn(move || store.create_object_within(&o, &quota).unwrap())
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    };
+    let count = |results: &[Result<(), QuotaFull>], what: Result<(), QuotaFull>| {
+        results.iter().filter(|r| **r == what).count()
+    };
+
+    // The creator's quota: 3 of u1's 16 go in, the others are refused at 3.
+    let quota = ObjectQuota {
+        per_space: 7,
+        uncounted_url: "meetbridge:floor".into(),
+        per_creator: Some(3),
+    };
+    let results = fire("a", "u1", quota.clone());
+    assert_eq!(count(&results, Ok(())), 3, "{results:?}");
+    assert_eq!(
+        count(&results, Err(QuotaFull::Creator(3))),
+        13,
+        "{results:?}"
+    );
+
+    // The space's: 4 more of another creator's (7 counted, the floor object aside).
+    let quota = ObjectQuota {
+        per_creator: Some(16),
+        ..quota
+    };
+    let results = fire("b", "u2", quota);
+    assert_eq!(count(&results, Ok(())), 4, "{results:?}");
+    assert_eq!(count(&results, Err(QuotaFull::Space(7))), 12, "{results:?}");
+    let objects = stores[1].objects(Some("s")).unwrap();
+    assert_eq!(objects.len(), 8, "7 counted and the floor object");
+
+    // Without a creator's bound (an admin), only the space's applies.
+    let admin = ObjectQuota {
+        per_space: 8,
+        uncounted_url: "meetbridge:floor".into(),
+        per_creator: None,
+    };
+    let results = fire("c", "u1", admin);
+    assert_eq!(count(&results, Ok(())), 1, "{results:?}");
+    assert_eq!(stores[0].objects(Some("s")).unwrap().len(), 9);
 }

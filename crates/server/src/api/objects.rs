@@ -15,7 +15,8 @@ use super::error::{ApiError, ApiErrorCode, ApiResult};
 use crate::auth::token::{now_secs, Claims, Role};
 use crate::state::AppState;
 use crate::store::{
-    CreateDynamic, ObjectDef, ObjectRemoval, ObjectSettings, Retention, SpaceDef, Store, StoreError,
+    CreateDynamic, ObjectDef, ObjectQuota, ObjectRemoval, ObjectSettings, QuotaFull, Retention,
+    SpaceDef, Store, StoreError,
 };
 
 /// Longest object or space name, in bytes.
@@ -256,10 +257,9 @@ fn is_floor(def: &ObjectDef) -> bool {
     def.plugin_url == FLOOR_URL
 }
 
-/// Refuses an object that would exceed a quota or the space's `createDynamic`, or a
-/// second floor object.
-fn check_quotas(
-    state: &AppState,
+/// Refuses an object the space's `createDynamic` does not allow, or a second floor
+/// object (the quotas are the store's, see [`quota_for`]).
+fn check_placement(
     space: &SpaceDef,
     existing: &[ObjectDef],
     def: &ObjectDef,
@@ -295,35 +295,37 @@ fn check_quotas(
             .with_field("createDynamic"));
         }
     }
-    let limits = &state.hub.limits;
-    let objects = existing.iter().filter(|o| !is_floor(o)).count();
-    if objects >= limits.max_objects_per_space {
-        return Err(ApiError::new(
-            ApiErrorCode::QuotaExceeded,
-            format!(
-                "space {:?} holds {objects} objects, the most allowed (--max-objects-per-space {}); delete one first",
-                space.id, limits.max_objects_per_space
-            ),
-        ));
-    }
-    if let Placer::Participant(claims) = placer {
-        let mine = existing
-            .iter()
-            .filter(|o| {
-                o.object_type == ObjectType::Dynamic && o.creator.as_deref() == Some(&*claims.sub)
-            })
-            .count();
-        if mine >= limits.max_dynamic_per_participant {
-            return Err(ApiError::new(
-                ApiErrorCode::QuotaExceeded,
-                format!(
-                    "you have created {mine} meetings (dynamic objects) in space {:?}, the most allowed (--max-dynamic-per-participant {}); ask an owner to delete one",
-                    space.id, limits.max_dynamic_per_participant
-                ),
-            ));
-        }
-    }
     Ok(())
+}
+
+/// The quotas a new object is created within (`None`: the floor object, not counted).
+fn quota_for(state: &AppState, def: &ObjectDef, placer: &Placer<'_>) -> Option<ObjectQuota> {
+    if is_floor(def) {
+        return None;
+    }
+    let limits = &state.hub.limits;
+    Some(ObjectQuota {
+        per_space: limits.max_objects_per_space,
+        uncounted_url: FLOOR_URL.to_owned(),
+        per_creator: matches!(placer, Placer::Participant(_))
+            .then_some(limits.max_dynamic_per_participant),
+    })
+}
+
+/// The refusal of a creation the store found over a quota.
+fn quota_exceeded(state: &AppState, space: &str, full: QuotaFull) -> ApiError {
+    let limits = &state.hub.limits;
+    let message = match full {
+        QuotaFull::Space(objects) => format!(
+            "space {space:?} holds {objects} objects, the most allowed (--max-objects-per-space {}); delete one first",
+            limits.max_objects_per_space
+        ),
+        QuotaFull::Creator(mine) => format!(
+            "you have created {mine} meetings (dynamic objects) in space {space:?}, the most allowed (--max-dynamic-per-participant {}); ask an owner to delete one",
+            limits.max_dynamic_per_participant
+        ),
+    };
+    ApiError::new(ApiErrorCode::QuotaExceeded, message)
 }
 
 /// Checks, stores and makes live a new object, and tells the space's pages.
@@ -356,8 +358,9 @@ pub(super) async fn create_object(
         position: new.position,
     };
     check_object(state, &space, &def)?;
-    // Count and create under one lock, so concurrent creations cannot both take the
-    // last place of a quota on this server.
+    // One creation at a time on this server keeps a space to one floor object; the
+    // quotas are counted by the store in the insert's transaction, under a lock on the
+    // space that holds on every server of a cluster.
     let _placing = state.hub.placing.lock().await;
     let space_id = space.id.clone();
     let existing = blocking(&state.hub.store, move |s| s.objects(Some(&space_id))).await?;
@@ -368,9 +371,18 @@ pub(super) async fn create_object(
         )
         .with_field("id"));
     }
-    check_quotas(state, &space, &existing, &def, &placer)?;
+    check_placement(&space, &existing, &def, &placer)?;
     let stored = def.clone();
-    blocking(&state.hub.store, move |s| s.create_object(&stored)).await?;
+    match quota_for(state, &def, &placer) {
+        None => blocking(&state.hub.store, move |s| s.create_object(&stored)).await?,
+        Some(quota) => {
+            blocking(&state.hub.store, move |s| {
+                s.create_object_within(&stored, &quota)
+            })
+            .await?
+            .map_err(|full| quota_exceeded(state, &space.id, full))?;
+        }
+    }
     state.hub.insert(def.clone());
     state
         .hub

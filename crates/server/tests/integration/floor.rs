@@ -840,3 +840,66 @@ async fn presence_until(node: &TestServer, wanted: &Value) -> Value {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Meetings created at the same moment through two nodes stop exactly at the quotas: the
+/// store counts and inserts under one lock on the space for the whole cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creations_on_two_nodes_stop_exactly_at_the_quotas_nats() {
+    let shared = crate::cluster::Shared::new("floorquota");
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        nodes.push(
+            start_with(|c| {
+                shared.node(c);
+                c.limits.max_objects_per_space = 8;
+                c.limits.max_dynamic_per_participant = 3;
+            })
+            .await,
+        );
+    }
+    space_s(&nodes[0], json!({})).await;
+    let tokens: Vec<String> = (0..12).map(|i| nodes[0].token(&format!("u{i}"))).collect();
+    let fire = |round: &'static str, by: &dyn Fn(usize) -> usize| {
+        let requests: Vec<_> = (0..12)
+            .map(|i| {
+                let node = &nodes[i % 2];
+                let token = tokens[by(i)].clone();
+                async move {
+                    let (status, body) = as_token(
+                        node,
+                        &token,
+                        "POST",
+                        "/api/spaces/s/objects",
+                        Some(json!({"id": format!("{round}{i}"), "pluginUrl": "/plugins/chat/"})),
+                    )
+                    .await;
+                    (status, body["error"].as_str().map(str::to_owned))
+                }
+            })
+            .collect();
+        futures_util::future::join_all(requests)
+    };
+    let tally = |answers: &[(u16, Option<String>)]| {
+        let created = answers.iter().filter(|a| a.0 == 201).count();
+        let refused = answers
+            .iter()
+            .filter(|a| a.0 == 403 && a.1.as_deref() == Some("quota_exceeded"))
+            .count();
+        (created, refused)
+    };
+
+    // One participant, twelve meetings at once: three (--max-dynamic-per-participant).
+    let answers = fire("a", &|_| 0).await;
+    assert_eq!(tally(&answers), (3, 9), "{answers:?}");
+    // Twelve participants at once: five more, up to the space's eight.
+    let answers = fire("b", &|i| i).await;
+    assert_eq!(tally(&answers), (5, 7), "{answers:?}");
+    let (status, objects) = admin(&nodes[1], "GET", "/api/admin/spaces/s/objects", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(objects.as_array().unwrap().len(), 8, "{objects}");
+
+    shared.destroy(&nodes[0]).await;
+    for n in &mut nodes {
+        n.stop().await;
+    }
+}
