@@ -26,8 +26,9 @@ export interface OpenObjectOptions {
    * The iframe's `sandbox` attribute. Omitted: the default, what oVice plugins use
    * ("allow-scripts allow-same-origin allow-forms allow-modals allow-popups
    * allow-popups-to-escape-sandbox allow-downloads"), without allow-same-origin when the
-   * plugin is on the page's own origin. A string: exactly that (to narrow it per object).
-   * `null`: no sandbox attribute at all.
+   * plugin is on the page's own origin. A string: exactly that (to narrow it per object),
+   * except that a plugin on the page's own origin never keeps allow-same-origin beside
+   * allow-scripts (it could reach the page). `null`: no sandbox attribute at all.
    */
   sandbox?: string | null;
   /** The iframe's `allow` attribute. Omitted: "clipboard-read; clipboard-write; fullscreen; autoplay". */

@@ -16,6 +16,11 @@
 //!                                          {op:"floor", change, space, object?|id?|def?}
 //! ```
 //!
+//! **Where a resume starts.** The `ack` of a `presence` that leaves the connection on the
+//! object carries `seq`, the object's latest sequence number at that moment (absent while
+//! nothing was relayed): a page that has received nothing since still resumes with
+//! `since` = that number after a reconnect, and gets exactly what it missed.
+//!
 //! **The live floor.** `floor` frames ([`crate::space::FloorFrame`]) tell every page of a
 //! space that an object was added, edited or removed, or that the space changed; they are
 //! not sequenced or replayed (a page that reconnects reads the space again).

@@ -213,6 +213,9 @@ pub struct Core {
     unacked: BTreeMap<u64, Outgoing>,
     /// `setPresence` requests waiting for their ack.
     presence_reqs: BTreeMap<u64, String>,
+    /// Every `presence` frame sent on this socket that has no answer yet (the page's and
+    /// the resumes): its `ack` says where the object stood, which is where a resume starts.
+    arrivals: BTreeMap<u64, String>,
     /// Consecutive failed connection attempts, for the backoff.
     attempts: u32,
     /// `meetbridge_get_history` requests waiting for their ack, by request id.
@@ -255,13 +258,19 @@ pub struct FramePolicy {
     pub warning: Option<String>,
 }
 
+/// Whether a sandbox attribute value lists `token`.
+fn has(sandbox: &str, token: &str) -> bool {
+    sandbox.split_whitespace().any(|t| t == token)
+}
+
 /// Decides the sandbox and the expected origin of a plugin iframe.
 ///
 /// `requested`: `None` = the default, `Some(None)` = no sandbox attribute, `Some(Some(s))`
 /// = exactly `s`. A plugin on the page's own origin that had both `allow-scripts` and
 /// `allow-same-origin` could reach into the page (and its token) and remove its own
-/// sandbox, so the *default* drops `allow-same-origin` for such a plugin: it then runs on
-/// an opaque origin. An explicit choice is honoured, with a warning.
+/// sandbox, so `allow-same-origin` is dropped for such a plugin, from the default and from
+/// an explicit list alike (with a warning): it then runs on an opaque origin. Only
+/// `Some(None)`, the page's deliberate "no sandbox at all", is honoured, with a warning.
 pub fn frame_policy(
     requested: Option<Option<&str>>,
     plugin_origin: &str,
@@ -291,6 +300,17 @@ pub fn frame_policy_with(
             None,
         ),
         None => (Some(DEFAULT_SANDBOX.to_owned()), None),
+        Some(Some(s)) if same_origin && has(s, "allow-scripts") && has(s, "allow-same-origin") => (
+            Some(
+                s.split_whitespace()
+                    .filter(|t| *t != "allow-same-origin")
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Some(format!(
+                "plugin {plugin_origin} is on the page's origin: allow-same-origin was dropped from its sandbox, which would let it reach the page; serve it from another origin to give it its own"
+            )),
+        ),
         Some(s) => (s.map(str::to_owned), None),
     };
     let tokens: Vec<&str> = sandbox
@@ -640,6 +660,9 @@ impl Core {
         self.presence_reqs.insert(req, object.to_owned());
         let mut effects = Vec::new();
         if self.welcomed {
+            if status != PresenceStatus::Unsubscribed {
+                self.arrivals.insert(req, object.to_owned());
+            }
             effects.push(Effect::send(frame_text(&ClientFrame::Presence(
                 PresenceFrame {
                     req: Some(req),
@@ -687,6 +710,7 @@ impl Core {
         reconnect: bool,
     ) -> (AfterClose, Vec<Effect>) {
         self.welcomed = false;
+        self.arrivals.clear();
         // Held frames were not delivered and did not move `max_seq`: the resume replays
         // them; the history request itself is sent again with the unacknowledged messages.
         self.history.clear();
@@ -853,6 +877,16 @@ impl Core {
                     effects.extend(self.activity(&out.object));
                     return effects;
                 }
+                if let Some(object) = self.arrivals.remove(&ack.req) {
+                    // The object's latest `seq` when this page arrived: a resume starts
+                    // there even if nothing has been delivered since. Not while a
+                    // history answer holds frames below it (they would be dropped).
+                    let collecting = self.history.values().any(|c| c.object == object);
+                    if let (Some(head), false) = (ack.seq, collecting) {
+                        let state = self.objects.entry(object).or_default();
+                        state.max_seq = state.max_seq.max(head);
+                    }
+                }
                 match self.presence_reqs.remove(&ack.req) {
                     Some(object) => {
                         let mut effects = vec![Effect::PresenceDone {
@@ -935,6 +969,7 @@ impl Core {
         }
         for (object, status, max_seq) in presences {
             let req = self.req();
+            self.arrivals.insert(req, object.clone());
             // Waiting setPresence calls for this object settle with this request.
             let waiting: Vec<u64> = self
                 .presence_reqs
@@ -1066,6 +1101,7 @@ impl Core {
     fn server_error(&mut self, error: ErrorFrame) -> Vec<Effect> {
         let req = error.req;
         if let Some(req) = req {
+            self.arrivals.remove(&req);
             if let Some(collect) = self.history.remove(&req) {
                 // Refused: what was held was live, and goes on as usual.
                 let mut effects = Vec::new();
@@ -1443,6 +1479,30 @@ mod tests {
             .is_empty());
         assert_eq!(core.handshake("o1"), Handshake::Done);
         assert_eq!(core.pending(), 0);
+    }
+
+    #[test]
+    fn a_page_that_received_nothing_resumes_from_where_it_arrived() {
+        let mut core = Core::new();
+        core.set_servers(vec![SERVER.into()]).unwrap();
+        open_listening(&mut core, "o1", Some(ORIGIN.into()));
+        core.set_presence("o1", PresenceStatus::Subscribed);
+        let frames = sent(&core.from_server(&welcome()));
+        let req = frames[0]["req"].as_u64().unwrap();
+        // The server says the object was at 41 when this page arrived; nothing since.
+        core.from_server(&json!({"op": "ack", "req": req, "seq": 41}).to_string());
+        assert_eq!(core.max_seq("o1"), 41);
+        core.closed(1006, "", 0.0, true);
+        let frames = sent(&core.from_server(&welcome()));
+        assert_eq!(frames[0]["op"], "presence");
+        assert_eq!(
+            frames[0]["since"], 41,
+            "what was sent while away is replayed"
+        );
+        // A later presence ack never moves the resume point back.
+        let req = frames[0]["req"].as_u64().unwrap();
+        core.from_server(&json!({"op": "ack", "req": req, "seq": 7}).to_string());
+        assert_eq!(core.max_seq("o1"), 41);
     }
 
     #[test]
@@ -2107,13 +2167,24 @@ mod tests {
         let p = frame_policy(None, "https://plugin", "https://a");
         assert_eq!(p.sandbox.as_deref(), Some(DEFAULT_SANDBOX));
         assert_eq!(p.origin.as_deref(), Some("https://plugin"));
+        // Asked for explicitly, it is still dropped: the page's origin is never shared
+        // with a plugin that runs scripts.
         let p = frame_policy(
-            Some(Some("allow-scripts allow-same-origin")),
+            Some(Some("allow-scripts allow-same-origin allow-modals")),
             "https://a",
             "https://a",
         );
+        assert_eq!(p.sandbox.as_deref(), Some("allow-scripts allow-modals"));
         assert!(p.warning.is_some());
+        assert_eq!(p.origin, None);
+        // Without scripts it cannot act on the page: kept.
+        let p = frame_policy(Some(Some("allow-same-origin")), "https://a", "https://a");
+        assert_eq!(p.sandbox.as_deref(), Some("allow-same-origin"));
         assert_eq!(p.origin.as_deref(), Some("https://a"));
+        // No sandbox at all is the page's deliberate choice: honoured, with a warning.
+        let p = frame_policy(Some(None), "https://a", "https://a");
+        assert_eq!(p.sandbox, None);
+        assert!(p.warning.is_some());
         let p = frame_policy(Some(None), "https://plugin", "https://a");
         assert_eq!(
             (p.sandbox, p.origin.as_deref()),

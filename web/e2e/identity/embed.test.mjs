@@ -23,8 +23,9 @@ function mint(claims) {
 }
 const now = () => Math.floor(Date.now() / 1000);
 const alice = (exp) => mint({ sub: "alice", name: "Alice Embedded", space: "demo", exp, jti: `j-${exp}-${Math.random()}` });
-/** Valid now, closed by the server in about 3 s (the 30 s leeway included). */
-const shortLived = () => alice(now() - 27);
+/** Valid now, closed by the server in about 8 s (the 30 s leeway included): time enough
+ * for a loaded machine to open the page and connect before it ends. */
+const shortLived = () => alice(now() - 22);
 const fresh = () => alice(now() + 3600);
 
 before(async () => {
@@ -160,7 +161,7 @@ test("a short-lived token expires: 4401, the parent hands a fresh one, and every
   await bob.send("b-0");
   await aliceSends(frame, "m-1");
   while (!(await bob.got()).includes("m-1") || !(await frame.evaluate(() => window.delivered.includes("b-0")))) await sleep(50);
-  // The server ends the token (about 3 s); the parent takes 1.5 s to answer.
+  // The server ends the token (about 8 s); the parent takes 1.5 s to answer.
   await frame.waitForFunction(() => !window.meetbridge.host.connected, null, { timeout: 15_000 });
   await aliceSends(frame, "m-2"); // while Alice has no socket
   await bob.send("b-1"); // while Alice is away

@@ -15,6 +15,13 @@ use super::{ConnEntry, Member, Room, RoomState, MAX_REPLAY};
 use crate::outbox::{ConnId, Outbox};
 
 impl Room {
+    /// The highest sequence number this room has delivered: the presence `ack` carries
+    /// it, so a page that has received nothing yet still resumes from the moment it
+    /// arrived (`since`) and gets what it missed while its socket was down.
+    pub fn head(&self) -> u64 {
+        self.lock().history.committed()
+    }
+
     /// Applies a presence change of one connection. Announces any change of the user's
     /// status to every member, then replays history after `since` to this connection.
     /// Returns whether the connection is present afterwards.

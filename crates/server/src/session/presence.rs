@@ -13,11 +13,14 @@ impl Session {
     /// Moves this connection's presence on the object; the room announces the change
     /// and replays what was missed after `since`. The session remembers where it is
     /// present, to leave those rooms when the connection ends, and follows the space's
-    /// floor from then on.
+    /// floor from then on. The `ack` of a presence that leaves it present carries the
+    /// object's latest `seq`, where a resume of this connection starts.
     pub(super) fn presence(&mut self, f: PresenceFrame) -> Result<(), Refusal> {
         let room = self.room(&f.object)?;
         self.follow_floor(room.space_id());
         let present = room.presence(&self.out, &self.user, &self.identity, f.status, f.since);
+        // Read after the connection is a member: every frame above it reaches this socket.
+        let head = present.then(|| room.head()).filter(|&h| h > 0);
         let known = self.present.iter().position(|r| Arc::ptr_eq(r, &room));
         match (present, known) {
             (true, None) => self.present.push(room),
@@ -26,7 +29,7 @@ impl Session {
             }
             _ => {}
         }
-        self.out.ack(f.req, None);
+        self.out.ack(f.req, head);
         Ok(())
     }
 

@@ -138,3 +138,58 @@ async fn backward_pages_load_earlier_messages_until_the_start() {
     assert_eq!(texts(&first), ["a0"]);
     assert_eq!(first.last().unwrap()["start"], true, "{first:?}");
 }
+
+/// A page that has received nothing yet still knows where to resume: the presence `ack`
+/// carries the object's latest `seq`, and a resume from it replays exactly what came after.
+#[tokio::test]
+async fn the_presence_ack_says_where_the_object_stood_so_a_silent_page_resumes_from_there() {
+    let s = start().await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    let first = a.presence("o1", "joined").await;
+    assert!(
+        first.last().unwrap().get("seq").is_none(),
+        "nothing sent yet: {first:?}"
+    );
+    let mut sent = Vec::new();
+    for n in 0..3 {
+        let got = a.plugin("o1", broadcast(n)).await;
+        sent.push(got.last().unwrap()["seq"].as_u64().unwrap());
+    }
+    let mut b = s.client("b").await;
+    let arrived = b.presence("o1", "subscribed").await;
+    let head = arrived.last().unwrap()["seq"].as_u64();
+    assert_eq!(
+        head,
+        Some(sent[2]),
+        "the ack names the latest seq: {arrived:?}"
+    );
+    a.drain().await;
+    // B's socket drops before anything reaches it; A speaks meanwhile.
+    drop(b);
+    let later = a.plugin("o1", broadcast(9)).await;
+    let later = later.last().unwrap()["seq"].as_u64().unwrap();
+    let mut b = s.client("b").await;
+    let replay = b.resume("o1", "subscribed", head.unwrap()).await;
+    let seqs: Vec<u64> = replay
+        .iter()
+        .filter(|f| f["op"] == "plugin" && f["message"]["type"] == "ovice_message")
+        .map(|f| f["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        [later],
+        "exactly what was sent while away: {replay:?}"
+    );
+}
+
+/// Leaving says nothing about where to resume.
+#[tokio::test]
+async fn the_ack_of_a_departure_carries_no_seq() {
+    let s = start().await;
+    s.static_object("o1");
+    let mut a = s.joined("a", "o1").await;
+    a.plugin("o1", broadcast(1)).await;
+    let gone = a.presence("o1", "unsubscribed").await;
+    assert!(gone.last().unwrap().get("seq").is_none(), "{gone:?}");
+}
