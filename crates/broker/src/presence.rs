@@ -48,6 +48,23 @@ pub struct Presence {
     node: String,
 }
 
+/// One change a watch saw, as an [`Entry`] (a delete has no value); `None` for a watcher
+/// error or a key that is not `<object>.<node>.<user>`.
+fn changed(e: Result<kv::Entry, kv::WatcherError>) -> Option<Entry> {
+    let e = e.ok()?;
+    let (object, node, user) = parse_key(&e.key)?;
+    let value = match e.operation {
+        kv::Operation::Put => Some(e.value),
+        kv::Operation::Delete | kv::Operation::Purge => None,
+    };
+    Some(Entry {
+        object,
+        node,
+        user,
+        value,
+    })
+}
+
 fn parse_key(key: &str) -> Option<(String, String, String)> {
     let mut parts = key.splitn(3, '.');
     let object = untoken(parts.next()?)?;
@@ -152,20 +169,7 @@ impl Presence {
             .watch(format!("{}.>", token(object)))
             .await
             .map_err(failed)?;
-        Ok(watch.filter_map(|e| async move {
-            let e = e.ok()?;
-            let (object, node, user) = parse_key(&e.key)?;
-            let value = match e.operation {
-                kv::Operation::Put => Some(e.value),
-                kv::Operation::Delete | kv::Operation::Purge => None,
-            };
-            Some(Entry {
-                object,
-                node,
-                user,
-                value,
-            })
-        }))
+        Ok(watch.filter_map(|e| std::future::ready(changed(e))))
     }
 
     /// Every member of every object as the bucket has them now (the last value of each key,
@@ -175,20 +179,7 @@ impl Presence {
         &self,
     ) -> Result<impl futures_util::Stream<Item = Entry> + Send + 'static, BrokerError> {
         let watch = self.members.watch_with_history(">").await.map_err(failed)?;
-        Ok(watch.filter_map(|e| async move {
-            let e = e.ok()?;
-            let (object, node, user) = parse_key(&e.key)?;
-            let value = match e.operation {
-                kv::Operation::Put => Some(e.value),
-                kv::Operation::Delete | kv::Operation::Purge => None,
-            };
-            Some(Entry {
-                object,
-                node,
-                user,
-                value,
-            })
-        }))
+        Ok(watch.filter_map(|e| std::future::ready(changed(e))))
     }
 
     /// When `node` last beat (milliseconds since the Unix epoch, by its clock), if it did.

@@ -156,10 +156,7 @@ impl Room {
                     reply: None,
                     seq: Some(p.seq),
                 };
-                let waiters = match &id {
-                    Some(id) => st.dedup.finish(&user, id, answer.clone()),
-                    None => Vec::new(),
-                };
+                let told = st.dedup.succeeded(&user, id.as_deref(), &answer, out, req);
                 drop(st);
                 let counter = if p.duplicate {
                     &self.metrics.duplicates
@@ -167,26 +164,13 @@ impl Room {
                     &self.metrics.relayed
                 };
                 counter.inc();
-                answer.send_to(&out, req);
-                for (waiter, req) in waiters {
-                    answer.send_to(&waiter, req);
-                }
+                told.answer(&answer);
             }
             Err(e) => {
-                let mut told = vec![(out, req)];
-                if let Some(id) = &id {
-                    told.extend(st.dedup.fail(&user, id));
-                }
+                let told = st.dedup.failed(&user, id.as_deref(), out, req);
                 drop(st);
                 tracing::warn!(object = %self.id, error = %e, "publishing to JetStream failed");
-                for (out, req) in told {
-                    out.refuse(
-                        req,
-                        Some(self.id.clone()),
-                        refusal_for(&e, "the message"),
-                        None,
-                    );
-                }
+                told.refuse(&self.id, &refusal_for(&e, "the message"));
             }
         }
     }
@@ -263,17 +247,9 @@ impl Room {
                     );
                 }
                 Err(e) => {
-                    let mut told = vec![(out, req)];
-                    {
-                        let mut st = room.lock();
-                        if let Some(id) = &id {
-                            told.extend(st.dedup.fail(&user, id));
-                        }
-                    }
+                    let told = room.lock().dedup.failed(&user, id.as_deref(), out, req);
                     tracing::warn!(object = %room.id, error = %e, "publishing a save to JetStream failed");
-                    for (out, req) in told {
-                        out.refuse(req, Some(room.id.clone()), refusal_for(&e, "the data"), None);
-                    }
+                    told.refuse(&room.id, &refusal_for(&e, "the data"));
                 }
             }),
         );
@@ -300,31 +276,22 @@ impl Room {
                     reply: Some(success),
                     seq: None,
                 };
-                let waiters = match &id {
-                    Some(id) => st.dedup.finish(&user, id, answer.clone()),
-                    None => Vec::new(),
-                };
+                let told = st.dedup.succeeded(&user, id.as_deref(), &answer, out, req);
                 if st.data.as_ref().is_none_or(|d| d.version < seq) {
                     st.data = Some(DataCache { doc, version: seq });
                 }
                 drop(st);
                 self.metrics.saves.inc();
-                answer.send_to(&out, req);
-                for (waiter, req) in waiters {
-                    answer.send_to(&waiter, req);
-                }
+                told.answer(&answer);
             }
             Err(e) => {
-                let mut told = vec![(out, req)];
-                if let Some(id) = &id {
-                    told.extend(st.dedup.fail(&user, id));
-                }
+                let told = st.dedup.failed(&user, id.as_deref(), out, req);
                 drop(st);
                 tracing::error!(object = %self.id, error = %e, "save failed");
-                for (out, req) in told {
-                    let refusal = Refusal::internal("the data could not be saved; retry");
-                    out.refuse(req, Some(self.id.clone()), refusal, None);
-                }
+                told.refuse(
+                    &self.id,
+                    &Refusal::internal("the data could not be saved; retry"),
+                );
             }
         }
     }

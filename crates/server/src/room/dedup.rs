@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::Utf8Bytes;
 
 use crate::outbox::Outbox;
+use crate::refusal::Refusal;
 
 /// The bounds of what is remembered per (user, object).
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +47,26 @@ impl Answer {
             out.send_text(reply.clone());
         }
         out.ack(req, self.seq);
+    }
+}
+
+/// Who is told how a request with an id ended: its sender first, then the duplicates
+/// that waited for it (those of a save in progress).
+pub struct Requesters(Vec<(Outbox, Option<u64>)>);
+
+impl Requesters {
+    /// Sends every one of them `answer`.
+    pub fn answer(self, answer: &Answer) {
+        for (out, req) in self.0 {
+            answer.send_to(&out, req);
+        }
+    }
+
+    /// Refuses every one of them with `refusal`, on `object`.
+    pub fn refuse(self, object: &str, refusal: &Refusal) {
+        for (out, req) in self.0 {
+            out.refuse(req, Some(object.to_owned()), refusal.clone(), None);
+        }
     }
 }
 
@@ -188,6 +209,40 @@ impl Dedup {
         }
         self.set(user, id, State::Done(answer));
         waiters
+    }
+
+    /// The request `req` of `out` succeeded with `answer`: remembers it under `id` (if it
+    /// has one) and returns who to answer, the sender and the duplicates that waited.
+    /// Call it under the room's lock, answer after releasing it.
+    pub fn succeeded(
+        &mut self,
+        user: &Arc<str>,
+        id: Option<&str>,
+        answer: &Answer,
+        out: Outbox,
+        req: Option<u64>,
+    ) -> Requesters {
+        let mut told = vec![(out, req)];
+        if let Some(id) = id {
+            told.extend(self.finish(user, id, answer.clone()));
+        }
+        Requesters(told)
+    }
+
+    /// The request `req` of `out` failed: forgets its `id` (if it has one, so a retry is
+    /// acted on) and returns who to refuse, the sender and the duplicates that waited.
+    pub fn failed(
+        &mut self,
+        user: &Arc<str>,
+        id: Option<&str>,
+        out: Outbox,
+        req: Option<u64>,
+    ) -> Requesters {
+        let mut told = vec![(out, req)];
+        if let Some(id) = id {
+            told.extend(self.fail(user, id));
+        }
+        Requesters(told)
     }
 
     /// The save under `id` failed: forgets the id (a retry saves) and returns the

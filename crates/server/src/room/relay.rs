@@ -162,30 +162,18 @@ impl Room {
                     reply: None,
                     seq: Some(seq),
                 };
-                let waiters = match &id {
-                    Some(id) => st.dedup.finish(&user, id, answer.clone()),
-                    None => Vec::new(),
-                };
+                let told = st.dedup.succeeded(&user, id.as_deref(), &answer, out, req);
                 drop(st);
                 self.metrics.relayed.inc();
-                answer.send_to(&out, req);
-                for (waiter, req) in waiters {
-                    answer.send_to(&waiter, req);
-                }
+                told.answer(&answer);
             }
             Err(e) => {
-                let mut told = vec![(out, req)];
-                if let Some(id) = &id {
-                    told.extend(st.dedup.fail(&user, id));
-                }
+                let told = st.dedup.failed(&user, id.as_deref(), out, req);
                 drop(st);
                 tracing::error!(object = %self.id, error = %e, "appending to the message log failed");
-                for (out, req) in told {
-                    let refusal = Refusal::internal(
-                        "the message could not be stored, so it was not sent; retry",
-                    );
-                    out.refuse(req, Some(self.id.clone()), refusal, None);
-                }
+                let refusal =
+                    Refusal::internal("the message could not be stored, so it was not sent; retry");
+                told.refuse(&self.id, &refusal);
             }
         }
     }
@@ -295,10 +283,9 @@ impl Room {
         match result {
             Ok(()) => {
                 self.metrics.save_commit.observe_time(s.submitted.elapsed());
-                let waiters = match &s.id {
-                    Some(id) => st.dedup.finish(&s.user, id, answer.clone()),
-                    None => Vec::new(),
-                };
+                let told = st
+                    .dedup
+                    .succeeded(&s.user, s.id.as_deref(), &answer, s.out, s.req);
                 if st.data.as_ref().is_none_or(|d| d.version < s.version) {
                     st.data = Some(DataCache {
                         doc: s.doc.clone(),
@@ -311,22 +298,16 @@ impl Room {
                     .push_at(s.seq, s.user.clone(), audience, s.shared);
                 drop(st);
                 self.metrics.saves.inc();
-                answer.send_to(&s.out, s.req);
-                for (waiter, req) in waiters {
-                    answer.send_to(&waiter, req);
-                }
+                told.answer(&answer);
             }
             Err(e) => {
-                let mut told = vec![(s.out, s.req)];
-                if let Some(id) = &s.id {
-                    told.extend(st.dedup.fail(&s.user, id));
-                }
+                let told = st.dedup.failed(&s.user, s.id.as_deref(), s.out, s.req);
                 drop(st);
                 tracing::error!(object = %self.id, error = %e, "save failed");
-                for (out, req) in told {
-                    let refusal = Refusal::internal("the data could not be saved; retry");
-                    out.refuse(req, Some(self.id.clone()), refusal, None);
-                }
+                told.refuse(
+                    &self.id,
+                    &Refusal::internal("the data could not be saved; retry"),
+                );
             }
         }
     }
