@@ -8,16 +8,9 @@ use std::time::Duration;
 use meetbridge_server::config::ServeConfig;
 use serde_json::{json, Value};
 
+use crate::binary::printed_addr;
+use crate::cluster_nodes::{nats_url, pg_url};
 use crate::common::*;
-
-fn pg_url() -> String {
-    std::env::var("MEETBRIDGE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn nats_url() -> String {
-    std::env::var("MEETBRIDGE_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
 
 /// One cluster's shared places: a PostgreSQL schema and a NATS prefix of its own.
 pub struct Shared {
@@ -376,7 +369,6 @@ fn spawn_node(
     shared: &Shared,
     dir: &std::path::Path,
 ) -> (std::process::Child, std::net::SocketAddr) {
-    use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meetbridge"))
         .args(["serve", "--listen", "127.0.0.1:0", "--print-addr"])
         .args(["--token-secret", "test-secret", "--admin-key", "k"])
@@ -391,16 +383,8 @@ fn spawn_node(
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the meetbridge binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
+    let addr =
+        printed_addr(&mut child).unwrap_or_else(|line| panic!("unexpected first line {line:?}"));
     (child, addr)
 }
 

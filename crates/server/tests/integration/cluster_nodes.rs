@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use meetbridge_identity::Minter;
-use meetbridge_server::auth::token::{Role, TokenRequest};
 use serde_json::{json, Value};
+
+use crate::binary::{member_token, printed_addr};
 
 pub const ADMIN: &str = "cluster-admin-key";
 const SECRET: &str = "cluster-token-secret";
@@ -258,13 +258,9 @@ impl Drop for Cluster {
 }
 
 fn read_addr(child: &mut Child, log: &Path) -> SocketAddr {
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    match line.trim().strip_prefix("listening on ") {
-        Some(addr) => addr.parse().unwrap(),
-        None => {
+    match printed_addr(child) {
+        Ok(addr) => addr,
+        Err(line) => {
             let _ = child.wait();
             panic!(
                 "a cluster node did not start (first line {line:?}); its log:\n{}",
@@ -347,22 +343,7 @@ fn delete_nats(prefix: &str) {
 
 /// A member's token for space "s", valid on every node (they share the secret).
 pub fn token(id: &str) -> String {
-    let request = TokenRequest {
-        id: id.into(),
-        name: id.into(),
-        avatar_url: String::new(),
-        workspace_id: "w".into(),
-        language: None,
-        email: None,
-        is_visitor: false,
-        space: Some("s".into()),
-        role: Role::Member,
-        ttl_secs: 3600,
-    };
-    Minter::new(SECRET.as_bytes(), None, None)
-        .mint(&request)
-        .unwrap()
-        .token
+    member_token(SECRET, id)
 }
 
 /// HAProxy (Debian's package) on a loopback port in front of `backends`, with the

@@ -165,6 +165,26 @@ impl Counts {
             self.missed
         )
     }
+
+    /// Prints what the run was (`what`), its counts and every client's route.
+    pub fn print(&self, what: &str) {
+        println!("{what}: {}", self.line());
+        for route in &self.routes {
+            println!("  {}: {}", route.user, route.nodes.join(" -> "));
+        }
+    }
+
+    /// Asserts that nothing acknowledged was lost, and nothing arrived twice, out of
+    /// order or as `missed`; a failure shows the counts and `logs()` (the nodes' logs).
+    pub fn assert_nothing_lost(&self, logs: impl FnOnce() -> String) {
+        assert_eq!(
+            (self.lost, self.duplicates, self.out_of_order, self.missed),
+            (0, 0, 0, 0),
+            "{}\n{}",
+            self.line(),
+            logs()
+        );
+    }
 }
 
 impl Traffic {

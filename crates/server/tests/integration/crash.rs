@@ -1,18 +1,16 @@
 //! The real binary, killed with SIGKILL while a sender waits for acknowledgements: what
 //! was acknowledged is there after the restart, nothing arrives twice, the order holds.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use meetbridge_identity::Minter;
-use meetbridge_server::auth::token::{Role, TokenRequest};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::binary::{member_token, printed_addr};
 use crate::common::*;
 
 const ADMIN: &str = "crash-admin-key";
@@ -38,36 +36,13 @@ fn serve(dir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
         .stderr(Stdio::null())
         .spawn()
         .expect("the meetbridge binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
+    let addr =
+        printed_addr(&mut child).unwrap_or_else(|line| panic!("unexpected first line {line:?}"));
     (child, addr)
 }
 
 fn token(id: &str) -> String {
-    let request = TokenRequest {
-        id: id.into(),
-        name: id.into(),
-        avatar_url: String::new(),
-        workspace_id: "w".into(),
-        language: None,
-        email: None,
-        is_visitor: false,
-        space: Some("s".into()),
-        role: Role::Member,
-        ttl_secs: 3600,
-    };
-    Minter::new(SECRET.as_bytes(), None, None)
-        .mint(&request)
-        .unwrap()
-        .token
+    member_token(SECRET, id)
 }
 
 fn say(n: u64) -> Value {

@@ -2,6 +2,7 @@
 
 mod access;
 mod api;
+mod binary;
 mod burst_rss;
 mod cluster;
 mod cluster_faults;
