@@ -38,6 +38,14 @@ async fn space_s(s: &TestServer, settings: Value) {
     assert_eq!(status, 201, "{body}");
 }
 
+/// Object `body` created in space "s" through the admin API (201 asserted); the object
+/// as created.
+async fn object_in_s(s: &TestServer, body: Value) -> Value {
+    let (status, created) = admin(s, "POST", "/api/admin/spaces/s/objects", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
 /// The next `floor` frame on `client` (other frames are skipped).
 async fn next_floor(client: &mut Client) -> Value {
     loop {
@@ -72,14 +80,7 @@ async fn floor_follows_changes(backend: impl Fn(&mut meetbridge_server::config::
     let mut b = s.client("b").await;
     let mut other = Client::connect(s.addr, &s.token_as("c", Role::Member, Some("t"))).await;
 
-    let (status, created) = admin(
-        &s,
-        "POST",
-        "/api/admin/spaces/s/objects",
-        Some(json!({"id": "o1", "name": "Notes", "pluginUrl": "/plugins/notes/", "position": {"x": 100, "y": 200}})),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
+    let created = object_in_s(&s, json!({"id": "o1", "name": "Notes", "pluginUrl": "/plugins/notes/", "position": {"x": 100, "y": 200}})).await;
     assert_eq!(created["position"], json!({"x": 100, "y": 200}));
     for page in [&mut a, &mut b] {
         let f = next_floor(page).await;
@@ -382,14 +383,7 @@ async fn quotas_bound_objects_per_space_and_meetings_per_participant() {
 async fn edits_are_checked_and_refusals_name_the_field() {
     let mut s = start().await;
     space_s(&s, json!({})).await;
-    let (status, _) = admin(
-        &s,
-        "POST",
-        "/api/admin/spaces/s/objects",
-        Some(json!({"id": "o1", "pluginUrl": "/plugins/notes/"})),
-    )
-    .await;
-    assert_eq!(status, 201);
+    object_in_s(&s, json!({"id": "o1", "pluginUrl": "/plugins/notes/"})).await;
     let refusals = [
         (json!({"position": {"x": 761, "y": 0}}), "position.x"),
         (json!({"position": {"x": -1, "y": 0}}), "position.x"),
@@ -508,23 +502,13 @@ async fn the_plugin_origin_allow_list_applies_to_new_and_existing_objects() {
         .as_str()
         .unwrap()
         .contains("allowed plugin origins"));
-    let (status, _) = admin(
+    object_in_s(
         &s,
-        "POST",
-        "/api/admin/spaces/s/objects",
-        Some(json!({"id": "ok", "pluginUrl": "https://plugins.example.com/p/"})),
+        json!({"id": "ok", "pluginUrl": "https://plugins.example.com/p/"}),
     )
     .await;
-    assert_eq!(status, 201);
     // Same-server paths are always allowed.
-    let (status, _) = admin(
-        &s,
-        "POST",
-        "/api/admin/spaces/s/objects",
-        Some(create("/plugins/poll/")),
-    )
-    .await;
-    assert_eq!(status, 201);
+    object_in_s(&s, create("/plugins/poll/")).await;
     // A list that would shut out an existing object is refused, naming the object.
     let (status, body) = admin(
         &s,
@@ -569,14 +553,7 @@ async fn spaces_are_renamed_and_deleted_and_owners_manage_only_theirs() {
     )
     .await;
     assert_eq!(status, 201);
-    let (status, _) = admin(
-        &s,
-        "POST",
-        "/api/admin/spaces/s/objects",
-        Some(json!({"id": "o1", "pluginUrl": "/plugins/notes/"})),
-    )
-    .await;
-    assert_eq!(status, 201);
+    object_in_s(&s, json!({"id": "o1", "pluginUrl": "/plugins/notes/"})).await;
     let owner = s.token_as("boss", Role::Owner, Some("s"));
     let mut page = s.client("a").await;
 
@@ -611,14 +588,7 @@ async fn spaces_are_renamed_and_deleted_and_owners_manage_only_theirs() {
     let (status, _) = as_token(&s, &owner, "DELETE", "/api/admin/spaces/s/objects/o1", None).await;
     assert_eq!(status, 200, "an owner deletes objects of their space");
 
-    let (status, _) = admin(
-        &s,
-        "POST",
-        "/api/admin/spaces/s/objects",
-        Some(json!({"id": "o2", "pluginUrl": "/plugins/notes/"})),
-    )
-    .await;
-    assert_eq!(status, 201);
+    object_in_s(&s, json!({"id": "o2", "pluginUrl": "/plugins/notes/"})).await;
     let (status, gone) = admin(&s, "DELETE", "/api/admin/spaces/s", None).await;
     assert_eq!(status, 200, "{gone}");
     assert_eq!(gone, json!({"space": "s", "objects": 1}));
@@ -641,14 +611,7 @@ async fn the_presence_view_says_who_is_where() {
     let mut s = start().await;
     space_s(&s, json!({})).await;
     for id in ["o1", "o2"] {
-        let (status, _) = admin(
-            &s,
-            "POST",
-            "/api/admin/spaces/s/objects",
-            Some(json!({"id": id, "pluginUrl": "/plugins/notes/"})),
-        )
-        .await;
-        assert_eq!(status, 201);
+        object_in_s(&s, json!({"id": id, "pluginUrl": "/plugins/notes/"})).await;
     }
     let _a = s.joined("a", "o1").await;
     let _b = s.present("b", "o1", "subscribed").await;
@@ -716,14 +679,11 @@ async fn floor_changes_on_one_node_reach_the_rooms_and_pages_of_the_others_nats(
     let mut nodes = shared.nodes(2).await;
     space_s(&nodes[0], json!({})).await;
     let mut far = nodes[1].client("b").await;
-    let (status, _) = admin(
+    object_in_s(
         &nodes[0],
-        "POST",
-        "/api/admin/spaces/s/objects",
-        Some(json!({"id": "o1", "pluginUrl": "/plugins/notes/", "position": {"x": 10, "y": 20}})),
+        json!({"id": "o1", "pluginUrl": "/plugins/notes/", "position": {"x": 10, "y": 20}}),
     )
     .await;
-    assert_eq!(status, 201);
     let f = tokio::time::timeout(std::time::Duration::from_secs(10), next_floor(&mut far))
         .await
         .expect("the other node's page hears of the new object");
@@ -790,14 +750,7 @@ async fn the_presence_view_of_any_node_shows_the_whole_cluster_nats() {
     let mut nodes = shared.nodes(2).await;
     space_s(&nodes[0], json!({})).await;
     for id in ["o1", "o2"] {
-        let (status, _) = admin(
-            &nodes[0],
-            "POST",
-            "/api/admin/spaces/s/objects",
-            Some(json!({"id": id, "pluginUrl": "/plugins/notes/"})),
-        )
-        .await;
-        assert_eq!(status, 201);
+        object_in_s(&nodes[0], json!({"id": id, "pluginUrl": "/plugins/notes/"})).await;
     }
     let mut a = nodes[0].joined("a", "o2").await;
     let wanted = json!({"space": "s", "objects": [{"object": "o2", "name": "o2", "participants": [
