@@ -48,10 +48,24 @@ pub struct Presence {
     node: String,
 }
 
-/// One change a watch saw, as an [`Entry`] (a delete has no value); `None` for a watcher
-/// error or a key that is not `<object>.<node>.<user>`.
-fn changed(e: Result<kv::Entry, kv::WatcherError>) -> Option<Entry> {
-    let e = e.ok()?;
+/// A watch's changes as [`Entry`]s, ending at the first watcher error. A watcher whose
+/// connection is gone yields errors without ever waiting; skipping them would spin a
+/// worker forever inside one poll (and never see a stop signal). Ended, the caller watches
+/// again after its own pause, and a watch with history replays what it missed.
+fn until_error(watch: kv::Watch) -> impl futures_util::Stream<Item = Entry> + Send + 'static {
+    watch
+        .take_while(|e| {
+            if let Err(error) = e {
+                tracing::debug!(%error, "presence watch ended");
+            }
+            std::future::ready(e.is_ok())
+        })
+        .filter_map(|e| std::future::ready(e.ok().and_then(changed)))
+}
+
+/// One change a watch saw, as an [`Entry`] (a delete has no value); `None` for a key that
+/// is not `<object>.<node>.<user>`.
+fn changed(e: kv::Entry) -> Option<Entry> {
     let (object, node, user) = parse_key(&e.key)?;
     let value = match e.operation {
         kv::Operation::Put => Some(e.value),
@@ -169,7 +183,7 @@ impl Presence {
             .watch(format!("{}.>", token(object)))
             .await
             .map_err(failed)?;
-        Ok(watch.filter_map(|e| std::future::ready(changed(e))))
+        Ok(until_error(watch))
     }
 
     /// Every member of every object as the bucket has them now (the last value of each key,
@@ -179,7 +193,7 @@ impl Presence {
         &self,
     ) -> Result<impl futures_util::Stream<Item = Entry> + Send + 'static, BrokerError> {
         let watch = self.members.watch_with_history(">").await.map_err(failed)?;
-        Ok(watch.filter_map(|e| std::future::ready(changed(e))))
+        Ok(until_error(watch))
     }
 
     /// When `node` last beat (milliseconds since the Unix epoch, by its clock), if it did.

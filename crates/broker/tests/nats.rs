@@ -293,3 +293,46 @@ async fn frames_sent_in_flight_keep_their_order_nats() {
     }
     b.destroy().await.unwrap();
 }
+
+/// A watch whose connection is gone ends (the caller watches again after a pause) instead
+/// of skipping errors forever inside one poll, which pegged a worker and never saw a stop.
+/// The connection goes with the runtime that ran it, as when a node shuts down.
+#[test]
+fn a_presence_watch_ends_when_its_connection_is_gone_nats() {
+    let c = config();
+    let node = tokio::runtime::Runtime::new().unwrap();
+    let (a, everything) = node.block_on(async {
+        let a = connect(&c).await;
+        let pa = Presence::open(&a, "node-a").await.unwrap();
+        pa.put(
+            "chat",
+            "ann",
+            Bytes::from_static(b"{\"status\":\"joined\"}"),
+        )
+        .await
+        .unwrap();
+        let mut everything = Box::pin(pa.watch_everything().await.unwrap());
+        let first = tokio::time::timeout(Duration::from_secs(5), everything.next())
+            .await
+            .expect("the bucket's history")
+            .expect("an entry");
+        assert_eq!(
+            (first.object.as_str(), first.user.as_str()),
+            ("chat", "ann")
+        );
+        a.destroy().await.unwrap();
+        (a, everything)
+    });
+    drop(node);
+    let (done, rest) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let other = tokio::runtime::Runtime::new().unwrap();
+        let n = other.block_on(everything.count());
+        let _ = done.send(n);
+    });
+    let n = rest
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the watch ends once its connection is gone");
+    assert_eq!(n, 0);
+    drop(a);
+}
