@@ -189,14 +189,11 @@ function placeAll(): void {
 
 /**
  * The iframe's sandbox and permissions, as the object narrows them (absent: the host's
- * defaults). A narrowing narrows the default, and the default of a plugin served from the
- * page's own origin has no `allow-same-origin` (with scripts it could reach the page), so
- * neither does its narrowing.
+ * defaults). The host runtime keeps `allow-same-origin` from a plugin on the page's own
+ * origin that may run scripts, narrowed or not.
  */
 function frameOptions(def: ObjectDef): OpenObjectOptions {
-  const { allow } = def.settings;
-  const ownOrigin = new URL(pluginUrl(def), location.href).origin === location.origin;
-  const sandbox = ownOrigin ? def.settings.sandbox?.filter((t) => t !== "allow-same-origin") : def.settings.sandbox;
+  const { allow, sandbox } = def.settings;
   return { title: def.name, ...(sandbox ? { sandbox: sandbox.join(" ") } : {}), ...(allow ? { allow: allow.join("; ") } : {}) };
 }
 

@@ -512,6 +512,18 @@ fn from_payload<'a, T: Deserialize<'a>>(payload: Option<&'a RawValue>) -> Option
     serde_json::from_str(payload?.get()).ok()
 }
 
+/// Reads a message from its text: the name and the payload's text when they read cleanly
+/// (`from_parts`, which keeps the text of what passes through), else the `Value` path.
+fn parse_text_with<T>(
+    text: &str,
+    from_parts: impl Fn(&str, Option<&RawValue>) -> Option<Parsed<T>>,
+    parse: impl Fn(&Value) -> Parsed<T>,
+) -> Parsed<T> {
+    envelope(text)
+        .and_then(|(name, payload)| from_parts(&name, payload))
+        .unwrap_or_else(|| via_value(text, parse))
+}
+
 /// Reads `text`; on failure the `Value` path gives the outcome (and the wording).
 fn via_value<T>(text: &str, parse: impl Fn(&Value) -> Parsed<T>) -> Parsed<T> {
     match serde_json::from_str::<Value>(text) {
@@ -525,13 +537,7 @@ impl PluginToPlatform {
     /// `event.data` once), limits included. The `message` of a broadcast/emit and the data
     /// document keep their text.
     pub fn parse_text(text: &str) -> Parsed<Self> {
-        match envelope(text) {
-            Some((name, payload)) => match Self::from_parts(&name, payload) {
-                Some(parsed) => parsed,
-                None => via_value(text, Self::parse),
-            },
-            None => via_value(text, Self::parse),
-        }
+        parse_text_with(text, Self::from_parts, Self::parse)
     }
 
     /// The fast path of [`PluginToPlatform::parse_text`]: `None` when the payload does
@@ -685,13 +691,7 @@ impl PlatformToPlugin {
     /// Reads a message the platform posted, as JSON text, keeping the text of relayed
     /// messages and data documents.
     pub fn parse_text(text: &str) -> Parsed<Self> {
-        match envelope(text) {
-            Some((name, payload)) => match Self::from_parts(&name, payload) {
-                Some(parsed) => parsed,
-                None => via_value(text, Self::parse),
-            },
-            None => via_value(text, Self::parse),
-        }
+        parse_text_with(text, Self::from_parts, Self::parse)
     }
 
     fn from_parts(name: &str, payload: Option<&RawValue>) -> Option<Parsed<Self>> {

@@ -195,7 +195,8 @@ test("the floor editor: drag with the pointer, move with the arrow keys; each mo
   const before = { x: Number(await node.getAttribute("data-x")), y: Number(await node.getAttribute("data-y")) };
   const scale = await page.$eval("#floor-editor", (e) => Math.min(1, e.clientWidth / 760));
 
-  // Drag by 100 × 60 floor units.
+  // Drag by 100 × 60 floor units, with the object on screen (the pointer hits what is shown).
+  await node.scrollIntoViewIfNeeded();
   const box = await node.boundingBox();
   const cx = box.x + box.width / 2;
   const cy = box.y + box.height / 2;
